@@ -1,0 +1,35 @@
+"""A generic AWS wire-protocol server driven by botocore's service models.
+
+It knows no service semantics: a request becomes (botocore service name, operation name, params
+shaped like the boto3 call's kwargs); the handler's dict, shaped like boto3's return value, goes
+back in the request's own protocol (ec2, query, json or Smithy RPC v2 CBOR).
+"""
+
+from __future__ import annotations
+
+from .codec import Call, Codec, DecodeError, RawRequest, RawResponse
+from .errors import ApiError, Throttled
+from .models import CBOR, EC2, JSON, QUERY, SERVED_SERVICES, ServiceInfo, load_service
+from .server import Handler, RequestHook, WireServer, http_date, utcnow
+
+__all__ = [
+    "CBOR",
+    "EC2",
+    "JSON",
+    "QUERY",
+    "SERVED_SERVICES",
+    "ApiError",
+    "Call",
+    "Codec",
+    "DecodeError",
+    "Handler",
+    "RawRequest",
+    "RawResponse",
+    "RequestHook",
+    "ServiceInfo",
+    "Throttled",
+    "WireServer",
+    "http_date",
+    "load_service",
+    "utcnow",
+]
