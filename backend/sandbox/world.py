@@ -280,6 +280,7 @@ class ClassicLoadBalancer:
     health_target: str  # "HTTP:80/health" as the API spells it
     attributes: dict[str, object]
     instances: dict[str, Target] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def draining_timeout(self) -> int:
@@ -327,11 +328,12 @@ class AutoScalingGroup:
     new_instances_protected: bool = False
 
     def counted(self) -> list[AsgMember]:
-        """Members that count toward desired capacity (everything not on its way out)."""
+        """Members that count toward desired capacity: not on their way out, not in standby."""
         return [
             m
             for m in self.members.values()
-            if not m.lifecycle_state.startswith("Terminat") and m.lifecycle_state != "Detaching"
+            if not m.lifecycle_state.startswith("Terminat")
+            and m.lifecycle_state not in ("Detaching", "EnteringStandby", "Standby")
         ]
 
 
