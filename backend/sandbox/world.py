@@ -498,7 +498,27 @@ class World:
             if inst.state == "stopped":
                 inst.state = "pending"
                 inst.state_reason = ""
+                # A restarted instance must pass its health checks again before it gets traffic.
+                for target in self._targets_of(inst.id):
+                    if not target.draining:
+                        target.passes = target.fails = 0
+                        target.checked = False
+                        target.set(INITIAL, "Elb.RegistrationInProgress")
             return previous
+
+    def _targets_of(self, instance_id: str) -> list[Target]:
+        out = [
+            t
+            for tg in self.target_groups.values()
+            for t in tg.targets.values()
+            if t.id == instance_id
+        ]
+        out += [
+            clb.instances[instance_id]
+            for clb in self.classic_lbs.values()
+            if instance_id in clb.instances
+        ]
+        return out
 
     def terminate_instance(self, inst: Instance, reason: str = "User initiated") -> str:
         """Begin termination. Instances in a group leave it (and its load balancers) first."""
@@ -509,14 +529,8 @@ class World:
             inst.state = "shutting-down"
             inst.state_reason = f"{reason} ({self.now():%Y-%m-%d %H:%M:%S} GMT)"
             inst.terminated_at = self.elapsed()
-            for tg in self.target_groups.values():
-                for target in list(tg.targets.values()):
-                    if target.id == inst.id:
-                        self._drain(target, 0)
-            for clb in self.classic_lbs.values():
-                target = clb.instances.get(inst.id)
-                if target is not None:
-                    self._drain(target, 0)
+            for target in self._targets_of(inst.id):
+                self._drain(target, 0)
             return previous
 
     # ----- registration ---------------------------------------------------------------------
@@ -525,6 +539,10 @@ class World:
         """Register (or re-register a draining) target; it starts `initial`."""
         with self.lock:
             port = port or tg.port
+            existing = tg.targets.get((instance_id, port))
+            if existing is not None and not existing.draining:
+                # Registering twice is a no-op on AWS: health and in-flight counts carry on.
+                return existing
             target = Target(id=instance_id, port=port, registered_at=self.elapsed())
             tg.targets[(instance_id, port)] = target
             return target
@@ -658,15 +676,15 @@ class World:
         Healthy targets when there are any; otherwise every registered target that is not
         draining (ELB routes to all targets when none is healthy).
         """
-        live = [t for t in targets if not t.draining]
-        healthy = [t for t in live if t.state == HEALTHY]
-        if healthy:
-            return healthy
-        return [
+        live = [
             t
-            for t in live
-            if (inst := self.instances.get(t.id)) is not None and inst.state == "running"
+            for t in targets
+            if not t.draining
+            and (inst := self.instances.get(t.id)) is not None
+            and inst.state == "running"
         ]
+        healthy = [t for t in live if t.state == HEALTHY]
+        return healthy or live
 
     # ----- time passes ------------------------------------------------------------------------
 

@@ -1,0 +1,124 @@
+"""Injected faults: how the app copes when AWS or an instance misbehaves.
+
+API faults act on every AWS call before it reaches a service: a share throttled with the
+protocol's own throttling error, added latency, or the whole endpoint unreachable for a while.
+Instance faults live on each `Instance` (see `world.InstanceFault`); the data plane reads them
+on every request and health check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import asdict, dataclass, field
+
+from backend.sandbox.wire import Throttled
+from backend.sandbox.world import InstanceFault, World, WorldError
+
+
+@dataclass
+class ApiFaults:
+    throttle_rate: float = 0.0  # share of calls answered with a throttling error
+    latency_ms: int = 0  # added to every call
+    services: list[str] = field(default_factory=list)  # empty means every service
+    operations: list[str] = field(default_factory=list)  # empty means every operation
+    calls: int = 0
+    throttled: int = 0
+
+    def applies(self, service: str, operation: str) -> bool:
+        return (not self.services or service in self.services) and (
+            not self.operations or operation in self.operations
+        )
+
+
+class Faults:
+    """The sandbox's fault switchboard, shared by the control API and the request path."""
+
+    def __init__(self, world: World, *, seed: int | None = None) -> None:
+        self.world = world
+        self.api = ApiFaults()
+        self._rng = random.Random(seed)
+        self.unreachable_until: float | None = None  # loop time, set by the runner
+
+    async def on_request(self, service: str, operation: str) -> None:
+        """Called by the wire layer before each AWS call: may sleep, may raise Throttled."""
+        api = self.api
+        api.calls += 1
+        if not api.applies(service, operation):
+            return
+        if api.latency_ms:
+            await asyncio.sleep(api.latency_ms / 1000)
+        if api.throttle_rate and self._rng.random() < api.throttle_rate:
+            api.throttled += 1
+            raise Throttled()
+
+    def set_api(
+        self,
+        *,
+        throttle_rate: float | None = None,
+        latency_ms: int | None = None,
+        services: list[str] | None = None,
+        operations: list[str] | None = None,
+    ) -> None:
+        if throttle_rate is not None:
+            if not 0 <= throttle_rate <= 1:
+                raise ValueError("throttle must be a share from 0 to 1")
+            self.api.throttle_rate = throttle_rate
+        if latency_ms is not None:
+            if not 0 <= latency_ms <= 120_000:
+                raise ValueError("latency must be from 0 to 120000 ms")
+            self.api.latency_ms = latency_ms
+        if services is not None:
+            self.api.services = services
+        if operations is not None:
+            self.api.operations = operations
+
+    def set_instance(self, instance_id: str, **changes: object) -> InstanceFault:
+        """Change an instance's fault; unknown fields and bad values raise ValueError."""
+        with self.world.lock:
+            try:
+                inst = self.world.instance(instance_id)
+            except WorldError as exc:
+                raise ValueError(exc.message) from None
+            fault = inst.fault
+            for key, value in changes.items():
+                if value is None:
+                    continue
+                if key in ("unhealthy", "down"):
+                    setattr(fault, key, bool(value))
+                elif key == "slow_ms":
+                    ms = int(value)  # type: ignore[call-overload]
+                    if not 0 <= ms <= 600_000:
+                        raise ValueError("slow must be from 0 to 600000 ms")
+                    fault.slow_ms = ms
+                elif key == "error_rate":
+                    rate = float(value)  # type: ignore[arg-type]
+                    if not 0 <= rate <= 1:
+                        raise ValueError("errors must be a share from 0 to 1")
+                    fault.error_rate = rate
+                else:
+                    raise ValueError(f"unknown instance fault '{key}'")
+            return fault
+
+    def clear(self, instance_id: str | None = None) -> None:
+        """Clear one instance's faults, or every fault (API and instances) when none is named."""
+        with self.world.lock:
+            if instance_id is not None:
+                self.world.instance(instance_id).fault = InstanceFault()
+                return
+            self.api = ApiFaults(calls=self.api.calls, throttled=self.api.throttled)
+            for inst in self.world.instances.values():
+                inst.fault = InstanceFault()
+
+    def describe(self) -> dict:
+        """Every active fault, JSON-ready."""
+        with self.world.lock:
+            instances = {
+                i.id: asdict(i.fault) for i in self.world.instances.values() if i.fault.active()
+            }
+        api = asdict(self.api)
+        return {
+            "api": api,
+            "instances": instances,
+            "unreachable": self.unreachable_until is not None,
+        }

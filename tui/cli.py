@@ -1,0 +1,500 @@
+"""The `cutover` command line.
+
+Parses arguments and hands off to the backend. Bad input is one line naming the flag and exit
+code 2; no traceback reaches the user (details go to the log file). Textual is imported only
+by the dashboard, so scripted commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEFAULT_SANDBOX_PORT = 4599
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the flag (no usage dump), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base) / "cutover"
+
+
+def _setup_logging(name: str) -> Path | None:
+    """Details go to a log file, never to the terminal as a traceback."""
+    try:
+        directory = state_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.log"
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("cutover")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return path
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a share (0.5 or 50%)") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a share from 0 to 1 (or 0% to 100%)")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0-65535)")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cutover",
+        description="Supervise AWS CodeDeploy blue/green cutovers behind Elastic Load Balancing.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sb = sub.add_parser(
+        "sandbox",
+        help="run the local AWS-compatible sandbox (or control a running one)",
+        description=(
+            "Run a local cloud that speaks the AWS APIs Cutover uses, with real instances "
+            "(HTTP servers) and real load balancers (proxies) on 127.0.0.1. Prints the "
+            "export lines that point boto3 and the AWS CLI at it; Ctrl-C stops it."
+        ),
+    )
+    sb.add_argument(
+        "--scenario",
+        default="default",
+        metavar="NAME|PATH",
+        help="a bundled scenario (default, classic, nlb) or a YAML file (default: default)",
+    )
+    sb.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_SANDBOX_PORT,
+        help=f"API port on 127.0.0.1; 0 picks a free one (default: {DEFAULT_SANDBOX_PORT})",
+    )
+    sb.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        metavar="X",
+        help="run the clock X times faster than real time (default: the scenario's)",
+    )
+    sb.add_argument(
+        "--load",
+        type=_positive_float,
+        default=0.0,
+        metavar="RPS",
+        help="send a steady RPS requests per second to every listener",
+    )
+    sb.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="give listeners free ports instead of the scenario's",
+    )
+    sb.add_argument("--json", action="store_true", help="print the world summary as JSON")
+    sbsub = sb.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", parser_class=_Parser)
+
+    info = sbsub.add_parser("info", help="show what a running sandbox holds")
+    _endpoint_flag(info)
+    info.add_argument("--json", action="store_true", help="print JSON")
+
+    fault = sbsub.add_parser("fault", help="inject or clear faults in a running sandbox")
+    fsub = fault.add_subparsers(dest="fault_command", metavar="KIND", parser_class=_Parser)
+    fsub.required = True
+
+    api = fsub.add_parser("api", help="throttle, slow down or cut off the AWS API")
+    _endpoint_flag(api)
+    api.add_argument(
+        "--throttle", type=_share, metavar="SHARE", help="share of calls throttled (0.5 or 50%%)"
+    )
+    api.add_argument(
+        "--latency-ms", type=_non_negative_int, metavar="MS", help="latency added to every call"
+    )
+    api.add_argument(
+        "--unreachable",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="stop answering (connection refused) for SECONDS, then come back",
+    )
+    api.add_argument(
+        "--service",
+        action="append",
+        metavar="NAME",
+        help="limit to a service (ec2, autoscaling, elbv2, elb, sts, ...); repeatable",
+    )
+    api.add_argument(
+        "--operation", action="append", metavar="NAME", help="limit to an operation; repeatable"
+    )
+
+    inst = fsub.add_parser("instance", help="make an instance unhealthy, slow, erroring or down")
+    _endpoint_flag(inst)
+    inst.add_argument("instance_id", metavar="INSTANCE_ID")
+    inst.add_argument(
+        "--unhealthy",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="answer 503 to everything, so health checks fail",
+    )
+    inst.add_argument(
+        "--down",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stop listening (connection refused)",
+    )
+    inst.add_argument(
+        "--slow", type=_non_negative_int, metavar="MS", help="add MS milliseconds to every answer"
+    )
+    inst.add_argument(
+        "--errors", type=_share, metavar="SHARE", help="answer 500 to a share of requests"
+    )
+
+    clear = fsub.add_parser("clear", help="clear every fault, or one instance's")
+    _endpoint_flag(clear)
+    clear.add_argument("instance_id", nargs="?", metavar="INSTANCE_ID")
+
+    show = fsub.add_parser("list", help="show the faults in force")
+    _endpoint_flag(show)
+    return parser
+
+
+def _endpoint_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="the sandbox's endpoint (default: $AWS_ENDPOINT_URL)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "sandbox":
+            return _sandbox(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+# ----- cutover sandbox ------------------------------------------------------------------------
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    if args.sandbox_command == "fault":
+        return _fault(args)
+    if args.sandbox_command == "info":
+        return _info(args)
+    return _run_sandbox(args)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from backend.sandbox.runner import Sandbox, SandboxError, summarize
+    from backend.sandbox.scenario import ScenarioError, load_scenario
+
+    log_path = _setup_logging("sandbox")
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"cutover sandbox: --scenario: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sandbox = Sandbox(
+            scenario,
+            port=args.port,
+            time_scale=args.time_scale,
+            load_rps=args.load,
+            free_listener_ports=args.free_ports,
+        )
+    except ScenarioError as exc:
+        print(f"cutover sandbox: --scenario: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        sandbox.start(wait_healthy=60)
+    except SandboxError as exc:
+        flag = "--port" if "--port" in str(exc) else "--scenario"
+        print(f"cutover sandbox: {flag}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settled = sandbox.settled()
+        env = sandbox.env()
+        if args.json:
+            print(json.dumps({"env": env, **summarize(sandbox.world, sandbox)}, indent=2))
+        else:
+            print(f"# Cutover sandbox: scenario {scenario.name} ({scenario.path})")
+            for key, value in env.items():
+                print(f"export {key}={value}")
+            print()
+            print(_describe_world(summarize(sandbox.world, sandbox), settled))
+            if log_path:
+                print(f"Log: {log_path}")
+            print("Ctrl-C stops the sandbox and every server it started.")
+        sys.stdout.flush()
+        next_report = 10.0
+        while not stop.wait(1.0 if args.load else 3600):
+            next_report -= 1
+            if args.load and sandbox.load is not None and next_report <= 0:
+                next_report = 10.0
+                print(_describe_load(sandbox.load.stats()), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    print("Sandbox stopped.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _describe_world(summary: dict, settled: bool) -> str:
+    lines = [
+        f"Region {summary['region']}, account {summary['account_id']}, "
+        f"clock x{summary['time_scale']:g} (sandbox time {summary['clock'][:19]}Z)"
+    ]
+    if summary["load_balancers"] or summary["classic_load_balancers"]:
+        lines.append("Load balancers:")
+    for lb in summary["load_balancers"]:
+        for ls in lb["listeners"]:
+            forward = ", ".join(
+                f"{f['target_group']} (weight {f['weight']})" for f in ls["forward"]
+            )
+            lines.append(f"  {lb['name']} ({lb['type']})  {ls['url']}  -> {forward}")
+    for clb in summary["classic_load_balancers"]:
+        for port in clb["ports"]:
+            states = _count(clb["instances"].values())
+            lines.append(f"  {clb['name']} (classic)  http://{clb['dns_name']}:{port}/  {states}")
+    if summary["target_groups"]:
+        lines.append("Target groups:")
+    for tg in summary["target_groups"]:
+        lines.append(
+            f"  {tg['name']}  {len(tg['targets'])} targets: {_count(tg['targets'].values())}"
+        )
+    if summary["auto_scaling_groups"]:
+        lines.append("Auto Scaling groups:")
+    for asg in summary["auto_scaling_groups"]:
+        lines.append(
+            f"  {asg['name']}  desired {asg['desired']} (min {asg['min']}, max {asg['max']}): "
+            f"{_count(asg['instances'].values())}"
+        )
+    if summary["instances"]:
+        lines.append("Instances:")
+    for inst in summary["instances"]:
+        fault = f"  FAULT: {inst['fault']}" if inst.get("fault") else ""
+        lines.append(
+            f"  {inst['id']}  {inst['state']:<8} {inst['az']}  {inst['revision']:<6} "
+            f"{inst['group'] or '-':<10} {inst['url'] or ''}{fault}"
+        )
+    if not settled:
+        lines.append("(still settling: some targets are not healthy yet)")
+    return "\n".join(lines)
+
+
+def _count(states: object) -> str:
+    counts: dict[str, int] = {}
+    for s in states:  # type: ignore[attr-defined]
+        counts[s] = counts.get(s, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+
+
+def _describe_load(stats: dict) -> str:
+    parts = []
+    for label, ls in stats.get("listeners", {}).items():
+        lat = ls.get("latency_ms", {})
+        kinds = ", ".join(f"{k}: {n}" for k, n in sorted(ls.get("error_kinds", {}).items()))
+        parts.append(
+            f"{label} sent {ls['sent']}, ok {ls['ok']}, errors {ls['errors']}"
+            + (f" ({kinds})" if kinds else "")
+            + f", median {lat.get('median') or 0:.1f} ms, p99 {lat.get('p99') or 0:.1f} ms"
+        )
+    return "load: " + ("; ".join(parts) or "no listeners")
+
+
+# ----- cutover sandbox fault / info -------------------------------------------------------------
+
+
+def _endpoint(args: argparse.Namespace) -> str:
+    url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if not url:
+        raise UsageError(
+            "cutover sandbox: --endpoint-url: no sandbox endpoint; pass --endpoint-url "
+            "or set AWS_ENDPOINT_URL (cutover sandbox prints it)"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"cutover sandbox: --endpoint-url: '{url}' is not an http:// URL")
+    return url.rstrip("/")
+
+
+class _ControlError(Exception):
+    pass
+
+
+def _control(args: argparse.Namespace, method: str, path: str, body: dict | None = None) -> dict:
+    url = _endpoint(args) + path
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error") or exc.reason
+        except ValueError:
+            message = f"HTTP {exc.code} (is {url.split('/_sandbox')[0]} a Cutover sandbox?)"
+        raise _ControlError(message) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _ControlError(f"cannot reach the sandbox at {_endpoint(args)}: {reason}") from None
+
+
+def _fault(args: argparse.Namespace) -> int:
+    kind = args.fault_command
+    try:
+        if kind == "api":
+            body: dict = {}
+            if args.throttle is not None:
+                body["throttle"] = args.throttle
+            if args.latency_ms is not None:
+                body["latency_ms"] = args.latency_ms
+            if args.unreachable is not None:
+                body["unreachable_s"] = args.unreachable
+            if args.service:
+                body["services"] = args.service
+            if args.operation:
+                body["operations"] = args.operation
+            if not body:
+                raise UsageError(
+                    "cutover sandbox fault api: give --throttle, --latency-ms or --unreachable"
+                )
+            result = _control(args, "POST", "/_sandbox/faults/api", body)
+        elif kind == "instance":
+            body = {
+                k: v
+                for k, v in {
+                    "unhealthy": args.unhealthy,
+                    "down": args.down,
+                    "slow_ms": args.slow,
+                    "error_rate": args.errors,
+                }.items()
+                if v is not None
+            }
+            if not body:
+                raise UsageError(
+                    "cutover sandbox fault instance: give --unhealthy, --down, --slow or --errors"
+                )
+            result = _control(args, "POST", f"/_sandbox/faults/instance/{args.instance_id}", body)
+        elif kind == "clear":
+            suffix = f"/instance/{args.instance_id}" if args.instance_id else ""
+            result = _control(args, "DELETE", f"/_sandbox/faults{suffix}")
+        else:
+            result = _control(args, "GET", "/_sandbox/faults")
+    except _ControlError as exc:
+        print(f"cutover sandbox fault {kind}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(_describe_faults(result))
+    return EXIT_OK
+
+
+def _describe_faults(result: dict) -> str:
+    api = result.get("api", {})
+    parts = []
+    if api.get("throttle_rate"):
+        parts.append(f"{api['throttle_rate']:.0%} of calls throttled")
+    if api.get("latency_ms"):
+        parts.append(f"+{api['latency_ms']} ms per call")
+    scope = ""
+    if api.get("services") or api.get("operations"):
+        scope = " (only " + ", ".join(api.get("services", []) + api.get("operations", [])) + ")"
+    lines = [f"API: {', '.join(parts) + scope if parts else 'no faults'}"]
+    if result.get("unreachable"):
+        lines.append("API: unreachable now")
+    instances = result.get("instances") or {}
+    for iid, fault in instances.items():
+        active = [k for k in ("down", "unhealthy") if fault.get(k)]
+        if fault.get("slow_ms"):
+            active.append(f"slow {fault['slow_ms']} ms")
+        if fault.get("error_rate"):
+            active.append(f"{fault['error_rate']:.0%} 5xx")
+        lines.append(f"{iid}: {', '.join(active)}")
+    if not instances:
+        lines.append("Instances: no faults")
+    return "\n".join(lines)
+
+
+def _info(args: argparse.Namespace) -> int:
+    try:
+        summary = _control(args, "GET", "/_sandbox")
+    except _ControlError as exc:
+        print(f"cutover sandbox info: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(_describe_world(summary, settled=True))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
