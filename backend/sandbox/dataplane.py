@@ -621,6 +621,8 @@ class DataPlane:
         headers = {"X-Instance-Id": inst.id, "X-Revision": inst.revision}
         if fault.unhealthy:
             return web.Response(status=503, text=f"{inst.id} unhealthy\n", headers=headers)
+        if not inst.app_running:
+            return web.Response(status=503, text=f"{inst.id} stopped\n", headers=headers)
         if not checker and fault.error_rate > 0 and self._rng.random() < fault.error_rate:
             return web.Response(status=500, text=f"{inst.id} error\n", headers=headers)
         return web.Response(text=f"{inst.id} {inst.revision} {inst.az}\n", headers=headers)

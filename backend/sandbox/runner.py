@@ -75,6 +75,7 @@ class Sandbox:
             scenario.remap_listener_ports([free_port() for _ in scenario.listener_ports()])
         self.world: World = build_world(scenario, time_scale=time_scale)
         self.metrics = RequestMetrics()
+        self.world.metrics = self.metrics
         self.faults = Faults(self.world)
         self.load_rps = load_rps
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -12,9 +12,10 @@ import random
 import string
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 # Target states and reason codes as Elastic Load Balancing reports them.
 INITIAL = "initial"
@@ -128,6 +129,9 @@ class Instance:
     port: int = 0  # the real loopback port its HTTP server listens on, 0 while none does
     private_ip: str = "127.0.0.1"
     fault: InstanceFault = field(default_factory=InstanceFault)
+    # False while a deployment has the application stopped (between ApplicationStop and
+    # ApplicationStart): the instance answers 503 to everything, health checks included.
+    app_running: bool = True
     terminated_at: float | None = None  # sandbox elapsed seconds
 
     @property
@@ -378,6 +382,16 @@ class World:
         self.classic_lbs: dict[str, ClassicLoadBalancer] = {}  # by name
         self.activities: list[Activity] = []
         self.image_id = self.new_id("ami-", 17)
+        # Things that move by themselves and live outside this module (the CodeDeploy engine,
+        # CloudWatch alarm evaluation) register here; `tick` runs them under the lock.
+        self.tick_hooks: list[Callable[[], None]] = []
+        # CodeDeploy's state, owned by backend.sandbox.engine (None until it attaches).
+        self.deploy: Any = None
+        # CloudWatch alarms by name, owned by backend.sandbox.services.cloudwatch.
+        self.alarms: dict[str, Any] = {}
+        # The proxies' request counters (backend.sandbox.metrics.RequestMetrics), set by the
+        # runner, read by CloudWatch.
+        self.metrics: Any = None
 
     # ----- ids and names -------------------------------------------------------------------
 
@@ -696,6 +710,8 @@ class World:
             for asg in list(self.asgs.values()):
                 self._reconcile_asg(asg)
             self._expire_terminated(now)
+            for hook in list(self.tick_hooks):
+                hook()
 
     def _finish_drains(self, now: float) -> None:
         def done(t: Target) -> bool:

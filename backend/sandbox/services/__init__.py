@@ -17,7 +17,7 @@ Operation = Callable[[World, dict], dict]
 
 REGISTRY: dict[str, dict[str, Operation]] = {}
 
-SERVICE_MODULES = ("ec2", "autoscaling", "elbv2", "elb", "sts")
+SERVICE_MODULES = ("ec2", "autoscaling", "elbv2", "elb", "sts", "codedeploy", "cloudwatch")
 
 
 def operation(service: str, name: str) -> Callable[[Operation], Operation]:
