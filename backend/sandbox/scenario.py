@@ -25,6 +25,7 @@ from backend.sandbox.world import (
     TargetGroup,
     World,
 )
+from backend.yamlcheck import NULL, YamlReader, compose
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -53,101 +54,6 @@ def resolve(name_or_path: str) -> Path:
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario file")
     return path
-
-
-# ----- a small validating reader over YAML nodes, so every error can name its line --------------
-
-
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, node: yaml.Node | None, message: str) -> ScenarioError:
-        line = node.start_mark.line + 1 if node is not None else 1
-        return ScenarioError(f"{self.path}:{line}: {message}")
-
-    def mapping(
-        self,
-        node: yaml.Node,
-        what: str,
-        *,
-        required: tuple[str, ...] = (),
-        optional: tuple[str, ...] = (),
-    ) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        out: dict[str, yaml.Node] = {}
-        allowed = set(required) | set(optional)
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key not in allowed:
-                hint = ", ".join(sorted(allowed))
-                raise self.fail(
-                    key_node, f"unknown key '{key}' in {what} (expected one of: {hint})"
-                )
-            if key in out:
-                raise self.fail(key_node, f"duplicate key '{key}' in {what}")
-            out[key] = value_node
-        for key in required:
-            if key not in out:
-                raise self.fail(node, f"{what} is missing '{key}'")
-        return out
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list")
-        return list(node.value)
-
-    def scalar(self, node: yaml.Node, what: str) -> Any:
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, f"{what} must be a single value")
-        return yaml.safe_load(yaml.serialize(node))
-
-    def string(self, node: yaml.Node, what: str, *, pattern: re.Pattern | None = None) -> str:
-        value = self.scalar(node, what)
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise self.fail(node, f"{what} must be text")
-        value = str(value)
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(node, f"{what} '{value}' is not a valid name")
-        return value
-
-    def choice(self, node: yaml.Node, what: str, choices: tuple[str, ...]) -> str:
-        value = self.string(node, what)
-        if value not in choices:
-            raise self.fail(node, f"{what} must be one of {', '.join(choices)}, not '{value}'")
-        return value
-
-    def integer(self, node: yaml.Node, what: str, lo: int, hi: int) -> int:
-        value = self.scalar(node, what)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(node, f"{what} must be a whole number")
-        if not lo <= value <= hi:
-            raise self.fail(node, f"{what} must be from {lo} to {hi}, not {value}")
-        return value
-
-    def number(self, node: yaml.Node, what: str, lo: float, hi: float) -> float:
-        value = self.scalar(node, what)
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise self.fail(node, f"{what} must be a number")
-        if not lo <= value <= hi:
-            raise self.fail(node, f"{what} must be from {lo:g} to {hi:g}, not {value:g}")
-        return float(value)
-
-    def boolean(self, node: yaml.Node, what: str) -> bool:
-        value = self.scalar(node, what)
-        if not isinstance(value, bool):
-            raise self.fail(node, f"{what} must be true or false")
-        return value
-
-    def strings(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node]]:
-        return [(self.string(n, what), n) for n in self.sequence(node, what)]
-
-    def tags(self, node: yaml.Node, what: str) -> dict[str, str]:
-        m = self.mapping(node, what, optional=tuple(k.value for k, _ in node.value))
-        return {k: self.string(v, f"{what} value") for k, v in m.items()}
 
 
 # ----- the typed scenario -----------------------------------------------------------------------
@@ -232,6 +138,41 @@ class InstanceSpec:
 
 
 @dataclass
+class AlarmSpec:
+    """A CloudWatch metric alarm, as PutMetricAlarm params with names still to resolve."""
+
+    name: str
+    params: dict
+    dimension_refs: dict[str, str]  # TargetGroup/LoadBalancer -> a scenario name to resolve
+
+
+@dataclass
+class HistorySpec:
+    revision: str
+    status: str
+
+
+@dataclass
+class DeploymentGroupSpec:
+    name: str
+    params: dict  # CreateDeploymentGroup params, with names already final
+    history: list[HistorySpec]
+
+
+@dataclass
+class ApplicationSpec:
+    name: str
+    groups: list[DeploymentGroupSpec]
+
+
+@dataclass
+class CodeDeploySpec:
+    durations: dict[str, float] = field(default_factory=dict)
+    configs: list[dict] = field(default_factory=list)  # CreateDeploymentConfig params
+    applications: list[ApplicationSpec] = field(default_factory=list)
+
+
+@dataclass
 class Scenario:
     path: Path
     name: str
@@ -245,6 +186,8 @@ class Scenario:
     classic_load_balancers: list[ClassicSpec] = field(default_factory=list)
     auto_scaling_groups: list[AsgSpec] = field(default_factory=list)
     instances: list[InstanceSpec] = field(default_factory=list)
+    alarms: list[AlarmSpec] = field(default_factory=list)
+    codedeploy: CodeDeploySpec = field(default_factory=CodeDeploySpec)
 
     def listener_ports(self) -> list[tuple[str, int]]:
         """(a label for the listener, its port) for every listener in the scenario."""
@@ -272,25 +215,14 @@ class Scenario:
 def load_scenario(name_or_path: str) -> Scenario:
     """Read and validate a scenario; raises ScenarioError with `file:line: problem`."""
     path = resolve(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise ScenarioError(f"{path}:{line}: not valid YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    root = compose(path, ScenarioError)
     if root is None:
         raise ScenarioError(f"{path}:1: the scenario is empty")
-    return _parse(_Reader(path), root)
+    return _parse(YamlReader(path, ScenarioError), root)
 
 
 def _health_check(
-    r: _Reader, node: yaml.Node | None, what: str, *, classic: bool
+    r: YamlReader, node: yaml.Node | None, what: str, *, classic: bool
 ) -> tuple[HealthCheck, str | None]:
     """The health check, and for classic load balancers the `target` text when given."""
     hc = HealthCheck()
@@ -338,7 +270,7 @@ def _health_check(
     return hc, target
 
 
-def _forward(r: _Reader, node: yaml.Node, what: str) -> list[ForwardSpec]:
+def _forward(r: YamlReader, node: yaml.Node, what: str) -> list[ForwardSpec]:
     out = []
     for item in r.sequence(node, what):
         m = r.mapping(item, what, required=("target_group",), optional=("weight",))
@@ -350,7 +282,7 @@ def _forward(r: _Reader, node: yaml.Node, what: str) -> list[ForwardSpec]:
     return out
 
 
-def _azs(r: _Reader, node: yaml.Node | None, what: str, region: str) -> list[str]:
+def _azs(r: YamlReader, node: yaml.Node | None, what: str, region: str) -> list[str]:
     if node is None:
         return [f"{region}a", f"{region}b"]
     azs = []
@@ -363,10 +295,7 @@ def _azs(r: _Reader, node: yaml.Node | None, what: str, region: str) -> list[str
     return azs
 
 
-_NULL = yaml.ScalarNode("tag:yaml.org,2002:null", "")
-
-
-def _parse(r: _Reader, root: yaml.Node) -> Scenario:
+def _parse(r: YamlReader, root: yaml.Node) -> Scenario:
     top = r.mapping(
         root,
         "the scenario",
@@ -382,6 +311,8 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
             "classic_load_balancers",
             "auto_scaling_groups",
             "instances",
+            "cloudwatch",
+            "codedeploy",
         ),
     )
     region = r.string(top["region"], "region") if "region" in top else "us-east-1"
@@ -403,7 +334,7 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
     )
 
     tg_names: dict[str, yaml.Node] = {}
-    for node in r.sequence(top.get("target_groups", _NULL), "target_groups"):
+    for node in r.sequence(top.get("target_groups", NULL), "target_groups"):
         m = r.mapping(
             node,
             "a target group",
@@ -448,7 +379,7 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
             raise r.fail(node, f"port {port} of {label} is already used by {ports[port]}")
         ports[port] = label
 
-    for node in r.sequence(top.get("load_balancers", _NULL), "load_balancers"):
+    for node in r.sequence(top.get("load_balancers", NULL), "load_balancers"):
         m = r.mapping(
             node,
             "a load balancer",
@@ -485,7 +416,7 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
             for f in forward:
                 check_tg(f)
             rules = []
-            for rn in r.sequence(lm.get("rules", _NULL), "rules"):
+            for rn in r.sequence(lm.get("rules", NULL), "rules"):
                 if kind != "application":
                     raise r.fail(rn, "only application load balancers have rules")
                 rm = r.mapping(
@@ -530,7 +461,7 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
         )
 
     clb_names: set[str] = set()
-    for node in r.sequence(top.get("classic_load_balancers", _NULL), "classic_load_balancers"):
+    for node in r.sequence(top.get("classic_load_balancers", NULL), "classic_load_balancers"):
         m = r.mapping(
             node,
             "a classic load balancer",
@@ -600,7 +531,7 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
                 raise r.fail(node, f"unknown classic load balancer '{n}'")
 
     asg_names: set[str] = set()
-    for node in r.sequence(top.get("auto_scaling_groups", _NULL), "auto_scaling_groups"):
+    for node in r.sequence(top.get("auto_scaling_groups", NULL), "auto_scaling_groups"):
         m = r.mapping(
             node,
             "an Auto Scaling group",
@@ -663,7 +594,7 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
             )
         )
 
-    for node in r.sequence(top.get("instances", _NULL), "instances"):
+    for node in r.sequence(top.get("instances", NULL), "instances"):
         m = r.mapping(
             node,
             "an instance",
@@ -701,7 +632,337 @@ def _parse(r: _Reader, root: yaml.Node) -> Scenario:
                 load_balancers=[c for c, _ in clbs],
             )
         )
+    if "cloudwatch" in top:
+        _parse_cloudwatch(r, top["cloudwatch"], sc, tg_names, lb_names | clb_names)
+    if "codedeploy" in top:
+        _parse_codedeploy(r, top["codedeploy"], sc, tg_names, clb_names, asg_names)
     return sc
+
+
+LIFECYCLE_EVENTS = (
+    "ApplicationStop",
+    "DownloadBundle",
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "ApplicationStart",
+    "ValidateService",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+    "BeforeBlockTraffic",
+    "BlockTraffic",
+    "AfterBlockTraffic",
+)
+
+COMPARISONS = (
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+)
+
+
+def _parse_cloudwatch(
+    r: YamlReader, node: yaml.Node, sc: Scenario, tg_names: dict, lb_names: set[str]
+) -> None:
+    m = r.mapping(node, "cloudwatch", optional=("alarms",))
+    seen: set[str] = set()
+    for an in r.sequence(m.get("alarms", NULL), "alarms"):
+        am = r.mapping(
+            an,
+            "an alarm",
+            required=("name", "metric", "threshold"),
+            optional=(
+                "description",
+                "namespace",
+                "dimensions",
+                "statistic",
+                "period",
+                "evaluation_periods",
+                "datapoints_to_alarm",
+                "comparison",
+                "treat_missing_data",
+            ),
+        )
+        name = r.string(am["name"], "alarm name")
+        if name in seen:
+            raise r.fail(am["name"], f"alarm '{name}' is defined twice")
+        seen.add(name)
+        refs: dict[str, str] = {}
+        if "dimensions" in am:
+            dm = r.mapping(am["dimensions"], "dimensions", optional=("TargetGroup", "LoadBalancer"))
+            for key, vn in dm.items():
+                value = r.string(vn, f"dimension {key}")
+                known = tg_names if key == "TargetGroup" else lb_names
+                if value not in known:
+                    kind = "target group" if key == "TargetGroup" else "load balancer"
+                    raise r.fail(vn, f"unknown {kind} '{value}' in dimension {key}")
+                refs[key] = value
+        evaluation = (
+            r.integer(am["evaluation_periods"], "evaluation_periods", 1, 100)
+            if "evaluation_periods" in am
+            else 1
+        )
+        params = {
+            "AlarmName": name,
+            "AlarmDescription": r.string(am["description"], "description")
+            if "description" in am
+            else "",
+            "Namespace": r.string(am["namespace"], "namespace")
+            if "namespace" in am
+            else "AWS/ApplicationELB",
+            "MetricName": r.string(am["metric"], "metric"),
+            "Statistic": r.choice(
+                am["statistic"],
+                "statistic",
+                ("Sum", "Average", "Maximum", "Minimum", "SampleCount"),
+            )
+            if "statistic" in am
+            else "Sum",
+            "Period": r.integer(am["period"], "period", 10, 86400) if "period" in am else 60,
+            "EvaluationPeriods": evaluation,
+            "DatapointsToAlarm": r.integer(
+                am["datapoints_to_alarm"], "datapoints_to_alarm", 1, evaluation
+            )
+            if "datapoints_to_alarm" in am
+            else evaluation,
+            "Threshold": r.number(am["threshold"], "threshold", -1e12, 1e12),
+            "ComparisonOperator": r.choice(am["comparison"], "comparison", COMPARISONS)
+            if "comparison" in am
+            else "GreaterThanThreshold",
+            "TreatMissingData": r.choice(
+                am["treat_missing_data"],
+                "treat_missing_data",
+                ("missing", "notBreaching", "breaching", "ignore"),
+            )
+            if "treat_missing_data" in am
+            else "notBreaching",
+        }
+        sc.alarms.append(AlarmSpec(name=name, params=params, dimension_refs=refs))
+
+
+def _parse_codedeploy(
+    r: YamlReader,
+    node: yaml.Node,
+    sc: Scenario,
+    tg_names: dict,
+    clb_names: set[str],
+    asg_names: set[str],
+) -> None:
+    m = r.mapping(
+        node, "codedeploy", optional=("lifecycle_durations", "deployment_configs", "applications")
+    )
+    spec = sc.codedeploy
+    if "lifecycle_durations" in m:
+        dm = r.mapping(m["lifecycle_durations"], "lifecycle_durations", optional=LIFECYCLE_EVENTS)
+        spec.durations = {
+            k: r.number(v, f"lifecycle_durations {k}", 0, 86400) for k, v in dm.items()
+        }
+    config_names = {
+        "CodeDeployDefault.OneAtATime",
+        "CodeDeployDefault.HalfAtATime",
+        "CodeDeployDefault.AllAtOnce",
+    }
+    for cn in r.sequence(m.get("deployment_configs", NULL), "deployment_configs"):
+        cm = r.mapping(cn, "a deployment config", required=("name", "minimum_healthy_hosts"))
+        name = r.string(cm["name"], "deployment config name")
+        if name in config_names or name.startswith("CodeDeployDefault."):
+            raise r.fail(cm["name"], f"deployment config '{name}' already exists")
+        hm = r.mapping(
+            cm["minimum_healthy_hosts"], "minimum_healthy_hosts", required=("type", "value")
+        )
+        kind = r.choice(hm["type"], "minimum_healthy_hosts type", ("HOST_COUNT", "FLEET_PERCENT"))
+        hi = 100 if kind == "FLEET_PERCENT" else 10000
+        value = r.integer(hm["value"], "minimum_healthy_hosts value", 0, hi)
+        config_names.add(name)
+        spec.configs.append(
+            {
+                "deploymentConfigName": name,
+                "minimumHealthyHosts": {"type": kind, "value": value},
+                "computePlatform": "Server",
+            }
+        )
+    apps: set[str] = set()
+    for an in r.sequence(m.get("applications", NULL), "applications"):
+        am = r.mapping(an, "an application", required=("name",), optional=("deployment_groups",))
+        app = r.string(am["name"], "application name")
+        if app in apps:
+            raise r.fail(am["name"], f"application '{app}' is defined twice")
+        apps.add(app)
+        groups: list[DeploymentGroupSpec] = []
+        for gn in r.sequence(am.get("deployment_groups", NULL), "deployment_groups"):
+            groups.append(
+                _deployment_group(r, gn, sc, tg_names, clb_names, asg_names, config_names)
+            )
+            if [g.name for g in groups].count(groups[-1].name) > 1:
+                raise r.fail(gn, f"deployment group '{groups[-1].name}' is defined twice")
+        spec.applications.append(ApplicationSpec(name=app, groups=groups))
+
+
+def _deployment_group(
+    r: YamlReader,
+    node: yaml.Node,
+    sc: Scenario,
+    tg_names: dict,
+    clb_names: set[str],
+    asg_names: set[str],
+    config_names: set[str],
+) -> DeploymentGroupSpec:
+    gm = r.mapping(
+        node,
+        "a deployment group",
+        required=("name",),
+        optional=(
+            "style",
+            "traffic_control",
+            "auto_scaling_groups",
+            "ec2_tags",
+            "target_groups",
+            "classic_load_balancers",
+            "deployment_config",
+            "replacement",
+            "ready_wait",
+            "original",
+            "auto_rollback",
+            "alarms",
+            "history",
+        ),
+    )
+    name = r.string(gm["name"], "deployment group name")
+    style = (
+        r.choice(gm["style"], "style", ("blue_green", "in_place"))
+        if "style" in gm
+        else "blue_green"
+    )
+    traffic = (
+        r.boolean(gm["traffic_control"], "traffic_control") if "traffic_control" in gm else True
+    )
+    if style == "blue_green" and not traffic:
+        raise r.fail(gm["traffic_control"], "blue/green deployments always use traffic control")
+    asgs = (
+        r.strings(gm["auto_scaling_groups"], "auto_scaling_groups")
+        if "auto_scaling_groups" in gm
+        else []
+    )
+    for asg, an in asgs:
+        if asg not in asg_names:
+            raise r.fail(an, f"unknown Auto Scaling group '{asg}'")
+    tgs = r.strings(gm["target_groups"], "target_groups") if "target_groups" in gm else []
+    for tg, tn in tgs:
+        if tg not in tg_names:
+            raise r.fail(tn, f"unknown target group '{tg}'")
+    clbs = (
+        r.strings(gm["classic_load_balancers"], "classic_load_balancers")
+        if "classic_load_balancers" in gm
+        else []
+    )
+    for clb, cn in clbs:
+        if clb not in clb_names:
+            raise r.fail(cn, f"unknown classic load balancer '{clb}'")
+    if traffic and not tgs and not clbs:
+        raise r.fail(node, f"deployment group {name} has traffic control but no load balancer")
+    tags = r.tags(gm["ec2_tags"], "ec2_tags") if "ec2_tags" in gm else {}
+    if not asgs and not tags:
+        raise r.fail(node, f"deployment group {name} needs auto_scaling_groups or ec2_tags")
+    config = "CodeDeployDefault.OneAtATime"
+    if "deployment_config" in gm:
+        config = r.string(gm["deployment_config"], "deployment_config")
+        if config not in config_names:
+            raise r.fail(gm["deployment_config"], f"unknown deployment config '{config}'")
+    alarm_names = {a.name for a in sc.alarms}
+    alarms = r.strings(gm["alarms"], "alarms") if "alarms" in gm else []
+    for alarm, node_ in alarms:
+        if alarm not in alarm_names:
+            raise r.fail(node_, f"unknown alarm '{alarm}' (define it under cloudwatch: alarms)")
+    events = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
+    rollback = []
+    if "auto_rollback" in gm:
+        for event, en in r.strings(gm["auto_rollback"], "auto_rollback"):
+            if event not in events:
+                raise r.fail(en, f"auto_rollback must list of {', '.join(events)}, not '{event}'")
+            rollback.append(event)
+    params: dict[str, Any] = {
+        "applicationName": "",  # filled by the caller
+        "deploymentGroupName": name,
+        "deploymentConfigName": config,
+        "serviceRoleArn": f"arn:aws:iam::{sc.account_id}:role/CodeDeployServiceRole",
+        "deploymentStyle": {
+            "deploymentType": "BLUE_GREEN" if style == "blue_green" else "IN_PLACE",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL" if traffic else "WITHOUT_TRAFFIC_CONTROL",
+        },
+        "autoRollbackConfiguration": {"enabled": bool(rollback), "events": rollback},
+        "alarmConfiguration": {
+            "enabled": bool(alarms),
+            "ignorePollAlarmFailure": False,
+            "alarms": [{"name": a} for a, _ in alarms],
+        },
+    }
+    if asgs:
+        params["autoScalingGroups"] = [a for a, _ in asgs]
+    if tags:
+        params["ec2TagFilters"] = [
+            {"Key": k, "Value": v, "Type": "KEY_AND_VALUE"} for k, v in tags.items()
+        ]
+    if tgs or clbs:
+        params["loadBalancerInfo"] = {
+            "targetGroupInfoList": [{"name": t} for t, _ in tgs],
+            "elbInfoList": [{"name": c} for c, _ in clbs],
+        }
+    if style == "blue_green":
+        params["blueGreenDeploymentConfiguration"] = _blue_green(r, gm, bool(asgs))
+    elif any(k in gm for k in ("replacement", "ready_wait", "original")):
+        key = next(k for k in ("replacement", "ready_wait", "original") if k in gm)
+        raise r.fail(gm[key], f"'{key}' applies only to blue_green deployment groups")
+    history = []
+    for hn in r.sequence(gm.get("history", NULL), "history"):
+        hm = r.mapping(hn, "a past deployment", required=("revision",), optional=("status",))
+        history.append(
+            HistorySpec(
+                revision=r.string(hm["revision"], "revision"),
+                status=r.choice(hm["status"], "status", ("Succeeded", "Failed", "Stopped"))
+                if "status" in hm
+                else "Succeeded",
+            )
+        )
+    return DeploymentGroupSpec(name=name, params=params, history=history)
+
+
+def _blue_green(r: YamlReader, gm: dict[str, yaml.Node], has_asg: bool) -> dict:
+    replacement = "copy_auto_scaling_group" if has_asg else "discover_existing"
+    if "replacement" in gm:
+        replacement = r.choice(
+            gm["replacement"], "replacement", ("copy_auto_scaling_group", "discover_existing")
+        )
+        if replacement == "copy_auto_scaling_group" and not has_asg:
+            raise r.fail(gm["replacement"], "copy_auto_scaling_group needs auto_scaling_groups")
+    ready = {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}
+    if "ready_wait" in gm:
+        rm = r.mapping(gm["ready_wait"], "ready_wait", required=("action",), optional=("minutes",))
+        action = r.choice(rm["action"], "ready_wait action", ("stop_deployment", "continue"))
+        ready = {
+            "actionOnTimeout": "STOP_DEPLOYMENT"
+            if action == "stop_deployment"
+            else "CONTINUE_DEPLOYMENT",
+            "waitTimeInMinutes": r.integer(rm["minutes"], "ready_wait minutes", 0, 2880)
+            if "minutes" in rm
+            else 0,
+        }
+    original = {"action": "TERMINATE", "terminationWaitTimeInMinutes": 60}
+    if "original" in gm:
+        om = r.mapping(gm["original"], "original", required=("action",), optional=("minutes",))
+        action = r.choice(om["action"], "original action", ("terminate", "keep_alive"))
+        original = {
+            "action": action.upper(),
+            "terminationWaitTimeInMinutes": r.integer(om["minutes"], "original minutes", 0, 2880)
+            if "minutes" in om
+            else 60,
+        }
+    return {
+        "terminateBlueInstancesOnDeploymentSuccess": original,
+        "deploymentReadyOption": ready,
+        "greenFleetProvisioningOption": {"action": replacement.upper()},
+    }
 
 
 def build_world(sc: Scenario, *, time_scale: float | None = None) -> World:

@@ -93,7 +93,10 @@ def test_every_scenario_lists_through_boto3(name: str) -> None:
             health = elb.describe_instance_health(LoadBalancerName=clb["LoadBalancerName"])
             assert {s["State"] for s in health["InstanceStates"]} == {"InService"}
         asgs = make_client(sandbox, "autoscaling").describe_auto_scaling_groups()
-        assert asgs["AutoScalingGroups"][0]["DesiredCapacity"] == 4
+        desired = {g.name: g.desired for g in sandbox.scenario.auto_scaling_groups}
+        assert {
+            g["AutoScalingGroupName"]: len(g["Instances"]) for g in asgs["AutoScalingGroups"]
+        } == desired
     finally:
         sandbox.stop()
 
