@@ -1,0 +1,173 @@
+"""The config file: named targets (where a deployment group lives) and their defaults.
+
+`load_config` reads `--config PATH`, else `$XDG_CONFIG_HOME/cutover/config.yaml` when it exists,
+else nothing (every setting then comes from flags and the standard AWS environment). Every
+problem is one `ConfigError` line naming the file, the line and the key. docs/config.md
+documents every key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from backend.yamlcheck import YamlReader, compose
+
+TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; str() is one line naming file, line and key."""
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """What must hold before the traffic reroute is approved."""
+
+    # Replacement capacity must be at least this share of the original's (percent).
+    min_capacity_percent: int = 100
+    # No alarm of the deployment group may be in ALARM.
+    block_on_alarm: bool = True
+    # Every replacement target healthy in every target group and load balancer.
+    require_healthy: bool = True
+    # The replacement fleet may not change after it became Ready.
+    require_unchanged_fleet: bool = True
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Where one deployment group lives and how to supervise it."""
+
+    name: str
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    application: str | None = None
+    deployment_group: str | None = None
+    read_only: bool = False
+    poll_interval: float = 2.0
+    gates: GateSettings = field(default_factory=GateSettings)
+
+    def merged(self, **overrides: object) -> TargetConfig:
+        """This target with the non-None overrides (flags) applied."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    defaults: TargetConfig
+    targets: dict[str, TargetConfig]
+    default_target: str | None = None
+
+    def target(self, name: str | None) -> TargetConfig:
+        """The named target (or the default one, or the defaults); unknown names raise."""
+        name = name or self.default_target
+        if name is None:
+            return self.defaults
+        if name not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none defined"
+            where = f" in {self.path}" if self.path else ""
+            raise ConfigError(f"--target: unknown target '{name}'{where} (known: {known})")
+        return self.targets[name]
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return Path(base) / "cutover" / "config.yaml"
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate the config; a missing default file is an empty config."""
+    explicit = path is not None
+    p = Path(path).expanduser() if path is not None else default_path()
+    if not p.exists():
+        if explicit:
+            raise ConfigError(f"--config: {p}: no such file")
+        return Config(path=None, defaults=TargetConfig(name="default"), targets={})
+    root = compose(p, ConfigError)
+    if root is None:
+        return Config(path=p, defaults=TargetConfig(name="default"), targets={})
+    return _parse(YamlReader(p, ConfigError), root)
+
+
+TARGET_KEYS = (
+    "profile",
+    "region",
+    "endpoint_url",
+    "application",
+    "deployment_group",
+    "read_only",
+    "poll_interval",
+    "gates",
+)
+GATE_KEYS = ("min_capacity_percent", "block_on_alarm", "require_healthy", "require_unchanged_fleet")
+
+
+def _parse(r: YamlReader, root: yaml.Node) -> Config:
+    top = r.mapping(root, "the config", optional=("default_target", "defaults", "targets"))
+    defaults = TargetConfig(name="default")
+    if "defaults" in top:
+        defaults = _target(r, top["defaults"], "defaults", defaults)
+    targets: dict[str, TargetConfig] = {}
+    if "targets" in top:
+        tm = top["targets"]
+        if not isinstance(tm, yaml.MappingNode):
+            raise r.fail(tm, "targets must be a mapping of names to targets")
+        for key_node, value_node in tm.value:
+            name = r.string(key_node, "target name", pattern=TARGET_NAME)
+            if name in targets:
+                raise r.fail(key_node, f"target '{name}' is defined twice")
+            targets[name] = _target(r, value_node, f"target {name}", replace(defaults, name=name))
+    default_target = None
+    if "default_target" in top:
+        default_target = r.string(top["default_target"], "default_target")
+        if default_target not in targets:
+            raise r.fail(
+                top["default_target"], f"default_target '{default_target}' is not a target"
+            )
+    return Config(path=r.path, defaults=defaults, targets=targets, default_target=default_target)
+
+
+def _target(r: YamlReader, node: yaml.Node, what: str, base: TargetConfig) -> TargetConfig:
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return base
+    m = r.mapping(node, what, optional=TARGET_KEYS)
+    values: dict[str, object] = {}
+    for key in ("profile", "application", "deployment_group"):
+        if key in m:
+            values[key] = r.string(m[key], f"{what} {key}")
+    if "region" in m:
+        region = r.string(m["region"], f"{what} region")
+        if not REGION.match(region):
+            raise r.fail(m["region"], f"{what} region: '{region}' is not a region name")
+        values["region"] = region
+    if "endpoint_url" in m:
+        url = r.string(m["endpoint_url"], f"{what} endpoint_url")
+        if not url.startswith(("http://", "https://")):
+            raise r.fail(m["endpoint_url"], f"{what} endpoint_url: '{url}' is not an http(s) URL")
+        values["endpoint_url"] = url
+    if "read_only" in m:
+        values["read_only"] = r.boolean(m["read_only"], f"{what} read_only")
+    if "poll_interval" in m:
+        values["poll_interval"] = r.number(m["poll_interval"], f"{what} poll_interval", 0.5, 300)
+    if "gates" in m:
+        gm = r.mapping(m["gates"], f"{what} gates", optional=GATE_KEYS)
+        gates = base.gates
+        if "min_capacity_percent" in gm:
+            gates = replace(
+                gates,
+                min_capacity_percent=r.integer(
+                    gm["min_capacity_percent"], f"{what} gates min_capacity_percent", 0, 200
+                ),
+            )
+        for key in ("block_on_alarm", "require_healthy", "require_unchanged_fleet"):
+            if key in gm:
+                gates = replace(gates, **{key: r.boolean(gm[key], f"{what} gates {key}")})
+        values["gates"] = gates
+    return replace(base, **values)  # type: ignore[arg-type]

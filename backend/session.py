@@ -1,0 +1,132 @@
+"""One boto3 Session and its clients per target, and the server's clock.
+
+Clients are created once (boto3 client creation is slow and not thread-safe) with adaptive
+retries and short timeouts, so a slow or throttling AWS degrades the view instead of freezing
+it. Every response's `Date` header feeds a `ServerClock`: countdowns and ages shown to a
+person are computed against AWS's time, not the laptop's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from backend.config import TargetConfig
+
+SERVICES = ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts")
+
+
+class ServerClock:
+    """The server's time, estimated from `Date` headers.
+
+    `Date` has one-second resolution, so the estimate keeps the latest offset and, over a
+    window of samples, the rate at which server time passes per local second (1 on AWS; other
+    endpoints, such as a sandbox with a time scale, may run faster).
+    """
+
+    def __init__(self, window: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._samples: deque[tuple[float, float]] = deque(maxlen=window)  # (local mono, server)
+        self.rate = 1.0
+
+    def observe(self, date_header: str | None, local_mono: float | None = None) -> None:
+        if not date_header:
+            return
+        try:
+            server = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=UTC)
+        mono = time.monotonic() if local_mono is None else local_mono
+        # The header is truncated to the second: the true time is half a second later on average.
+        value = server.timestamp() + 0.5
+        with self._lock:
+            self._samples.append((mono, value))
+            first_mono, first_value = self._samples[0]
+            span = mono - first_mono
+            if span >= 5.0:
+                rate = (value - first_value) / span
+                # Guard against nonsense (a restarted endpoint, a clock jump).
+                self.rate = rate if 0.1 <= rate <= 10_000 else 1.0
+
+    @property
+    def known(self) -> bool:
+        return bool(self._samples)
+
+    def now(self) -> datetime:
+        """The server's time now (the local clock until a response has been seen)."""
+        with self._lock:
+            if not self._samples:
+                return datetime.now(UTC)
+            mono, value = self._samples[-1]
+            rate = self.rate
+        return datetime.fromtimestamp(value + (time.monotonic() - mono) * rate, UTC)
+
+    def skew(self) -> timedelta:
+        """How far the server's clock is ahead of the local one."""
+        return self.now() - datetime.now(UTC)
+
+
+class AwsSession:
+    """The clients for one target, sharing one boto3 Session and one ServerClock."""
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 4,
+    ) -> None:
+        self.target = target
+        self.session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+        self.clock = ServerClock()
+        self.config = Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            user_agent_extra="cutover",
+        )
+        self._clients: dict[str, Any] = {}
+        self.calls = 0  # API calls sent (retries included), for the bench and the status bar
+        self._calls_lock = threading.Lock()
+
+    @property
+    def region(self) -> str | None:
+        return self.session.region_name
+
+    def client(self, service: str) -> Any:
+        """The shared client for a service (created on first use; create them up front with
+        `create_clients` on the main thread)."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self.session.client(
+                service, endpoint_url=self.target.endpoint_url, config=self.config
+            )
+            client.meta.events.register("after-call", self._after_call)
+            client.meta.events.register("before-send", self._before_send)
+            self._clients[service] = client
+        return client
+
+    def create_clients(self) -> None:
+        for service in SERVICES:
+            self.client(service)
+
+    def endpoint_url(self, service: str = "codedeploy") -> str:
+        return self.client(service).meta.endpoint_url
+
+    def _before_send(self, **kwargs: Any) -> None:
+        with self._calls_lock:
+            self.calls += 1
+
+    def _after_call(self, http_response: Any = None, **kwargs: Any) -> None:
+        if http_response is not None:
+            self.clock.observe(http_response.headers.get("Date"))
