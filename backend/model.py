@@ -1,0 +1,280 @@
+"""What the UI and the command line render: frozen snapshots of one deployment group.
+
+Nothing here is a boto3 dict. `backend.observe` builds these from AWS responses; the
+dashboard, `cutover status` and the gates read them. All times are the server's (UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Phase = Literal[
+    "provisioning",
+    "installing",
+    "ready",
+    "rerouting",
+    "termination-wait",
+    "terminating",
+    "succeeded",
+    "failed",
+    "stopped",
+    "rolling-back",
+]
+PHASES: tuple[str, ...] = (
+    "provisioning",
+    "installing",
+    "ready",
+    "rerouting",
+    "termination-wait",
+    "terminating",
+    "succeeded",
+    "failed",
+    "stopped",
+    "rolling-back",
+)
+ACTIONS: tuple[str, ...] = ("deploy", "approve", "terminate-original", "stop", "rollback", "shift")
+
+ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    name: str
+    status: str  # Pending InProgress Succeeded Failed Skipped Unknown
+    start: datetime | None = None
+    end: datetime | None = None
+    error_code: str | None = None
+    script_name: str | None = None
+    message: str | None = None
+    log_tail: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    """An instance's health in one target group or classic load balancer."""
+
+    name: str  # the target group's or classic load balancer's name
+    kind: Literal["target-group", "classic"]
+    state: str  # ELBv2 states; classic InService/OutOfService/Unknown as reported
+    reason: str | None = None
+    description: str | None = None
+    port: int | None = None
+    drain_deadline: datetime | None = None  # the latest a drain can end (delay from its start)
+
+    @property
+    def healthy(self) -> bool:
+        return self.state in ("healthy", "InService") and not self.draining
+
+    @property
+    def draining(self) -> bool:
+        return self.state in ("draining", "unhealthy.draining") or (
+            self.kind == "classic"
+            and "deregistration currently in progress" in (self.description or "")
+        )
+
+    @property
+    def registered(self) -> bool:
+        return not (self.state == "unused" and self.reason == "Target.NotRegistered")
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    az: str | None = None
+    instance_type: str | None = None
+    ec2_state: str | None = None
+    launch_time: datetime | None = None
+    asg_name: str | None = None
+    asg_lifecycle: str | None = None  # InService, Standby, Pending, Terminating...
+    label: str | None = None  # CodeDeploy's Blue (original) / Green (replacement)
+    lifecycle_status: str | None = None  # CodeDeploy target status in this deployment
+    current_event: str | None = None
+    events: tuple[LifecycleEvent, ...] = ()
+    last_updated: datetime | None = None
+    revision: str | None = None  # what it runs, as far as CodeDeploy tells
+    health: tuple[TargetHealth, ...] = ()
+
+    @property
+    def failed_event(self) -> LifecycleEvent | None:
+        return next((e for e in self.events if e.status == "Failed"), None)
+
+
+@dataclass(frozen=True)
+class Series:
+    """A metric over time: (timestamp, value) oldest first."""
+
+    name: str
+    points: tuple[tuple[datetime, float], ...] = ()
+
+    @property
+    def last(self) -> float | None:
+        return self.points[-1][1] if self.points else None
+
+
+@dataclass(frozen=True)
+class Environment:
+    role: Literal["original", "replacement", "fleet"]
+    instances: tuple[Instance, ...] = ()
+    asg_name: str | None = None
+    desired: int | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    metrics: tuple[Series, ...] = ()
+
+    @property
+    def healthy_count(self) -> int:
+        return sum(1 for i in self.instances if i.health and all(h.healthy for h in i.health))
+
+    @property
+    def capacity(self) -> int:
+        """Instances that count as running capacity (not terminated or on their way out)."""
+        return sum(
+            1
+            for i in self.instances
+            if i.ec2_state in (None, "pending", "running")
+            and (i.asg_lifecycle or "InService") in ("InService", "Pending", "Pending:Wait")
+        )
+
+
+@dataclass(frozen=True)
+class Traffic:
+    original_percent: float
+    replacement_percent: float
+    basis: str  # what the split is computed from, in words
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: Literal["ready-wait", "termination-wait"]
+    deadline: datetime
+    started: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A gate or an action's availability: passed/allowed with the reason a person can act on."""
+
+    name: str
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Alarm:
+    name: str
+    state: str  # OK ALARM INSUFFICIENT_DATA, or MISSING when the group names an absent alarm
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ListenerWeights:
+    """A listener or rule forwarding to more than one target group."""
+
+    load_balancer: str
+    port: int
+    rule_arn: str
+    listener_arn: str
+    weights: tuple[tuple[str, int], ...]  # (target group name, weight)
+    is_default: bool = True
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    status: str
+    phase: str
+    application: str
+    deployment_group: str
+    style: str  # BLUE_GREEN | IN_PLACE
+    traffic_control: bool
+    config_name: str | None = None
+    revision: str | None = None
+    previous_revision: str | None = None
+    revision_location: dict | None = None
+    creator: str | None = None
+    create_time: datetime | None = None
+    start_time: datetime | None = None
+    complete_time: datetime | None = None
+    overview: dict[str, int] = field(default_factory=dict)
+    error_code: str | None = None
+    error_message: str | None = None
+    status_messages: tuple[str, ...] = ()
+    waiting_for: str | None = None  # reroute-approval | termination | None
+    deadline: datetime | None = None
+    ready_action: str | None = None  # STOP_DEPLOYMENT | CONTINUE_DEPLOYMENT
+    ready_wait_minutes: int | None = None
+    termination_action: str | None = None  # TERMINATE | KEEP_ALIVE
+    termination_wait_minutes: int | None = None
+    termination_wait_started: bool = False
+    rollback_of: str | None = None
+    rolled_back_by: str | None = None
+    rollback_message: str | None = None
+    replacement_asg: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class DeploymentSummary:
+    """A row of the deployment picker."""
+
+    id: str
+    status: str
+    revision: str | None
+    creator: str | None
+    create_time: datetime | None
+    complete_time: datetime | None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that changed between two snapshots, for the timeline."""
+
+    time: datetime
+    kind: str  # deployment | instance | health | traffic | alarm | action
+    text: str
+    instance_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    target: str
+    server_time: datetime
+    application: str | None
+    deployment_group: str | None
+    account: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    deployment: Deployment | None = None
+    original: Environment | None = None
+    replacement: Environment | None = None
+    fleet: Environment | None = None  # in-place: the whole group
+    traffic: Traffic | None = None
+    timers: tuple[Timer, ...] = ()
+    gates: tuple[Check, ...] = ()
+    actions: tuple[Check, ...] = ()
+    alarms: tuple[Alarm, ...] = ()
+    listeners: tuple[ListenerWeights, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    classic_load_balancers: tuple[str, ...] = ()
+    api_calls: int = 0
+    elapsed_ms: float = 0.0
+    notes: tuple[str, ...] = ()  # partial failures: what could not be read, in plain words
+
+    def action(self, name: str) -> Check:
+        return next(
+            (a for a in self.actions if a.name == name),
+            Check(name, False, "not available"),
+        )
+
+    def instances(self) -> tuple[Instance, ...]:
+        out: tuple[Instance, ...] = ()
+        for env in (self.original, self.replacement, self.fleet):
+            if env is not None:
+                out += env.instances
+        return out
