@@ -109,6 +109,9 @@ class Faults:
             self.api = ApiFaults(calls=self.api.calls, throttled=self.api.throttled)
             for inst in self.world.instances.values():
                 inst.fault = InstanceFault()
+            deploy_faults = getattr(self.world.deploy, "faults", None)
+            if deploy_faults is not None:
+                deploy_faults.clear()
 
     def describe(self) -> dict:
         """Every active fault, JSON-ready."""
@@ -117,8 +120,10 @@ class Faults:
                 i.id: asdict(i.fault) for i in self.world.instances.values() if i.fault.active()
             }
         api = asdict(self.api)
+        deploy_faults = getattr(self.world.deploy, "faults", None)
         return {
             "api": api,
             "instances": instances,
             "unreachable": self.unreachable_until is not None,
+            "deployment": deploy_faults.describe() if deploy_faults is not None else {},
         }

@@ -1,8 +1,9 @@
 """Request metrics the sandbox's proxies feed, in the shape CloudWatch serves them.
 
 The listener proxies call `RequestMetrics.record` once per HTTP request and `record_flow` /
-`sample_active` for TCP flows; the CloudWatch service reads them back with `query` (one
-datapoint per period, like GetMetricStatistics) and tests use `totals`.
+`sample_active` for TCP flows; the CloudWatch service samples target health into it with
+`sample_gauge` (HealthyHostCount, UnHealthyHostCount) and reads everything back with `query`
+(one datapoint per period, like GetMetricStatistics); tests use `totals`.
 
 Time is sandbox time throughout: timestamps are sandbox seconds since the world's clock
 started (`Clock.elapsed()`), latencies are sandbox seconds. `elapsed_of` / `datetime_of`
@@ -14,9 +15,10 @@ Dimensions are `(kind, key)` pairs:
 - `("target", instance_id)`: one instance, whatever routed to it.
 
 Memory is bounded per dimension: one-second buckets for the last `fine_retention` sandbox
-seconds, rolled up into one-minute buckets kept for `retention` sandbox seconds (like
-CloudWatch's own high-resolution then one-minute retention). Older data is dropped, and a
-dimension with nothing left disappears. Lifetime totals are kept separately and never dropped.
+seconds, rolled up into one-minute buckets (on the clock's whole minutes when there is a
+clock) kept for `retention` sandbox seconds (like CloudWatch's own high-resolution then
+one-minute retention). Older data is dropped, and a dimension with nothing left disappears.
+Lifetime totals are kept separately and never dropped.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ COUNTERS = (
 # Distributions: every sample kept in a histogram so percentiles can be answered.
 DISTRIBUTIONS = ("TargetResponseTime",)
 # Gauges: sampled levels (Average, Minimum, Maximum are the meaningful statistics).
-GAUGES = ("ActiveFlowCount",)
+GAUGES = ("ActiveFlowCount", "HealthyHostCount", "UnHealthyHostCount")
 
 # Names the classic load balancer namespace (AWS/ELB) uses for the same things.
 ALIASES = {
@@ -203,6 +205,7 @@ class RequestMetrics:
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str], _Series] = {}
         self._last_rollup = 0.0
+        self._phase: int | None = None
 
     # ----- time ---------------------------------------------------------------------------
 
@@ -307,12 +310,25 @@ class RequestMetrics:
 
     def sample_active(self, kind: str, key: str, active: int, *, ts: float | None = None) -> None:
         """One sample of how many TCP flows a load balancer or group has open right now."""
+        self.sample_gauge(kind, key, "ActiveFlowCount", active, ts=ts)
+
+    def sample_gauge(
+        self, kind: str, key: str, metric: str, value: float, *, ts: float | None = None
+    ) -> None:
+        """One sample of a level (a name in GAUGES) of one dimension at `ts`.
+
+        Samples of one second are kept apart like any other bucket, so Average / Minimum /
+        Maximum / SampleCount of a period describe the samples taken in it; `totals` reports
+        the latest sample.
+        """
+        if metric not in GAUGES:
+            raise ValueError(f"{metric!r} is not a gauge")
         ts = self._now(ts)
         with self._lock:
             self._maybe_roll_up(ts)
             bucket = self._targets(ts, ((kind, key),))[0]
-            bucket.sample("ActiveFlowCount", float(active), False)
-            self._series[(kind, key)].last_gauge["ActiveFlowCount"] = float(active)
+            bucket.sample(metric, float(value), False)
+            self._series[(kind, key)].last_gauge[metric] = float(value)
 
     # ----- retention ------------------------------------------------------------------------
 
@@ -323,14 +339,26 @@ class RequestMetrics:
         self._last_rollup = now
         self._roll_up(now)
 
+    def _minute_phase(self) -> int:
+        # One-minute buckets start on the clock's wall-clock minutes, so a CloudWatch period
+        # that starts on a whole minute takes rolled-up data whole. The clock starts on a whole
+        # second; without a clock, minutes count from timestamp 0.
+        if self._phase is None:
+            if self.clock is None:
+                return 0
+            anchor = self.clock.now() - timedelta(seconds=self.clock.elapsed())
+            self._phase = round(anchor.timestamp()) % 60
+        return self._phase
+
     def _roll_up(self, now: float) -> None:
         fine_horizon = now - self.fine_retention
         horizon = now - self.retention
+        phase = self._minute_phase()
         for dim in list(self._series):
             series = self._series[dim]
             for second in [s for s in series.fine if s < fine_horizon]:
                 agg = series.fine.pop(second)
-                minute = second - second % 60
+                minute = second - (second + phase) % 60
                 if minute + 60 <= horizon:
                     continue
                 coarse = series.coarse.get(minute)

@@ -22,8 +22,9 @@ from backend.sandbox.dataplane import DataPlane, LoadGenerator
 from backend.sandbox.faults import Faults
 from backend.sandbox.metrics import RequestMetrics
 from backend.sandbox.scenario import Scenario, build_world
-from backend.sandbox.wire import WireServer
-from backend.sandbox.world import HEALTHY, World
+from backend.sandbox.services import cloudwatch
+from backend.sandbox.wire import ApiError, WireServer
+from backend.sandbox.world import HEALTHY, World, WorldError
 
 log = logging.getLogger("cutover.sandbox")
 
@@ -76,6 +77,8 @@ class Sandbox:
         self.world: World = build_world(scenario, time_scale=time_scale)
         self.metrics = RequestMetrics()
         self.world.metrics = self.metrics
+        # Host counts are sampled from the start, not from the first CloudWatch call.
+        cloudwatch.attach(self.world)
         self.faults = Faults(self.world)
         self.load_rps = load_rps
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -236,6 +239,8 @@ class Sandbox:
         app.router.add_delete("/_sandbox/faults", self._control_clear)
         app.router.add_delete("/_sandbox/faults/instance/{instance_id}", self._control_clear)
         app.router.add_get("/_sandbox/load", self._control_load)
+        app.router.add_post("/_sandbox/faults/deployment", self._control_deployment_fault)
+        app.router.add_post("/_sandbox/faults/alarm/{name}", self._control_alarm)
 
     async def _json_body(self, request: web.Request) -> dict:
         try:
@@ -313,6 +318,65 @@ class Sandbox:
         except Exception as exc:
             return self._bad(str(getattr(exc, "message", exc)))
         return web.json_response(self.faults.describe())
+
+    async def _control_deployment_fault(self, request: web.Request) -> web.Response:
+        from backend.sandbox import engine
+
+        body = await self._json_body(request)
+        allowed = {
+            "fail_hook",
+            "kill_at",
+            "instance_id",
+            "exit_code",
+            "times",
+            "unhealthy_replacements",
+        }
+        unknown = set(body) - allowed
+        if unknown:
+            return self._bad(f"unknown deployment fault field(s): {', '.join(sorted(unknown))}")
+        kinds = [k for k in ("fail_hook", "kill_at", "unhealthy_replacements") if k in body]
+        if len(kinds) != 1:
+            return self._bad("give exactly one of fail_hook, kill_at, unhealthy_replacements")
+        faults = engine.state(self.world).faults
+        instance_id = body.get("instance_id")
+        try:
+            if instance_id is not None:
+                self.world.instance(str(instance_id))
+            times = int(body.get("times", 1))
+            if "fail_hook" in body:
+                faults.fail_hook(
+                    str(body["fail_hook"]),
+                    instance_id,
+                    exit_code=int(body.get("exit_code", 1)),
+                    times=times,
+                )
+            elif "kill_at" in body:
+                faults.kill_instance(str(body["kill_at"]), instance_id, times=times)
+            else:
+                faults.make_replacements_unhealthy(bool(body["unhealthy_replacements"]))
+        except WorldError as exc:
+            return self._bad(exc.message)
+        except (TypeError, ValueError) as exc:
+            return self._bad(str(exc))
+        return web.json_response(self.faults.describe())
+
+    async def _control_alarm(self, request: web.Request) -> web.Response:
+        body = await self._json_body(request)
+        state = body.get("state", "ALARM")
+        if state not in ("OK", "ALARM", "INSUFFICIENT_DATA"):
+            return self._bad("state must be OK, ALARM or INSUFFICIENT_DATA")
+        name = request.match_info["name"]
+        reason = str(body.get("reason") or f"Set to {state} by the sandbox's fault switch")
+        try:
+            services.dispatch(
+                self.world,
+                "cloudwatch",
+                "SetAlarmState",
+                {"AlarmName": name, "StateValue": state, "StateReason": reason},
+            )
+        except ApiError as exc:
+            return self._bad(f"{exc.message} ({exc.code})")
+        return web.json_response({"alarm": name, "state": state})
 
     async def _control_load(self, request: web.Request) -> web.Response:
         if self.load is None:
@@ -408,6 +472,28 @@ def summarize(world: World, sandbox: Sandbox | None = None) -> dict:
                     "suspended": sorted(asg.suspended),
                 }
             )
+        deploy = world.deploy
+        out["applications"] = []
+        if deploy is not None:
+            for app in deploy.applications.values():
+                groups = []
+                for (app_name, _), grp in deploy.groups.items():
+                    if app_name != app.name:
+                        continue
+                    style = grp.spec.get("deploymentStyle", {})
+                    groups.append(
+                        {
+                            "name": grp.name,
+                            "type": style.get("deploymentType", "IN_PLACE"),
+                            "traffic": style.get("deploymentOption", "WITHOUT_TRAFFIC_CONTROL"),
+                            "config": grp.spec.get("deploymentConfigName"),
+                            "auto_scaling_groups": [
+                                a["name"] for a in grp.spec.get("autoScalingGroups", [])
+                            ],
+                            "last_attempted": grp.last_attempted,
+                        }
+                    )
+                out["applications"].append({"name": app.name, "deployment_groups": groups})
         for inst in world.instances.values():
             out["instances"].append(
                 {
