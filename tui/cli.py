@@ -202,6 +202,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--errors", type=_share, metavar="SHARE", help="answer 500 to a share of requests"
     )
 
+    hook = fsub.add_parser("hook", help="make a deployment lifecycle script fail")
+    _endpoint_flag(hook)
+    hook.add_argument("event", metavar="EVENT", help="e.g. AfterInstall, ValidateService")
+    hook.add_argument("--instance", metavar="ID", help="only on this instance (default: the next)")
+    hook.add_argument("--exit-code", type=_non_negative_int, default=1, metavar="N")
+    hook.add_argument("--times", type=_non_negative_int, default=1, metavar="N")
+
+    kill = fsub.add_parser("kill", help="terminate an instance as a lifecycle event starts on it")
+    _endpoint_flag(kill)
+    kill.add_argument("event", metavar="EVENT", help="e.g. AllowTraffic, BlockTraffic")
+    kill.add_argument("--instance", metavar="ID", help="only this instance (default: the next)")
+
+    repl = fsub.add_parser(
+        "replacements", help="make new replacement instances never become healthy"
+    )
+    _endpoint_flag(repl)
+    repl.add_argument(
+        "--unhealthy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on (default) or off (--no-unhealthy heals them)",
+    )
+
+    alarm = fsub.add_parser("alarm", help="set a CloudWatch alarm's state (the next check decides)")
+    _endpoint_flag(alarm)
+    alarm.add_argument("name", metavar="ALARM")
+    alarm.add_argument("--state", choices=("ALARM", "OK", "INSUFFICIENT_DATA"), default="ALARM")
+
     clear = fsub.add_parser("clear", help="clear every fault, or one instance's")
     _endpoint_flag(clear)
     clear.add_argument("instance_id", nargs="?", metavar="INSTANCE_ID")
@@ -337,6 +365,25 @@ def _describe_world(summary: dict, settled: bool) -> str:
             f"  {asg['name']}  desired {asg['desired']} (min {asg['min']}, max {asg['max']}): "
             f"{_count(asg['instances'].values())}"
         )
+    if summary.get("applications"):
+        lines.append("CodeDeploy applications:")
+    for app in summary.get("applications", []):
+        for grp in app["deployment_groups"]:
+            kind = "blue/green" if grp["type"] == "BLUE_GREEN" else "in-place"
+            traffic = (
+                ""
+                if grp["type"] == "BLUE_GREEN"
+                else (
+                    ", traffic control"
+                    if grp["traffic"] == "WITH_TRAFFIC_CONTROL"
+                    else ", no load balancer"
+                )
+            )
+            asgs = ", ".join(grp["auto_scaling_groups"]) or "tagged instances"
+            lines.append(
+                f"  {app['name']} / {grp['name']}  {kind}{traffic}, {grp['config']}, {asgs}"
+                + (f", last deployment {grp['last_attempted']}" if grp["last_attempted"] else "")
+            )
     if summary["instances"]:
         lines.append("Instances:")
     for inst in summary["instances"]:
@@ -445,6 +492,22 @@ def _fault(args: argparse.Namespace) -> int:
                     "cutover sandbox fault instance: give --unhealthy, --down, --slow or --errors"
                 )
             result = _control(args, "POST", f"/_sandbox/faults/instance/{args.instance_id}", body)
+        elif kind in ("hook", "kill", "replacements"):
+            if kind == "hook":
+                body = {"fail_hook": args.event, "exit_code": args.exit_code, "times": args.times}
+            elif kind == "kill":
+                body = {"kill_at": args.event}
+            else:
+                body = {"unhealthy_replacements": args.unhealthy}
+            if getattr(args, "instance", None):
+                body["instance_id"] = args.instance
+            result = _control(args, "POST", "/_sandbox/faults/deployment", body)
+        elif kind == "alarm":
+            result = _control(
+                args, "POST", f"/_sandbox/faults/alarm/{args.name}", {"state": args.state}
+            )
+            print(f"Alarm {result['alarm']} set to {result['state']}")
+            return EXIT_OK
         elif kind == "clear":
             suffix = f"/instance/{args.instance_id}" if args.instance_id else ""
             result = _control(args, "DELETE", f"/_sandbox/faults{suffix}")
@@ -480,6 +543,15 @@ def _describe_faults(result: dict) -> str:
         lines.append(f"{iid}: {', '.join(active)}")
     if not instances:
         lines.append("Instances: no faults")
+    deployment = result.get("deployment") or {}
+    for hook in deployment.get("hook_failures", []):
+        where = hook.get("instance_id") or "the next instance"
+        lines.append(f"Deployment: {hook.get('event')} fails on {where}")
+    for kill in deployment.get("instance_kills", []):
+        where = kill.get("instance_id") or "the next instance"
+        lines.append(f"Deployment: {where} dies as {kill.get('event')} starts")
+    if deployment.get("unhealthy_replacements"):
+        lines.append("Deployment: new replacement instances never become healthy")
     return "\n".join(lines)
 
 

@@ -633,7 +633,7 @@ def _parse(r: YamlReader, root: yaml.Node) -> Scenario:
             )
         )
     if "cloudwatch" in top:
-        _parse_cloudwatch(r, top["cloudwatch"], sc, tg_names, lb_names | clb_names)
+        _parse_cloudwatch(r, top["cloudwatch"], sc, tg_names, lb_names)
     if "codedeploy" in top:
         _parse_codedeploy(r, top["codedeploy"], sc, tg_names, clb_names, asg_names)
     return sc
@@ -720,7 +720,7 @@ def _parse_cloudwatch(
             )
             if "statistic" in am
             else "Sum",
-            "Period": r.integer(am["period"], "period", 10, 86400) if "period" in am else 60,
+            "Period": _alarm_period(r, am["period"]) if "period" in am else 60,
             "EvaluationPeriods": evaluation,
             "DatapointsToAlarm": r.integer(
                 am["datapoints_to_alarm"], "datapoints_to_alarm", 1, evaluation
@@ -740,6 +740,13 @@ def _parse_cloudwatch(
             else "notBreaching",
         }
         sc.alarms.append(AlarmSpec(name=name, params=params, dimension_refs=refs))
+
+
+def _alarm_period(r: YamlReader, node: yaml.Node) -> int:
+    period = r.integer(node, "period", 10, 86400)
+    if period not in (10, 20, 30) and period % 60:
+        raise r.fail(node, f"period must be 10, 20, 30 or a multiple of 60, not {period}")
+    return period
 
 
 def _parse_codedeploy(
@@ -1144,4 +1151,61 @@ def build_world(sc: Scenario, *, time_scale: float | None = None) -> World:
                 world.register(tgs[name], inst.id)
             for name in spec.load_balancers:
                 world.register_classic(world.classic_lbs[name], inst.id)
+    if sc.alarms or sc.codedeploy.applications or sc.codedeploy.configs:
+        _install_services(world, sc, tgs)
     return world
+
+
+def _install_services(world: World, sc: Scenario, tgs: dict[str, TargetGroup]) -> None:
+    """Alarms and CodeDeploy resources, created through the services' own API operations."""
+    from backend.sandbox import engine, services
+    from backend.sandbox.wire import ApiError
+
+    services.load_all()
+
+    def call(service: str, operation: str, params: dict) -> dict:
+        try:
+            return services.dispatch(world, service, operation, params)
+        except ApiError as exc:
+            raise ScenarioError(
+                f"{sc.path}: {operation} refused: {exc.message} ({exc.code})"
+            ) from None
+
+    for alarm in sc.alarms:
+        dimensions = []
+        for key, name in alarm.dimension_refs.items():
+            if key == "TargetGroup":
+                value = tgs[name].arn.split(":", 5)[5]
+            else:
+                lb = world.load_balancer_by_name(name)
+                assert lb is not None  # checked while parsing
+                value = lb.arn.split(":loadbalancer/", 1)[1]
+            dimensions.append({"Name": key, "Value": value})
+        call("cloudwatch", "PutMetricAlarm", {**alarm.params, "Dimensions": dimensions})
+
+    cd = sc.codedeploy
+    if cd.durations:
+        engine.configure(world, durations=cd.durations)
+    for config in cd.configs:
+        call("codedeploy", "CreateDeploymentConfig", config)
+    # Launch the groups' first instances so past deployments have targets to name.
+    world.tick()
+    for app in cd.applications:
+        call(
+            "codedeploy",
+            "CreateApplication",
+            {"applicationName": app.name, "computePlatform": "Server"},
+        )
+        for group in app.groups:
+            call(
+                "codedeploy", "CreateDeploymentGroup", {**group.params, "applicationName": app.name}
+            )
+            for i, past in enumerate(group.history):
+                engine.record_past_deployment(
+                    world,
+                    app.name,
+                    group.name,
+                    past.revision,
+                    past.status,
+                    ago=3600.0 * (len(group.history) - i) + 1800.0,
+                )
