@@ -252,3 +252,26 @@ def test_fault_without_endpoint_is_exit_2(tmp_path: Path) -> None:
     res = run_cli(tmp_path, "sandbox", "fault", "list")
     assert res.returncode == 2
     assert "AWS_ENDPOINT_URL" in res.stderr
+
+
+def test_deployment_and_alarm_faults(sandbox_proc: tuple[dict, str], tmp_path: Path) -> None:
+    env, _ = sandbox_proc
+    hook = run_cli(tmp_path, "sandbox", "fault", "hook", "AfterInstall", **env)
+    assert hook.returncode == 0, hook.stderr
+    assert "Deployment: AfterInstall fails on the next instance" in hook.stdout
+    repl = run_cli(tmp_path, "sandbox", "fault", "replacements", **env)
+    assert "new replacement instances never become healthy" in repl.stdout
+    kill = run_cli(tmp_path, "sandbox", "fault", "kill", "AllowTraffic", **env)
+    assert "dies as AllowTraffic starts" in kill.stdout
+    bad = run_cli(tmp_path, "sandbox", "fault", "hook", "AllowTraffic", **env)
+    assert bad.returncode == 1 and "not a lifecycle hook" in bad.stderr
+
+    alarm = run_cli(tmp_path, "sandbox", "fault", "alarm", "web-tg-5xx", **env)
+    assert alarm.returncode == 0, alarm.stderr
+    (state,) = client(env, "cloudwatch").describe_alarms(AlarmNames=["web-tg-5xx"])["MetricAlarms"]
+    assert state["StateValue"] == "ALARM"
+    missing = run_cli(tmp_path, "sandbox", "fault", "alarm", "no-such-alarm", **env)
+    assert missing.returncode == 1 and "no-such-alarm" in missing.stderr
+
+    cleared = run_cli(tmp_path, "sandbox", "fault", "clear", **env)
+    assert "Deployment:" not in cleared.stdout
