@@ -107,6 +107,8 @@ class Series:
 
     name: str
     points: tuple[tuple[datetime, float], ...] = ()
+    source: str | None = None  # the target group or classic load balancer it describes
+    statistic: str | None = None  # Sum, Average...
 
     @property
     def last(self) -> float | None:
@@ -122,6 +124,8 @@ class Environment:
     min_size: int | None = None
     max_size: int | None = None
     metrics: tuple[Series, ...] = ()
+    in_flight: tuple[str, ...] = ()  # instance ids CodeDeploy is working on now (the batch)
+    target_groups: tuple[str, ...] = ()  # groups that serve this environment alone (weighted)
 
     @property
     def healthy_count(self) -> int:
@@ -178,6 +182,7 @@ class ListenerWeights:
     listener_arn: str
     weights: tuple[tuple[str, int], ...]  # (target group name, weight)
     is_default: bool = True
+    arns: tuple[tuple[str, str], ...] = ()  # (target group name, ARN)
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,7 @@ class Deployment:
     revision: str | None = None
     previous_revision: str | None = None
     revision_location: dict | None = None
+    previous_revision_location: dict | None = None  # CodeDeploy's RevisionLocation, for redeploys
     creator: str | None = None
     create_time: datetime | None = None
     start_time: datetime | None = None
@@ -212,6 +218,10 @@ class Deployment:
     rolled_back_by: str | None = None
     rollback_message: str | None = None
     replacement_asg: str | None = None
+    # The replacement instance ids when the deployment was first seen Ready: the fleet the
+    # gates compare against (carried from snapshot to snapshot by observe).
+    ready_fleet: tuple[str, ...] | None = None
+    ready_fleet_seen: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -261,10 +271,20 @@ class Snapshot:
     alarms: tuple[Alarm, ...] = ()
     listeners: tuple[ListenerWeights, ...] = ()
     target_groups: tuple[str, ...] = ()
+    target_group_arns: tuple[tuple[str, str], ...] = ()  # (name, ARN) of the group's groups
     classic_load_balancers: tuple[str, ...] = ()
     api_calls: int = 0
     elapsed_ms: float = 0.0
     notes: tuple[str, ...] = ()  # partial failures: what could not be read, in plain words
+    # What could not be read this time, as keys the gates understand: "targets", "instances",
+    # "auto-scaling", "alarms", "metrics", "rules", "health:NAME" (a target group or classic LB).
+    unread: tuple[str, ...] = ()
+    style: str | None = None  # the group's deployment type: BLUE_GREEN | IN_PLACE
+    target_revision: str | None = None  # the group's current revision (what deploy redeploys)
+    metrics: tuple[Series, ...] = ()  # per target group / classic LB, whichever env they serve
+    read_only: bool = False
+    # The group's running deployment (which may not be the one shown when one was chosen).
+    active_deployment: str | None = None
 
     def action(self, name: str) -> Check:
         return next(

@@ -1,0 +1,449 @@
+"""Pure checks over a Snapshot: may we reroute now, and which actions make sense at all?
+
+Nothing here calls AWS. `evaluate` gives the readiness gates checked before the traffic reroute
+is approved; `action_checks` says, for every action in `model.ACTIONS`, whether it is possible
+now and why not. Every `Check.reason` is written for a person at 3 a.m.: it names the instance,
+the target group or the alarm, and says what to do or what will happen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from backend.config import GateSettings
+from backend.model import ACTIONS, Check, Environment, Instance, Snapshot
+
+GATES: tuple[str, ...] = ("replacement-healthy", "capacity", "alarms", "fleet-unchanged")
+
+# EC2 / Auto Scaling states in which an instance still counts as part of its fleet.
+_LIVE_EC2 = (None, "pending", "running")
+_MAX_LISTED = 5  # problems named in one reason; the rest are counted
+
+
+def live(instance: Instance) -> bool:
+    """Whether an instance is (or is about to be) part of its fleet: not stopped, not on its
+    way out of EC2 or its Auto Scaling group."""
+    asg = instance.asg_lifecycle or ""
+    return instance.ec2_state in _LIVE_EC2 and not asg.startswith(("Terminating", "Detach"))
+
+
+def live_ids(env: Environment | None) -> tuple[str, ...]:
+    """The sorted ids of an environment's live instances."""
+    if env is None:
+        return ()
+    return tuple(sorted(i.id for i in env.instances if live(i)))
+
+
+def _join(problems: list[str]) -> str:
+    shown = problems[:_MAX_LISTED]
+    more = len(problems) - len(shown)
+    text = "; ".join(shown)
+    return f"{text}; and {more} more" if more else text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _health_text(instance: Instance, source: str) -> str | None:
+    """Why an instance is not healthy in one target group / classic LB, or None if it is."""
+    h = next((h for h in instance.health if h.name == source), None)
+    if h is None:
+        return f"{instance.id} has no health reading in {source}"
+    if not h.registered or h.healthy:
+        return None
+    detail = ": ".join(x for x in (h.reason, h.description) if x)
+    state = "draining" if h.draining else h.state
+    return f"{instance.id} is {state} in {source}" + (f" ({detail})" if detail else "")
+
+
+# ----- the gates ---------------------------------------------------------------------------------
+
+
+def replacement_healthy(snapshot: Snapshot, settings: GateSettings) -> Check:
+    """Every replacement instance running, installed, and healthy in every target group and
+    classic load balancer of the group where it is registered.
+
+    Before the reroute CodeDeploy has not registered the replacement instances yet (it does so
+    in AllowTraffic), so an unregistered instance passes on CodeDeploy's own evidence (all its
+    lifecycle events up to ValidateService succeeded); once registered, the load balancer's
+    health decides.
+    """
+    name = "replacement-healthy"
+    if not settings.require_healthy:
+        return Check(name, True, "not checked (gates: require_healthy is false)")
+    env = snapshot.replacement
+    if env is None or not env.instances:
+        return Check(name, False, "there are no replacement instances yet")
+    sources = (*snapshot.target_groups, *snapshot.classic_load_balancers)
+    problems = [
+        f"health in {s} could not be read just now (retry in a moment)"
+        for s in sources
+        if f"health:{s}" in snapshot.unread
+    ]
+    unregistered: set[str] = set()
+    checked = 0
+    for inst in env.instances:
+        if not live(inst):
+            state = inst.ec2_state or inst.asg_lifecycle or "gone"
+            problems.append(f"{inst.id} is {state}")
+            continue
+        checked += 1
+        if inst.lifecycle_status not in (None, "Ready", "Succeeded"):
+            failed = inst.failed_event
+            why = f"CodeDeploy status {inst.lifecycle_status}"
+            if failed is not None:
+                why += f", {failed.name} failed"
+                if failed.error_code:
+                    why += f" ({failed.error_code})"
+            problems.append(f"{inst.id} has not finished installing ({why})")
+        for source in sources:
+            if f"health:{source}" in snapshot.unread:
+                continue
+            h = next((h for h in inst.health if h.name == source), None)
+            if h is not None and not h.registered:
+                unregistered.add(source)
+                continue
+            text = _health_text(inst, source)
+            if text:
+                problems.append(text)
+    if problems:
+        return Check(name, False, _join(problems))
+    if not sources:
+        return Check(
+            name, True, f"{_plural(checked, 'replacement instance')} installed and running"
+        )
+    registered = [s for s in sources if s not in unregistered]
+    parts = []
+    if registered:
+        parts.append(
+            f"all {_plural(checked, 'replacement instance')} healthy in {', '.join(registered)}"
+        )
+    if unregistered:
+        parts.append(
+            f"{'all ' if not registered else ''}{_plural(checked, 'replacement instance')}"
+            f" installed and running; not yet registered with {', '.join(sorted(unregistered))}"
+            " (CodeDeploy registers them during the reroute and waits for them to be healthy)"
+        )
+    return Check(name, True, "; ".join(parts))
+
+
+def capacity(snapshot: Snapshot, settings: GateSettings) -> Check:
+    """Replacement running capacity at least `min_capacity_percent` of the original's."""
+    name = "capacity"
+    pct = settings.min_capacity_percent
+    if pct <= 0:
+        return Check(name, True, "not checked (gates: min_capacity_percent is 0)")
+    original = snapshot.original.capacity if snapshot.original else 0
+    replacement = snapshot.replacement.capacity if snapshot.replacement else 0
+    if "instances" in snapshot.unread or "auto-scaling" in snapshot.unread:
+        return Check(name, False, "instance states could not be read just now (retry in a moment)")
+    need = math.ceil(original * pct / 100)
+    text = (
+        f"replacement has {replacement} running, original {original}"
+        f" (at least {need} needed: min_capacity_percent {pct})"
+    )
+    if replacement >= need:
+        return Check(name, True, text)
+    return Check(
+        name,
+        False,
+        text + "; wait for the replacement Auto Scaling group to reach its desired capacity",
+    )
+
+
+def alarms(snapshot: Snapshot, settings: GateSettings) -> Check:
+    """No alarm of the deployment group in ALARM."""
+    name = "alarms"
+    if not settings.block_on_alarm:
+        return Check(name, True, "not checked (gates: block_on_alarm is false)")
+    if "alarms" in snapshot.unread:
+        return Check(name, False, "alarm states could not be read just now (retry in a moment)")
+    if not snapshot.alarms:
+        return Check(name, True, "the deployment group has no alarms")
+    firing = [a for a in snapshot.alarms if a.state == "ALARM"]
+    if firing:
+        return Check(
+            name,
+            False,
+            _join(
+                [
+                    f"alarm {a.name} is in ALARM" + (f" ({a.reason})" if a.reason else "")
+                    for a in firing
+                ]
+            ),
+        )
+    states = ", ".join(f"{a.name} {a.state}" for a in snapshot.alarms)
+    missing = [a.name for a in snapshot.alarms if a.state == "MISSING"]
+    text = f"no alarm in ALARM ({states})"
+    if missing:
+        text += f"; {', '.join(missing)} does not exist in CloudWatch"
+    return Check(name, True, text)
+
+
+def fleet_unchanged(snapshot: Snapshot, settings: GateSettings) -> Check:
+    """The replacement instances are the ones that were there when the deployment became
+    Ready (no instance replaced, terminated or added since CodeDeploy validated them)."""
+    name = "fleet-unchanged"
+    if not settings.require_unchanged_fleet:
+        return Check(name, True, "not checked (gates: require_unchanged_fleet is false)")
+    dep = snapshot.deployment
+    if dep is None or dep.ready_fleet is None:
+        return Check(name, True, "the deployment has not been Ready yet: nothing to compare")
+    if {"targets", "instances", "auto-scaling"} & set(snapshot.unread):
+        return Check(
+            name, False, "the replacement fleet could not be read just now (retry in a moment)"
+        )
+    now = set(live_ids(snapshot.replacement))
+    then = set(dep.ready_fleet)
+    when = dep.ready_fleet_seen.strftime("%H:%M:%S UTC") if dep.ready_fleet_seen else "then"
+    if now == then:
+        return Check(
+            name,
+            True,
+            f"replacement fleet unchanged since it was Ready at {when}"
+            f" ({_plural(len(now), 'instance')})",
+        )
+    changes = [f"{i} is gone" for i in sorted(then - now)]
+    changes += [f"{i} is new (not validated by this deployment)" for i in sorted(now - then)]
+    return Check(
+        name,
+        False,
+        f"replacement fleet changed since it was Ready at {when}: {_join(changes)};"
+        " stop this deployment and deploy again",
+    )
+
+
+def evaluate(snapshot: Snapshot, settings: GateSettings) -> tuple[Check, ...]:
+    """The readiness gates for approving the reroute, in `GATES` order."""
+    return (
+        replacement_healthy(snapshot, settings),
+        capacity(snapshot, settings),
+        alarms(snapshot, settings),
+        fleet_unchanged(snapshot, settings),
+    )
+
+
+def failed(checks: Iterable[Check]) -> list[Check]:
+    return [c for c in checks if not c.passed]
+
+
+# ----- the actions -------------------------------------------------------------------------------
+
+
+def _originals_gone(snapshot: Snapshot) -> bool:
+    """Whether the original instances are terminated or being terminated."""
+    env = snapshot.original
+    if snapshot.deployment is not None and snapshot.deployment.phase == "terminating":
+        return True
+    if env is None or not env.instances:
+        return False
+    return not any(live(i) for i in env.instances)
+
+
+def _previous(snapshot: Snapshot) -> str:
+    dep = snapshot.deployment
+    rev = dep.previous_revision if dep is not None else None
+    return f" ({rev})" if rev else ""
+
+
+def action_checks(
+    snapshot: Snapshot, settings: GateSettings | None = None, *, read_only: bool = False
+) -> tuple[Check, ...]:
+    """For every action in `model.ACTIONS`: allowed now, and the reason (what it will do, or
+    why not). Uses `snapshot.gates` for approve (fill them first with `evaluate`)."""
+    settings = settings or GateSettings()
+    out = []
+    for name in ACTIONS:
+        check = _action(snapshot, name)
+        if read_only and check.passed:
+            check = Check(name, False, "read-only target: mutating actions are turned off")
+        elif read_only:
+            check = Check(name, False, f"read-only target; besides, {check.reason}")
+        out.append(check)
+    return tuple(out)
+
+
+def _action(snapshot: Snapshot, name: str) -> Check:
+    dep = snapshot.deployment
+    blue_green = (dep.style if dep else snapshot.style) == "BLUE_GREEN"
+    active = dep is not None and dep.active
+    is_rollback = dep is not None and dep.rollback_of is not None
+    status = dep.status if dep else None
+    if name == "deploy":
+        if active:
+            assert dep is not None
+            return Check(
+                name,
+                False,
+                f"deployment {dep.id} is {dep.status} ({dep.phase}); CodeDeploy runs one"
+                " deployment per group at a time: wait for it, or stop it",
+            )
+        if snapshot.active_deployment:
+            return Check(
+                name,
+                False,
+                f"deployment {snapshot.active_deployment} is running in the group; CodeDeploy"
+                " runs one deployment per group at a time",
+            )
+        rev = f" of {snapshot.target_revision}" if snapshot.target_revision else ""
+        return Check(name, True, f"CreateDeployment{rev}: no deployment is running in the group")
+
+    if name == "approve":
+        if dep is None:
+            return Check(name, False, "there is no deployment to approve")
+        if not blue_green:
+            return Check(name, False, "in-place deployments have no reroute to approve")
+        if status != "Ready":
+            if dep.ready_action == "CONTINUE_DEPLOYMENT" and active:
+                return Check(
+                    name,
+                    False,
+                    "the group reroutes without waiting for approval"
+                    " (deploymentReadyOption CONTINUE_DEPLOYMENT)",
+                )
+            return Check(
+                name,
+                False,
+                f"deployment {dep.id} is not waiting for reroute approval"
+                f" (status {dep.status}, phase {dep.phase})",
+            )
+        bad = failed(snapshot.gates)
+        if bad:
+            return Check(name, False, "a gate failed: " + "; ".join(c.reason for c in bad))
+        n = len(live_ids(snapshot.replacement))
+        return Check(
+            name,
+            True,
+            "ContinueDeployment READY_WAIT: reroutes traffic to the"
+            f" {_plural(n, 'replacement instance')} in batches, then deregisters the originals",
+        )
+
+    if name == "terminate-original":
+        if dep is None or not blue_green:
+            return Check(name, False, "only blue/green deployments have original instances to end")
+        if dep.termination_action == "KEEP_ALIVE":
+            return Check(
+                name, False, "the group keeps the originals running after the reroute (KEEP_ALIVE)"
+            )
+        if dep.phase == "termination-wait":
+            when = f" instead of at {dep.deadline.strftime('%H:%M:%S UTC')}" if dep.deadline else ""
+            n = len(live_ids(snapshot.original))
+            return Check(
+                name,
+                True,
+                f"ContinueDeployment TERMINATION_WAIT: terminates the"
+                f" {_plural(n, 'original instance')} now{when}",
+            )
+        if dep.phase == "terminating":
+            return Check(name, False, "the original instances are being terminated already")
+        if not active:
+            return Check(name, False, f"deployment {dep.id} has finished ({dep.status})")
+        return Check(
+            name,
+            False,
+            f"the originals still matter (phase {dep.phase}); the termination wait starts"
+            " after the reroute",
+        )
+
+    if name == "stop":
+        if not active:
+            return Check(
+                name,
+                False,
+                "no deployment is running"
+                if dep is None
+                else f"deployment {dep.id} has finished ({dep.status})",
+            )
+        assert dep is not None
+        if blue_green and dep.phase == "rerouting":
+            return Check(
+                name,
+                True,
+                f"StopDeployment: stops {dep.id} where it is; traffic stays split as it is now"
+                " (rollback would return it to the originals)",
+            )
+        return Check(name, True, f"StopDeployment: stops {dep.id} without rolling back")
+
+    if name == "rollback":
+        if dep is None:
+            return Check(name, False, "there is no deployment to roll back")
+        if is_rollback and active:
+            return Check(name, False, f"{dep.id} is itself the rollback of {dep.rollback_of}")
+        if blue_green and _originals_gone(snapshot):
+            return Check(
+                name,
+                False,
+                "the original instances are terminated, so CodeDeploy cannot route back to"
+                " them; the way back is a new deployment of the previous revision"
+                f"{_previous(snapshot)}",
+            )
+        if not active:
+            if dep.rolled_back_by:
+                return Check(
+                    name, False, f"{dep.id} was already rolled back by {dep.rolled_back_by}"
+                )
+            return Check(
+                name,
+                False,
+                f"deployment {dep.id} has finished ({dep.status}); the way back is a new"
+                f" deployment of the previous revision{_previous(snapshot)}",
+            )
+        if blue_green:
+            n = len(live_ids(snapshot.original))
+            return Check(
+                name,
+                True,
+                "StopDeployment with rollback: traffic returns to the"
+                f" {_plural(n, 'original instance')} and the replacement fleet is removed",
+            )
+        return Check(
+            name,
+            True,
+            "StopDeployment with rollback: CodeDeploy redeploys the last good revision"
+            f"{_previous(snapshot)} to the fleet",
+        )
+
+    if name == "shift":
+        if not active and snapshot.active_deployment:
+            return Check(
+                name,
+                False,
+                f"deployment {snapshot.active_deployment} is running: CodeDeploy owns the"
+                " traffic until it finishes or is stopped",
+            )
+        if active:
+            assert dep is not None
+            return Check(
+                name,
+                False,
+                f"deployment {dep.id} is {dep.status}: CodeDeploy owns the traffic until it"
+                " finishes or is stopped",
+            )
+        weighted = [w for w in snapshot.listeners if len(w.weights) >= 2]
+        if weighted:
+            w = weighted[0]
+            split = ", ".join(f"{tg} {weight}" for tg, weight in w.weights)
+            return Check(
+                name,
+                True,
+                f"weights can be set on {w.load_balancer}:{w.port} (now {split})",
+            )
+        original = live_ids(snapshot.original)
+        replacement = live_ids(snapshot.replacement)
+        if original and replacement and (snapshot.target_groups or snapshot.classic_load_balancers):
+            lbs = ", ".join((*snapshot.target_groups, *snapshot.classic_load_balancers))
+            return Check(
+                name,
+                True,
+                f"both environments are running: either can be moved into or out of {lbs}",
+            )
+        return Check(
+            name,
+            False,
+            "nothing to shift between: no listener splits the group's target groups by"
+            " weight, and only one environment is running",
+        )
+
+    return Check(name, False, "not available")
