@@ -17,6 +17,7 @@ plain-words note in `Snapshot.notes` (and a key in `Snapshot.unread`) and the re
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import threading
 import time
@@ -113,6 +114,10 @@ NOT_FOUND_CODES = {
     "DeploymentDoesNotExistException": "deployment {deployment} does not exist",
     "InvalidDeploymentIdException": "{deployment} is not a deployment id",
 }
+
+
+# Extra rounds for the calls a snapshot cannot do without, on throttling only.
+CORE_THROTTLE_RETRIES = 4
 
 
 class ObserveError(Exception):
@@ -698,9 +703,22 @@ class Observer:
         return self.session.client(service)
 
     def _core(self, what: str, fn: Callable[[], T]) -> T:
-        """A call the snapshot cannot do without: any failure raises ObserveError."""
+        """A call the snapshot cannot do without: any failure raises ObserveError.
+
+        Throttling gets more patience here than botocore's own retries give: without these
+        calls there is no view at all, and throttling passes.
+        """
         try:
-            return fn()
+            for attempt in range(CORE_THROTTLE_RETRIES):
+                try:
+                    return fn()
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code", "")
+                    if code not in THROTTLING_CODES or attempt == CORE_THROTTLE_RETRIES - 1:
+                        raise
+                    # Full jitter, as AWS recommends, so many clients do not retry in step.
+                    time.sleep(random.uniform(0, min(4.0, 0.5 * 2**attempt)))
+            raise AssertionError("unreachable")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in NOT_FOUND_CODES:

@@ -90,7 +90,7 @@ class AwsSession:
         self.session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
         self.clock = ServerClock()
         self.config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            retries={"mode": "standard", "max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             user_agent_extra="cutover",

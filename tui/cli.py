@@ -106,6 +106,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    from tui.commands import add_target_flags
+
+    st = sub.add_parser(
+        "status",
+        help="show the deployment group and the deployment under supervision",
+        description="Show a deployment group, its deployment, both environments, traffic, "
+        "gates and which actions are possible now.",
+    )
+    add_target_flags(st)
+    st.add_argument("--json", action="store_true", help="the documented JSON document")
+
+    for name, text in (
+        ("deploy", "start a deployment (the group's last revision unless --revision)"),
+        ("approve", "approve the traffic reroute of a deployment waiting in Ready"),
+        ("terminate-original", "terminate the original instances now (ends the wait)"),
+        ("stop", "stop the deployment without rolling back"),
+        ("rollback", "stop and roll back (or redeploy the previous revision)"),
+        ("shift", "reroute by hand: listener weights or move an environment in or out"),
+    ):
+        ap = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        add_target_flags(ap)
+        ap.add_argument("--yes", action="store_true", help="do not ask; act on the plan")
+        if name == "deploy":
+            ap.add_argument(
+                "--revision",
+                metavar="S3-URL",
+                help="s3://bucket/key.zip (or github:owner/repo@commit)",
+            )
+        if name == "approve":
+            ap.add_argument(
+                "--override-gates",
+                action="store_true",
+                help="approve even though a gate fails (audited as an override)",
+            )
+        if name == "shift":
+            way = ap.add_mutually_exclusive_group(required=True)
+            way.add_argument(
+                "--replacement",
+                type=_percent,
+                metavar="PERCENT",
+                help="send PERCENT of traffic to the replacement (0, 10, 50, 100, ...)",
+            )
+            way.add_argument(
+                "--move",
+                choices=("replacement-in", "replacement-out", "original-in", "original-out"),
+                help="register or deregister an environment with the group's load balancers",
+            )
+
     sb = sub.add_parser(
         "sandbox",
         help="run the local AWS-compatible sandbox (or control a running one)",
@@ -239,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _percent(text: str) -> int:
+    try:
+        value = int(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole percentage") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is not from 0 to 100")
+    return value
+
+
 def _endpoint_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--endpoint-url",
@@ -253,13 +311,33 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "sandbox":
             return _sandbox(args)
-        parser.print_help()
-        return EXIT_USAGE
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return _controller_command(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _controller_command(args: argparse.Namespace) -> int:
+    from tui.commands import CommandError, run_action, run_status
+
+    log_path = _setup_logging("cutover")
+    try:
+        if args.command == "status":
+            return run_status(args)
+        return run_action(args.command, args)
+    except CommandError as exc:
+        print(f"cutover {args.command}: {exc}", file=sys.stderr)
+        return exc.code
+    except Exception as exc:  # the last line of defence: one line, details in the log
+        logging.getLogger("cutover").exception("cutover %s failed", args.command)
+        where = f" (details in {log_path})" if log_path else ""
+        print(f"cutover {args.command}: unexpected error: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 # ----- cutover sandbox ------------------------------------------------------------------------
