@@ -375,8 +375,8 @@ class Controller:
                 message = "this exact plan was already sent; it is not sent twice"
                 self._record(plan, "refused", message=message)
                 if previous is not None:
-                    return replace(previous, message=message)
-                return Outcome(plan, False, message)
+                    return replace(previous, ok=False, message=message, error_code="Duplicate")
+                return Outcome(plan, False, message, error_code="Duplicate")
             if plan.refused is None and fresh is not None and plan.deployment_id:
                 try:
                     current = fresh()
