@@ -63,7 +63,10 @@ def control(sb: Sandbox, method: str, path: str, body: dict | None = None) -> di
 
 @pytest.mark.parametrize("name", available_scenarios())
 def test_every_scenario_lists_through_boto3(name: str) -> None:
-    sandbox = Sandbox(load_scenario(name), free_listener_ports=True, time_scale=TIME_SCALE)
+    # 200 instances are health-checked at the scenario's own pace: at 60x every check would
+    # have to answer within a few milliseconds of real time on a shared machine.
+    scale = None if name == "big" else TIME_SCALE
+    sandbox = Sandbox(load_scenario(name), free_listener_ports=True, time_scale=scale)
     try:
         sandbox.start(wait_healthy=30)
         assert sandbox.settled()
