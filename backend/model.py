@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 Phase = Literal[
     "provisioning",
@@ -22,18 +22,7 @@ Phase = Literal[
     "stopped",
     "rolling-back",
 ]
-PHASES: tuple[str, ...] = (
-    "provisioning",
-    "installing",
-    "ready",
-    "rerouting",
-    "termination-wait",
-    "terminating",
-    "succeeded",
-    "failed",
-    "stopped",
-    "rolling-back",
-)
+PHASES: tuple[str, ...] = get_args(Phase)
 ACTIONS: tuple[str, ...] = ("deploy", "approve", "terminate-original", "stop", "rollback", "shift")
 
 ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")

@@ -1302,21 +1302,8 @@ class CodeDeploy:
     def _phase_termination_wait(self, dep: Deployment, now: float) -> bool:
         if now < (dep.deadline or 0.0):
             return False
-        world = self.world
         dep.originals_terminated = True
-        in_groups: set[str] = set()
-        for name in dep.original_asgs:
-            asg = world.asgs.get(name)
-            if asg is None:
-                continue
-            in_groups.update(asg.members)
-            asg_ops.delete_auto_scaling_group(
-                world, {"AutoScalingGroupName": name, "ForceDelete": True}
-            )
-        for iid in dep.originals:
-            inst = world.instances.get(iid)
-            if inst is not None and iid not in in_groups:
-                world.terminate_instance(inst, "User initiated")
+        self._remove_fleet(dep.original_asgs, dep.originals)
         dep.phase = "terminating"
         return True
 
@@ -1425,10 +1412,11 @@ class CodeDeploy:
             for iid in instance_ids
         ) and not any(name in world.asgs for name in asg_names)
 
-    def _remove_replacements(self, trigger: Deployment) -> None:
+    def _remove_fleet(self, asg_names: Iterable[str], instance_ids: Iterable[str]) -> None:
+        """Delete the groups (their members terminate with them) and terminate the rest."""
         world = self.world
         in_groups: set[str] = set()
-        for name in trigger.replacement_asgs:
+        for name in asg_names:
             asg = world.asgs.get(name)
             if asg is None:
                 continue
@@ -1436,10 +1424,13 @@ class CodeDeploy:
             asg_ops.delete_auto_scaling_group(
                 world, {"AutoScalingGroupName": name, "ForceDelete": True}
             )
-        for iid in trigger.replacements:
+        for iid in instance_ids:
             inst = world.instances.get(iid)
             if inst is not None and iid not in in_groups:
                 world.terminate_instance(inst, "User initiated")
+
+    def _remove_replacements(self, trigger: Deployment) -> None:
+        self._remove_fleet(trigger.replacement_asgs, trigger.replacements)
         grp = self.groups.get((trigger.application, trigger.group))
         if grp is not None and not trigger.swapped:
             grp.spec["autoScalingGroups"] = [dict(e) for e in trigger.group_asgs_before]
