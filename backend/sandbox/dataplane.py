@@ -817,7 +817,8 @@ class DataPlane:
                 allow_redirects=False,
                 timeout=timeout,
             ) as upstream:
-                latency = (loop.time() - started) * self.world.clock.time_scale
+                # Real seconds: the time scale compresses waits, not how fast an app answers.
+                latency = loop.time() - started
                 status = upstream.status
                 elb = False
                 out_headers = CIMultiDict(
