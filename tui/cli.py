@@ -108,6 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tui.commands import add_target_flags
 
+    # `cutover` alone opens the dashboard on a sandbox; with target flags, on that target.
+    add_target_flags(parser)
+    dash = sub.add_parser(
+        "dashboard",
+        help="open the dashboard (plain `cutover` opens it on a local sandbox)",
+        description="Open the dashboard on a target. Without target flags or "
+        "AWS_ENDPOINT_URL, `cutover` alone starts a sandbox and opens it there.",
+    )
+    add_target_flags(dash)
+
     st = sub.add_parser(
         "status",
         help="show the deployment group and the deployment under supervision",
@@ -311,9 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "sandbox":
             return _sandbox(args)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
+        if args.command in (None, "dashboard"):
+            return _dashboard(args)
         return _controller_command(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
@@ -338,6 +347,109 @@ def _controller_command(args: argparse.Namespace) -> int:
         where = f" (details in {log_path})" if log_path else ""
         print(f"cutover {args.command}: unexpected error: {exc}{where}", file=sys.stderr)
         return EXIT_FAILED
+
+
+# ----- the dashboard ------------------------------------------------------------------------
+
+_TARGET_FLAGS = (
+    "target",
+    "application",
+    "deployment_group",
+    "profile",
+    "region",
+    "endpoint_url",
+    "config",
+)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """`cutover` (sandbox) or `cutover dashboard --target ...` (real AWS or an endpoint)."""
+    from tui.commands import CommandError, resolve_target
+
+    log_path = _setup_logging("dashboard")
+    wants_target = any(getattr(args, f, None) for f in _TARGET_FLAGS) or bool(
+        os.environ.get("AWS_ENDPOINT_URL")
+    )
+    if args.command is None and not wants_target:
+        return _dashboard_on_sandbox(args, log_path)
+    try:
+        if os.environ.get("AWS_ENDPOINT_URL") and not (args.target or args.config):
+            # A `cutover sandbox` started elsewhere: its group is web/web-prod by default.
+            args.application = args.application or "web"
+            args.deployment_group = args.deployment_group or "web-prod"
+        target = resolve_target(args)
+    except CommandError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return exc.code
+    return _run_dashboard(target, args, log_path, sandbox=None)
+
+
+def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
+    from backend.config import TargetConfig
+    from backend.sandbox.runner import Sandbox, SandboxError, port_is_free
+    from backend.sandbox.scenario import load_scenario
+
+    scenario = load_scenario("default")
+    busy = not all(port_is_free(port) for _, port in scenario.listener_ports())
+    print("cutover: starting the sandbox (default scenario)…", file=sys.stderr, flush=True)
+    sandbox = Sandbox(scenario, port=0, load_rps=20, free_listener_ports=busy)
+    try:
+        sandbox.start(wait_healthy=60)
+    except SandboxError as exc:
+        print(f"cutover: sandbox: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        # The same process talks to it: boto3 finds the keys and the endpoint here.
+        os.environ.update(sandbox.env())
+        target = TargetConfig(
+            name="sandbox",
+            region=sandbox.world.region,
+            endpoint_url=sandbox.endpoint_url,
+            application="web",
+            deployment_group="web-prod",
+            read_only=bool(args.read_only),
+        )
+        return _run_dashboard(target, args, log_path, sandbox=sandbox)
+    finally:
+        sandbox.stop()
+
+
+def _run_dashboard(
+    target: object, args: argparse.Namespace, log_path: Path | None, sandbox: object
+) -> int:
+    from backend.actions import Controller
+    from backend.audit import AuditLog
+    from backend.errors import describe_aws_error
+    from backend.observe import Observer
+    from backend.session import AwsSession
+
+    try:
+        session = AwsSession(target)  # type: ignore[arg-type]
+        session.create_clients()
+    except Exception as exc:  # profile or region problems: a flag error, before Textual
+        print(f"cutover: {describe_aws_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    from tui.app import CutoverApp  # textual only now: scripted commands stay fast
+
+    observer = Observer(session, target)  # type: ignore[arg-type]
+    controller = Controller(session, target, AuditLog())  # type: ignore[arg-type]
+    app = CutoverApp(
+        target,  # type: ignore[arg-type]
+        observer=observer,
+        controller=controller,
+        sandbox=sandbox is not None,
+        deployment_id=getattr(args, "deployment", None),
+    )
+    try:
+        app.run()
+    except Exception as exc:  # the last line of defence
+        logging.getLogger("cutover").exception("dashboard failed")
+        where = f" (details in {log_path})" if log_path else ""
+        print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        observer.close()
+    return EXIT_OK
 
 
 # ----- cutover sandbox ------------------------------------------------------------------------

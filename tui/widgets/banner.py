@@ -1,0 +1,75 @@
+"""The banner: waiting for approval (with the countdown), or why a deployment failed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from backend.model import Snapshot
+from tui.widgets.common import TextStatic, countdown
+
+
+def banner_text(
+    snap: Snapshot | None, now: datetime, why: dict[str, str] | None = None
+) -> tuple[str, Text] | None:
+    """(css class, text) for the banner, or None when there is nothing to say.
+
+    `why` maps deployment ids to the failure seen on them earlier, so a rollback deployment
+    can still say what went wrong with the one it rolls back."""
+    dep = snap.deployment if snap else None
+    if snap is None or dep is None:
+        return None
+    if dep.waiting_for == "reroute-approval" and dep.status == "Ready":
+        left = countdown(dep.deadline, now)
+        action = "STOPS" if dep.ready_action == "STOP_DEPLOYMENT" else "continues"
+        text = Text(f"Replacement ready: press r to approve the reroute. {left}", style="bold")
+        if left:
+            text.append(f" (then the deployment {action})")
+        return "waiting", text
+    if dep.waiting_for == "termination":
+        left = countdown(dep.deadline, now)
+        return "info", Text(f"Traffic is on the replacement. Originals terminate: {left} (t now)")
+    if dep.rollback_of:
+        verb = "Rolled back" if dep.status == "Succeeded" else f"Rolling back ({dep.status})"
+        text = Text(f"{verb}: {dep.rollback_of} by {dep.id}", style="bold")
+        reason = (why or {}).get(dep.rollback_of) or dep.rollback_message
+        if reason:
+            text.append(f"; {reason}")
+        if dep.status == "Succeeded":
+            text.append("; the original revision serves again")
+        return "bad", text
+    if dep.status in ("Failed", "Stopped") or dep.rolled_back_by:
+        text = Text(f"{dep.status}: ", style="bold")
+        text.append(
+            f"{dep.error_code or ''} {dep.error_message or ''}".strip() or "no reason given"
+        )
+        if dep.rolled_back_by:
+            text.append(f"; rolled back by {dep.rolled_back_by}")
+        for inst in snap.instances():
+            ev = inst.failed_event
+            if ev is not None:
+                text.append(f"; {inst.id} failed at {ev.name}")
+                if ev.message:
+                    text.append(f": {ev.message}")
+                break
+        return "bad", text
+    return None
+
+
+class Banner(TextStatic):
+    """Hidden unless there is something the on-call engineer must see."""
+
+    DEFAULT_CSS = """
+    Banner { height: 2; padding: 0 1; display: none; }
+    Banner.-waiting { display: block; background: $warning 40%; }
+    Banner.-info { display: block; background: $primary 30%; }
+    Banner.-bad { display: block; background: $error 50%; }
+    """
+
+    def show(self, snap: Snapshot | None, now: datetime, why: dict[str, str] | None = None) -> None:
+        got = banner_text(snap, now, why)
+        self.set_class(got is not None and got[0] == "waiting", "-waiting")
+        self.set_class(got is not None and got[0] == "info", "-info")
+        self.set_class(got is not None and got[0] == "bad", "-bad")
+        self.set_text(got[1] if got else "")

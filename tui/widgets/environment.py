@@ -1,0 +1,178 @@
+"""An environment panel: a table of instances keyed by instance id, and sparklines."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Sparkline
+
+from backend.model import Environment, Instance, TargetHealth
+from tui.widgets.common import TextStatic, countdown
+
+COLUMNS = ("instance", "az", "status", "event", "health", "drain")
+HISTORY = 60  # snapshots kept for the sparklines
+
+
+def health_text(health: tuple[TargetHealth, ...], *, names: bool = False) -> Text:
+    """`web-tg healthy`, or the state and reason; several groups separated by commas."""
+    if not health:
+        return Text("not registered", style="dim")
+    out = Text()
+    for i, h in enumerate(health):
+        if i:
+            out.append(", ")
+        style = "green" if h.healthy else ("yellow" if h.draining else "red")
+        if h.state == "unused":
+            style = "dim"
+        if names or len(health) > 1:
+            # One group needs no name (the panel says which); several must be told apart.
+            out.append(f"{h.name} ", style="dim")
+        if not h.registered:
+            out.append("not registered", style="dim")
+            continue
+        out.append(h.state, style=style)
+        if h.reason and not h.healthy:
+            out.append(f" ({h.reason})", style="dim")
+    return out
+
+
+def _status_text(inst: Instance) -> Text:
+    status = inst.lifecycle_status or inst.asg_lifecycle or inst.ec2_state or "-"
+    style = {"Succeeded": "green", "Failed": "bold red", "InProgress": "cyan"}.get(status, "")
+    return Text(status, style=style)
+
+
+def _zone(az: str | None) -> str:
+    """`us-east-1a` -> `1a`: the region is in the header, and the panel is narrow."""
+    if not az:
+        return "-"
+    return az.rsplit("-", 1)[-1]
+
+
+def _drain(inst: Instance, now: datetime) -> str:
+    for h in inst.health:
+        if h.draining:
+            return countdown(h.drain_deadline, now) or "draining"
+    return ""
+
+
+class EnvironmentPanel(Vertical):
+    """Original, Replacement or (in-place) Fleet; rows are updated in place by instance id."""
+
+    DEFAULT_CSS = """
+    EnvironmentPanel { border: round $primary; height: 1fr; }
+    EnvironmentPanel > .env-summary { height: 1; padding: 0 1; }
+    EnvironmentPanel > .env-sparks { height: 2; padding: 0 1; }
+    EnvironmentPanel .env-sparks > Sparkline { width: 1fr; height: 1; }
+    EnvironmentPanel .env-sparks > TextStatic { height: 1; }
+    EnvironmentPanel DataTable { height: 1fr; }
+    """
+
+    @dataclass
+    class InstanceChosen(Message):
+        """Enter on a row: the person wants that instance's details."""
+
+        instance_id: str
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = title
+        self._history: deque[float] = deque(maxlen=HISTORY)
+        self._rps: deque[float] = deque(maxlen=HISTORY)
+        self._last_seen: datetime | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TextStatic(classes="env-summary")
+        table: DataTable[Text | str] = DataTable(cursor_type="row", zebra_stripes=True)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        yield table
+        with Vertical(classes="env-sparks"):
+            yield Sparkline([], summary_function=max, classes="spark-healthy")
+            yield TextStatic(classes="env-metrics")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    def show(self, env: Environment | None, now: datetime, server_time: datetime) -> None:
+        """Update rows by key; keep history when the snapshot is new (not on a clock tick)."""
+        summary = self.query_one(".env-summary", TextStatic)
+        table = self.table
+        if env is None:
+            summary.set_text(Text("none yet", style="dim"))
+            if table.row_count:
+                with self.app.batch_update():
+                    for key in list(table.rows):
+                        table.remove_row(key)
+            return
+        if server_time != self._last_seen:
+            self._last_seen = server_time
+            self._history.append(float(env.healthy_count))
+        total = len(env.instances)
+        text = Text(f"{env.healthy_count}/{total} healthy", style="bold")
+        if env.asg_name:
+            text.append(f"  {env.asg_name} desired {env.desired}", style="dim")
+        if env.in_flight:
+            text.append(f"  batch: {len(env.in_flight)}", style="cyan")
+        summary.set_text(text)
+        wanted = {inst.id: inst for inst in env.instances}
+        with self.app.batch_update():
+            for key in list(table.rows):
+                if key.value not in wanted:
+                    table.remove_row(key)
+            for iid, inst in wanted.items():
+                cells = (
+                    iid,
+                    _zone(inst.az),
+                    _status_text(inst),
+                    inst.current_event or "",
+                    health_text(inst.health),
+                    _drain(inst, now),
+                )
+                if iid in table.rows:
+                    row = table.get_row(iid)
+                    for col, old, new in zip(COLUMNS, row, cells, strict=True):
+                        if str(old) != str(new) or (
+                            isinstance(new, Text)
+                            and isinstance(old, Text)
+                            and old.spans != new.spans
+                        ):
+                            table.update_cell(iid, col, new)
+                else:
+                    table.add_row(*cells, key=iid)
+        spark = self.query_one(".spark-healthy", Sparkline)
+        if list(spark.data or []) != list(self._history):
+            spark.data = list(self._history)
+        self.query_one(".env-metrics", TextStatic).set_text(self._metrics(env))
+
+    def _metrics(self, env: Environment) -> Text:
+        out = Text(f"healthy max {max(self._history, default=0):.0f}", style="dim")
+        for series in env.metrics:
+            if series.last is None:
+                continue
+            name = {
+                "RequestCount": "req/min",
+                "HTTPCode_Target_5XX_Count": "5xx/min",
+                "TargetResponseTime": "latency s",
+            }.get(series.name, series.name)
+            value = (
+                f"{series.last:.3f}"
+                if series.name == "TargetResponseTime"
+                else f"{series.last:.0f}"
+            )
+            out.append(f"  {name} {value}")
+        return out
+
+    @on(DataTable.RowSelected)
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.post_message(self.InstanceChosen(event.row_key.value))

@@ -1,0 +1,35 @@
+"""The gates: pass or fail, with the reason a person can act on."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from backend.model import Check
+from tui.widgets.common import TextStatic
+
+
+class GatesView(TextStatic):
+    """One line per gate; also the reasons dimmed keys are dimmed."""
+
+    DEFAULT_CSS = """
+    GatesView { padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        self.border_title = "Gates"
+
+    def show(self, gates: tuple[Check, ...], notes: tuple[str, ...] = ()) -> None:
+        out = Text()
+        if not gates:
+            out.append("gates: none evaluated (no deployment waiting)", style="dim")
+        for i, gate in enumerate(gates):
+            if i:
+                out.append("\n")
+            out.append(
+                "PASS " if gate.passed else "FAIL ", style="green" if gate.passed else "bold red"
+            )
+            out.append(f"{gate.name}: ", style="bold")
+            out.append(gate.reason)
+        for note in notes[:3]:
+            out.append(f"\nnote: {note}", style="yellow")
+        self.set_text(out)

@@ -1,0 +1,68 @@
+"""The header: where we are, what runs, how fresh the view is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from backend.model import Snapshot
+from tui.commands import short_revision
+from tui.widgets.common import TextStatic, ago
+
+
+class DashboardHeader(TextStatic):
+    """Target, account/region/endpoint, deployment, revision, data age, STALE and SANDBOX."""
+
+    DEFAULT_CSS = """
+    DashboardHeader { height: 3; padding: 0 1; background: $boost; }
+    """
+
+    def show(
+        self,
+        snap: Snapshot | None,
+        now: datetime,
+        *,
+        received: datetime | None,
+        stale_error: str | None,
+        sandbox: bool,
+        target_name: str,
+    ) -> None:
+        """Render from the snapshot; `received` is the server time of the last good one."""
+        line1 = Text()
+        if sandbox:
+            line1.append(" SANDBOX ", style="bold black on yellow")
+            line1.append(" ")
+        line1.append(target_name, style="bold")
+        if snap is not None:
+            line1.append(f"  {snap.application}/{snap.deployment_group}")
+            where = [f"account {snap.account or '?'}", snap.region or "?"]
+            if snap.endpoint_url:
+                where.append(f"endpoint {snap.endpoint_url}")
+            line1.append("  " + "  ".join(where), style="dim")
+            if snap.read_only:
+                line1.append("  READ-ONLY", style="bold magenta")
+        line2 = Text()
+        dep = snap.deployment if snap else None
+        if snap is None:
+            line2.append("connecting…", style="dim")
+        elif dep is None:
+            line2.append("no deployment in this group yet", style="dim")
+        else:
+            color = {"Succeeded": "green", "Failed": "red", "Stopped": "red", "Ready": "yellow"}
+            line2.append(dep.id, style="bold")
+            line2.append("  ")
+            line2.append(dep.status, style=f"bold {color.get(dep.status, 'cyan')}")
+            line2.append(f" ({dep.phase})")
+            line2.append(
+                f"  {short_revision(dep.previous_revision)} -> {short_revision(dep.revision)}"
+            )
+            if dep.rollback_of:
+                line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
+        line3 = Text()
+        if received is not None:
+            line3.append(f"updated {ago(received, now)}", style="dim")
+        if stale_error:
+            line3.append("  STALE", style="bold white on red")
+            line3.append(f" {stale_error}", style="red")
+        self.set_text(Text("\n").join([line1, line2, line3]))
