@@ -87,6 +87,8 @@ class EnvironmentPanel(Vertical):
         self._history: deque[float] = deque(maxlen=HISTORY)
         self._rps: deque[float] = deque(maxlen=HISTORY)
         self._last_seen: datetime | None = None
+        # instance id -> (the Instance and drain text last shown), to skip unchanged rows
+        self._shown: dict[str, tuple[Instance, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield TextStatic(classes="env-summary")
@@ -112,6 +114,7 @@ class EnvironmentPanel(Vertical):
                 with self.app.batch_update():
                     for key in list(table.rows):
                         table.remove_row(key)
+            self._shown.clear()
             return
         if server_time != self._last_seen:
             self._last_seen = server_time
@@ -128,14 +131,20 @@ class EnvironmentPanel(Vertical):
             for key in list(table.rows):
                 if key.value not in wanted:
                     table.remove_row(key)
+                    self._shown.pop(key.value, None)
             for iid, inst in wanted.items():
+                drain = _drain(inst, now)
+                # Most rows do not change between polls: skip building their cells.
+                if self._shown.get(iid) == (inst, str(drain)) and iid in table.rows:
+                    continue
+                self._shown[iid] = (inst, str(drain))
                 cells = (
                     iid,
                     _zone(inst.az),
                     _status_text(inst),
                     inst.current_event or "",
                     health_text(inst.health),
-                    _drain(inst, now),
+                    drain,
                 )
                 if iid in table.rows:
                     row = table.get_row(iid)
