@@ -119,3 +119,11 @@ def test_failed_deployment_banner_says_why() -> None:
         assert isinstance(app.screen, HelpScreen)
 
     run(app, body)
+
+
+def test_sparkline_text() -> None:
+    from tui.widgets.environment import spark
+
+    assert spark([1, 2, 3, 4, 5]) == "▁▃▅▆█"
+    assert spark([0, 0]) == "▁▁"
+    assert spark([]) == ""

@@ -63,6 +63,20 @@ def _drain(inst: Instance, now: datetime) -> str:
     return ""
 
 
+SPARK_POINTS = 12
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def spark(values: list[float]) -> str:
+    """A one-line sparkline of the values (relative to their own range)."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi <= lo:
+        return _BARS[0 if hi == 0 else 3] * len(values)
+    return "".join(_BARS[round((v - lo) / (hi - lo) * (len(_BARS) - 1))] for v in values)
+
+
 class EnvironmentPanel(Vertical):
     """Original, Replacement or (in-place) Fleet; rows are updated in place by instance id."""
 
@@ -177,7 +191,9 @@ class EnvironmentPanel(Vertical):
                 if series.name == "TargetResponseTime"
                 else f"{series.last:.0f}"
             )
-            out.append(f"  {name} {value}")
+            out.append(f"  {name} ")
+            out.append(spark([v for _, v in series.points[-SPARK_POINTS:]]), style="cyan")
+            out.append(f" {value}")
         return out
 
     @on(DataTable.RowSelected)
