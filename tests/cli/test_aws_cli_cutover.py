@@ -7,9 +7,7 @@ all of it, and the load generator must count no failed request.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.sandbox_process import sandbox_process
+
 ROOT = Path(__file__).resolve().parents[2]
-SANDBOX = [sys.executable, "-m", "tui.cli", "sandbox", "--port", "0", "--free-ports"]
 AWS = str(Path(sys.executable).parent / "aws")
 if not Path(AWS).exists():
     AWS = shutil.which("aws") or "aws"
@@ -32,35 +31,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    tmp = tmp_path_factory.mktemp("cutover")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(XDG_STATE_HOME=str(tmp), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [*SANDBOX, "--time-scale", "100", "--load", "50", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        text = ""
-        for line in proc.stdout:
-            text += line
-            if line.startswith("}"):
-                break
-        summary = json.loads(text)
-        env.update(summary["env"])
+    state = tmp_path_factory.mktemp("cutover")
+    with sandbox_process(state, "--time-scale", "100", "--load", "50") as (env, summary):
         env["LISTENER_PORT"] = str(summary["load_balancers"][0]["listeners"][0]["port"])
         yield env
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def aws(env: dict[str, str], *args: str, check: bool = True) -> dict:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,42 +13,18 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.cli.sandbox_process import sandbox_process
+
 ROOT = Path(__file__).resolve().parents[2]
 CUTOVER = [sys.executable, "-m", "tui.cli"]
-SANDBOX = [*CUTOVER, "sandbox", "--port", "0", "--free-ports"]
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    tmp = tmp_path_factory.mktemp("controller")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    base.update(XDG_STATE_HOME=str(tmp / "state"), XDG_CONFIG_HOME=str(tmp / "config"))
-    base["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.Popen(
-        [*SANDBOX, "--time-scale", "100", "--load", "50", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=base,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        text = ""
-        for line in proc.stdout:
-            text += line
-            if line.startswith("}"):
-                break
-        base.update(json.loads(text)["env"])
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    state = tmp_path_factory.mktemp("controller")
+    with sandbox_process(state, "--time-scale", "100", "--load", "50") as (environ, _):
+        yield environ
 
 
 def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
