@@ -1227,11 +1227,7 @@ class CodeDeploy:
         return True
 
     def _phase_install(self, dep: Deployment, now: float) -> bool:
-        outcome = dep.stage.step(self, dep, now)
-        if outcome is None:
-            return False
-        if outcome == "failed":
-            self._failed(dep)
+        if not self._step_stage(dep, now):
             return False
         if not dep.blue_green_style:
             self._succeed(dep)
@@ -1270,22 +1266,14 @@ class CodeDeploy:
         )
 
     def _phase_allow(self, dep: Deployment, now: float) -> bool:
-        outcome = dep.stage.step(self, dep, now)
-        if outcome is None:
-            return False
-        if outcome == "failed":
-            self._failed(dep)
+        if not self._step_stage(dep, now):
             return False
         blues = [dep.targets[i] for i in dep.originals]
         self._begin_stage(dep, "block", blues, BLOCK_EVENTS, dep.stage.finished_at, strict=True)
         return True
 
     def _phase_block(self, dep: Deployment, now: float) -> bool:
-        outcome = dep.stage.step(self, dep, now)
-        if outcome is None:
-            return False
-        if outcome == "failed":
-            self._failed(dep)
+        if not self._step_stage(dep, now):
             return False
         finished_at = dep.stage.finished_at
         dep.stage = None
@@ -1373,22 +1361,14 @@ class CodeDeploy:
     # ----- phases: blue/green rollback ------------------------------------------------------
 
     def _phase_rb_allow(self, dep: Deployment, now: float) -> bool:
-        outcome = dep.stage.step(self, dep, now)
-        if outcome is None:
-            return False
-        if outcome == "failed":
-            self._failed(dep)
+        if not self._step_stage(dep, now):
             return False
         greens = [t for t in dep.targets.values() if t.label == "Green"]
         self._begin_stage(dep, "rb_block", greens, BLOCK_EVENTS, dep.stage.finished_at, strict=True)
         return True
 
     def _phase_rb_block(self, dep: Deployment, now: float) -> bool:
-        outcome = dep.stage.step(self, dep, now)
-        if outcome is None:
-            return False
-        if outcome == "failed":
-            self._failed(dep)
+        if not self._step_stage(dep, now):
             return False
         dep.stage = None
         trigger = self.deployments[dep.rollback_of or ""]
@@ -1411,6 +1391,14 @@ class CodeDeploy:
             (inst := world.instances.get(iid)) is None or inst.state == "terminated"
             for iid in instance_ids
         ) and not any(name in world.asgs for name in asg_names)
+
+    def _step_stage(self, dep: Deployment, now: float) -> bool:
+        """Step the current stage: True once it has finished well. A failed stage fails the
+        deployment here, so callers only move on."""
+        outcome = dep.stage.step(self, dep, now)
+        if outcome == "failed":
+            self._failed(dep)
+        return outcome is not None and outcome != "failed"
 
     def _remove_fleet(self, asg_names: Iterable[str], instance_ids: Iterable[str]) -> None:
         """Delete the groups (their members terminate with them) and terminate the rest."""
