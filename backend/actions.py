@@ -184,6 +184,14 @@ class Controller:
         d = snap.deployment
         return (d.id, d.status) if d else (None, None)
 
+    def _about(self, base: Plan, snap: Snapshot, summary: str) -> Plan:
+        """`base` for the deployment on screen (`{id}` in the summary names it), remembering
+        its status for execute()."""
+        dep_id, status = self._deployment(snap)
+        return replace(
+            base, summary=summary.format(id=dep_id), deployment_id=dep_id, expect_status=status
+        )
+
     def _plan_deploy(self, base: Plan, snap: Snapshot, *, revision: str | None, **_: Any) -> Plan:
         if snap.deployment is not None and snap.deployment.active:
             return replace(
@@ -218,13 +226,8 @@ class Controller:
         )
 
     def _plan_approve(self, base: Plan, snap: Snapshot, *, override_gates: bool, **_: Any) -> Plan:
-        dep_id, status = self._deployment(snap)
-        base = replace(
-            base,
-            summary=f"Approve the traffic reroute of {dep_id}",
-            deployment_id=dep_id,
-            expect_status=status,
-        )
+        base = self._about(base, snap, "Approve the traffic reroute of {id}")
+        dep_id = base.deployment_id
         if snap.deployment is None or snap.deployment.waiting_for != "reroute-approval":
             return replace(base, refused=_not_waiting(snap, "waiting for reroute approval"))
         gates = snap.gates
@@ -254,13 +257,8 @@ class Controller:
         )
 
     def _plan_terminate_original(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
-        dep_id, status = self._deployment(snap)
-        base = replace(
-            base,
-            summary=f"Terminate the original instances of {dep_id} now",
-            deployment_id=dep_id,
-            expect_status=status,
-        )
+        base = self._about(base, snap, "Terminate the original instances of {id} now")
+        dep_id = base.deployment_id
         if snap.deployment is None or snap.deployment.waiting_for != "termination":
             return replace(base, refused=_not_waiting(snap, "in its termination wait"))
         originals = [i.id for i in snap.original.instances] if snap.original else []
@@ -280,13 +278,8 @@ class Controller:
         )
 
     def _plan_stop(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
-        dep_id, status = self._deployment(snap)
-        base = replace(
-            base,
-            summary=f"Stop {dep_id} without rolling back",
-            deployment_id=dep_id,
-            expect_status=status,
-        )
+        base = self._about(base, snap, "Stop {id} without rolling back")
+        dep_id = base.deployment_id
         if snap.deployment is None or not snap.deployment.active:
             return replace(base, refused=_not_waiting(snap, "in progress"))
         return replace(
