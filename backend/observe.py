@@ -210,6 +210,11 @@ def _arn_suffix(arn: str, after: str | None = None) -> str:
     return resource
 
 
+def _pages(client: Any, operation: str, **params: Any) -> Iterable[dict]:
+    """Every page of a paginated call, through botocore's own paginator for it."""
+    return client.get_paginator(operation).paginate(**params)
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -940,16 +945,8 @@ class Observer:
 
         def read() -> list[TargetInfo]:
             ids: list[str] = []
-            token = None
-            while True:
-                kwargs: dict[str, Any] = {"deploymentId": dep_id}
-                if token:
-                    kwargs["nextToken"] = token
-                page = cd.list_deployment_targets(**kwargs)
+            for page in _pages(cd, "list_deployment_targets", deploymentId=dep_id):
                 ids += page.get("targetIds", [])
-                token = page.get("nextToken")
-                if not token:
-                    break
             ids = list(dict.fromkeys(ids))
             wanted = [i for i in ids if i not in settled]
 
@@ -1054,24 +1051,18 @@ class Observer:
         def read() -> list[Alarm]:
             found: dict[str, Alarm] = {}
             for chunk in _chunks(names, 100):
-                token = None
-                while True:
-                    kwargs: dict[str, Any] = {
-                        "AlarmNames": list(chunk),
-                        "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
-                    }
-                    if token:
-                        kwargs["NextToken"] = token
-                    got = cw.describe_alarms(**kwargs)
+                for got in _pages(
+                    cw,
+                    "describe_alarms",
+                    AlarmNames=list(chunk),
+                    AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+                ):
                     for a in got.get("MetricAlarms", []) + got.get("CompositeAlarms", []):
                         found[a["AlarmName"]] = Alarm(
                             a["AlarmName"],
                             a.get("StateValue", "INSUFFICIENT_DATA"),
                             a.get("StateReason", "") or "",
                         )
-                    token = got.get("NextToken")
-                    if not token:
-                        break
             return [
                 found.get(n) or Alarm(n, "MISSING", "no such alarm in CloudWatch") for n in names
             ]
@@ -1085,12 +1076,12 @@ class Observer:
 
         def read() -> dict[str, _Asg]:
             out = {}
-            token = None
-            while True:
-                kwargs: dict[str, Any] = {"AutoScalingGroupNames": names, "MaxRecords": 100}
-                if token:
-                    kwargs["NextToken"] = token
-                got = autoscaling.describe_auto_scaling_groups(**kwargs)
+            for got in _pages(
+                autoscaling,
+                "describe_auto_scaling_groups",
+                AutoScalingGroupNames=names,
+                PaginationConfig={"PageSize": 100},
+            ):
                 for g in got.get("AutoScalingGroups", []):
                     out[g["AutoScalingGroupName"]] = _Asg(
                         name=g["AutoScalingGroupName"],
@@ -1102,9 +1093,6 @@ class Observer:
                             for m in g.get("Instances", [])
                         },
                     )
-                token = got.get("NextToken")
-                if not token:
-                    break
             return out
 
         return self._part(parts, "auto-scaling", "the Auto Scaling groups", read, {})
@@ -1138,12 +1126,7 @@ class Observer:
     @staticmethod
     def _describe_instances(ec2: Any, ids: list[str]) -> dict[str, _Ec2]:
         out = {}
-        token = None
-        while True:
-            kwargs: dict[str, Any] = {"InstanceIds": ids}
-            if token:
-                kwargs["NextToken"] = token
-            got = ec2.describe_instances(**kwargs)
+        for got in _pages(ec2, "describe_instances", InstanceIds=ids):
             for res in got.get("Reservations", []):
                 for i in res.get("Instances", []):
                     tags = {t["Key"]: t.get("Value", "") for t in i.get("Tags") or []}
@@ -1155,9 +1138,7 @@ class Observer:
                         launch_time=i.get("LaunchTime"),
                         asg=tags.get("aws:autoscaling:groupName"),
                     )
-            token = got.get("NextToken")
-            if not token:
-                return out
+        return out
 
     def _tg_health(self, tg: _TargetGroup, parts: _Parts) -> list[dict] | None:
         elb2 = self._client("elbv2")
@@ -1219,17 +1200,11 @@ class Observer:
             relevant: set[str] = set()
             out = []
             for ls in candidates:
-                rules = []
-                token = None
-                while True:
-                    kwargs: dict[str, Any] = {"ListenerArn": ls}
-                    if token:
-                        kwargs["Marker"] = token
-                    got = elb2.describe_rules(**kwargs)
-                    rules += got.get("Rules", [])
-                    token = got.get("NextMarker")
-                    if not token:
-                        break
+                rules = [
+                    rule
+                    for got in _pages(elb2, "describe_rules", ListenerArn=ls)
+                    for rule in got.get("Rules", [])
+                ]
                 for rule in rules:
                     weights = _forward_weights(rule)
                     if not any(arn in group_arns for arn, _ in weights):
@@ -1315,24 +1290,18 @@ class Observer:
         def read() -> list[Series]:
             points: dict[str, list[tuple[datetime, float]]] = {}
             for chunk in _chunks(queries, METRIC_QUERIES):
-                token = None
-                while True:
-                    kwargs: dict[str, Any] = {
-                        "MetricDataQueries": [q for q, _ in chunk],
-                        "StartTime": now - METRIC_WINDOW,
-                        "EndTime": now,
-                        "ScanBy": "TimestampAscending",
-                    }
-                    if token:
-                        kwargs["NextToken"] = token
-                    got = cw.get_metric_data(**kwargs)
+                for got in _pages(
+                    cw,
+                    "get_metric_data",
+                    MetricDataQueries=[q for q, _ in chunk],
+                    StartTime=now - METRIC_WINDOW,
+                    EndTime=now,
+                    ScanBy="TimestampAscending",
+                ):
                     for r in got.get("MetricDataResults", []):
                         points.setdefault(r["Id"], []).extend(
                             zip(r.get("Timestamps", []), r.get("Values", []), strict=False)
                         )
-                    token = got.get("NextToken")
-                    if not token:
-                        break
             return [replace(s, points=tuple(sorted(points.get(q["Id"], [])))) for q, s in queries]
 
         return self._part(parts, "metrics", "CloudWatch metrics", read, [])
