@@ -12,7 +12,7 @@ import asyncio
 import random
 from dataclasses import asdict, dataclass, field
 
-from backend.sandbox.wire import Throttled
+from backend.sandbox.wire import ApiError, Throttled
 from backend.sandbox.world import InstanceFault, World, WorldError
 
 
@@ -22,8 +22,13 @@ class ApiFaults:
     latency_ms: int = 0  # added to every call
     services: list[str] = field(default_factory=list)  # empty means every service
     operations: list[str] = field(default_factory=list)  # empty means every operation
+    # "access": the caller may not perform `deny_operations` (every operation when empty);
+    # "credentials": every call is refused as if the access key were revoked.
+    deny: str | None = None
+    deny_operations: list[str] = field(default_factory=list)
     calls: int = 0
     throttled: int = 0
+    denied: int = 0
 
     def applies(self, service: str, operation: str) -> bool:
         return (not self.services or service in self.services) and (
@@ -44,6 +49,11 @@ class Faults:
         """Called by the wire layer before each AWS call: may sleep, may raise Throttled."""
         api = self.api
         api.calls += 1
+        if api.deny == "credentials" or (
+            api.deny == "access" and (not api.deny_operations or operation in api.deny_operations)
+        ):
+            api.denied += 1
+            raise denial(api.deny, service, operation, self.world)
         if not api.applies(service, operation):
             return
         if api.latency_ms:
@@ -59,7 +69,14 @@ class Faults:
         latency_ms: int | None = None,
         services: list[str] | None = None,
         operations: list[str] | None = None,
+        deny: str | None = None,
+        deny_operations: list[str] | None = None,
     ) -> None:
+        if deny is not None:
+            if deny not in ("access", "credentials", "none"):
+                raise ValueError("deny must be access, credentials or none")
+            self.api.deny = None if deny == "none" else deny
+            self.api.deny_operations = list(deny_operations or [])
         if throttle_rate is not None:
             if not 0 <= throttle_rate <= 1:
                 raise ValueError("throttle must be a share from 0 to 1")
@@ -106,7 +123,9 @@ class Faults:
             if instance_id is not None:
                 self.world.instance(instance_id).fault = InstanceFault()
                 return
-            self.api = ApiFaults(calls=self.api.calls, throttled=self.api.throttled)
+            self.api = ApiFaults(
+                calls=self.api.calls, throttled=self.api.throttled, denied=self.api.denied
+            )
             for inst in self.world.instances.values():
                 inst.fault = InstanceFault()
             deploy_faults = getattr(self.world.deploy, "faults", None)
@@ -127,3 +146,40 @@ class Faults:
             "unreachable": self.unreachable_until is not None,
             "deployment": deploy_faults.describe() if deploy_faults is not None else {},
         }
+
+
+# Services answering in AWS's json/rpc-v2-cbor protocols name their errors with "Exception".
+_JSON_SERVICES = ("codedeploy", "cloudwatch")
+
+
+def denial(kind: str, service: str, operation: str, world: World) -> ApiError:
+    """The error AWS answers when the caller's credentials are rejected or its policy does not
+    allow the operation, in the service's own words and codes."""
+    if kind == "credentials":
+        if service == "ec2":
+            return ApiError(
+                "AuthFailure", "AWS was not able to validate the provided access credentials", 401
+            )
+        code = (
+            "UnrecognizedClientException" if service in _JSON_SERVICES else "InvalidClientTokenId"
+        )
+        return ApiError(code, "The security token included in the request is invalid.", 403)
+    user = f"arn:aws:iam::{world.account_id}:user/sandbox-operator"
+    action = f"{_IAM_PREFIX.get(service, service)}:{operation}"
+    if service == "ec2":
+        return ApiError(
+            "UnauthorizedOperation",
+            f"You are not authorized to perform this operation. "
+            f"User: {user} is not authorized to perform: {action}",
+            403,
+        )
+    code = "AccessDeniedException" if service in _JSON_SERVICES else "AccessDenied"
+    return ApiError(
+        code,
+        f"User: {user} is not authorized to perform: {action} because no identity-based policy "
+        "allows the action",
+        400 if service in _JSON_SERVICES else 403,
+    )
+
+
+_IAM_PREFIX = {"elbv2": "elasticloadbalancing", "elb": "elasticloadbalancing"}

@@ -267,7 +267,15 @@ class Sandbox:
 
     async def _control_api_fault(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
-        unknown = set(body) - {"throttle", "latency_ms", "services", "operations", "unreachable_s"}
+        unknown = set(body) - {
+            "throttle",
+            "latency_ms",
+            "services",
+            "operations",
+            "unreachable_s",
+            "deny",
+            "deny_operations",
+        }
         if unknown:
             return self._bad(f"unknown API fault field(s): {', '.join(sorted(unknown))}")
         try:
@@ -276,6 +284,8 @@ class Sandbox:
                 latency_ms=_opt(body, "latency_ms", int),
                 services=body.get("services"),
                 operations=body.get("operations"),
+                deny=body.get("deny"),
+                deny_operations=body.get("deny_operations"),
             )
             seconds = _opt(body, "unreachable_s", float)
         except (TypeError, ValueError) as exc:
