@@ -576,11 +576,19 @@ def _describe_world(summary: dict, settled: bool) -> str:
             )
     if summary["instances"]:
         lines.append("Instances:")
+    # Each instance's AWS_EC2_METADATA_SERVICE_ENDPOINT: a column for a few, the pattern for many.
+    imds = summary.get("imds_base_url")
+    per_instance = bool(imds) and len(summary["instances"]) <= 20
+    if imds and summary["instances"]:
+        tokens = summary.get("imds_tokens", "optional")
+        where = "the last column" if per_instance else f"{imds}<instance-id>/"
+        lines.append(f"  (instance metadata: {where}; IMDSv2 tokens {tokens})")
     for inst in summary["instances"]:
         fault = f"  FAULT: {inst['fault']}" if inst.get("fault") else ""
+        metadata = f"  {inst['metadata_url']}" if per_instance and inst.get("metadata_url") else ""
         lines.append(
             f"  {inst['id']}  {inst['state']:<8} {inst['az']}  {inst['revision']:<6} "
-            f"{inst['group'] or '-':<10} {inst['url'] or ''}{fault}"
+            f"{inst['group'] or '-':<10} {inst['url'] or ''}{metadata}{fault}"
         )
     if not settled:
         lines.append("(still settling: some targets are not healthy yet)")

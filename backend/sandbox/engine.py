@@ -170,8 +170,10 @@ def script_failure(
     log_tail: str | None = None,
     deployment_group_id: str = "",
     deployment_id: str = "",
+    timeout: float = 300,
 ) -> dict:
-    """Diagnostics of a failed lifecycle event as the CodeDeploy agent reports them."""
+    """Diagnostics of a failed lifecycle event as the CodeDeploy agent reports them
+    (`timeout`: the script's limit in seconds, for ScriptTimedOut)."""
     if event in ("DownloadBundle", "Install") and script is None:
         message = {
             "DownloadBundle": "The specified key does not exist.",
@@ -193,7 +195,9 @@ def script_failure(
     elif error_code == "ScriptNotExecutable":
         message = f"Script at specified location: {script} is not executable"
     elif error_code == "ScriptTimedOut":
-        message = f"Script at specified location: {script} failed to complete in 300 seconds"
+        message = (
+            f"Script at specified location: {script} failed to complete in {timeout:g} seconds"
+        )
     elif error_code == "UnknownError":
         message = AGENT_LOST_MESSAGE
     else:
@@ -256,6 +260,9 @@ class HookContext:
     revision_label: str
     started: float  # sandbox seconds (World.elapsed) at which the event starts
     duration: float  # the configured duration in sandbox seconds
+    # The revision the instance runs as the event starts (Instance.revision): the one whose
+    # appspec ApplicationStop and the block-traffic hooks run, as the agent runs them.
+    installed_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1526,8 +1533,10 @@ class CodeDeploy:
         if ev.name == "BlockTraffic":
             t.run = _BlockTraffic(self, dep, t.instance_id, t.clock)
             return
-        if ev.name == "ApplicationStop":
-            inst.app_running = False
+        if ev.name == "ApplicationStart":
+            # The application starts as the event begins, so the revision's own start
+            # scripts (ApplicationStart hooks) find it running.
+            inst.app_running = True
         duration = self.settings.durations.get(ev.name, 1.0)
         fault = self.faults._take(self.faults.hooks, dep, t, ev.name)
         if fault is not None:
@@ -1557,6 +1566,7 @@ class CodeDeploy:
                 revision_label=dep.label,
                 started=t.clock,
                 duration=duration,
+                installed_label=inst.revision,
             )
         )
 
@@ -1582,11 +1592,13 @@ class CodeDeploy:
         inst = self.world.instances.get(t.instance_id)
         if inst is None:
             return
-        if ev.name == "Install":
+        if ev.name == "ApplicationStop":
+            # The application stops once the event's scripts ran (a deregistering hook
+            # script still finds it serving its in-flight requests).
+            inst.app_running = False
+        elif ev.name == "Install":
             inst.revision = dep.label
             self.faults._installed(dep, inst)
-        elif ev.name == "ApplicationStart":
-            inst.app_running = True
 
     # ----- endings --------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from aiohttp import web
 from backend.sandbox import services
 from backend.sandbox.dataplane import DataPlane, LoadGenerator
 from backend.sandbox.faults import Faults
+from backend.sandbox.imds import MetadataService
 from backend.sandbox.metrics import RequestMetrics
 from backend.sandbox.scenario import Scenario, build_world
 from backend.sandbox.services import cloudwatch
@@ -85,6 +86,21 @@ class Sandbox:
         self.wire: WireServer | None = None
         self.dataplane: DataPlane | None = None
         self.load: LoadGenerator | None = None
+        self.imds = MetadataService(
+            self.world, access_key=ACCESS_KEY, secret_key=SECRET_KEY, tokens=scenario.imds_tokens
+        )
+        # The CodeDeploy agent runs the hooks of revisions that are local directories.
+        self.agent: Any = None
+        if scenario.codedeploy.bundles:
+            from backend.sandbox import engine
+            from backend.sandbox.agent import AppspecHooks
+
+            self.agent = AppspecHooks(
+                scenario.codedeploy.bundles,
+                endpoint_url=lambda: self.endpoint_url,
+                imds_url=self.imds_url,
+            )
+            engine.configure(self.world, hooks=self.agent)
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         services.load_all()
@@ -98,6 +114,15 @@ class Sandbox:
     @property
     def endpoint_url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def imds_base_url(self) -> str:
+        """The metadata service; instance `i-...` is answered under `<base>i-.../`."""
+        return self.imds.base_url
+
+    def imds_url(self, instance_id: str) -> str:
+        """The AWS_EC2_METADATA_SERVICE_ENDPOINT of a process on that instance."""
+        return self.imds.url(instance_id)
 
     def env(self) -> dict[str, str]:
         """The environment a client needs to reach this sandbox with boto3 or the AWS CLI."""
@@ -166,6 +191,7 @@ class Sandbox:
         )
         self._add_control_routes(self.wire.app)
         await self.wire.start(HOST, self.requested_port)
+        await self.imds.start(HOST)
         self.dataplane = DataPlane(self.world, self.metrics)
         await self.dataplane.start()
 
@@ -174,7 +200,11 @@ class Sandbox:
         await self.load.start()
 
     async def _stop_async(self) -> None:
-        for part in (self.load, self.dataplane, self.wire):
+        if self.agent is not None:
+            # Hook scripts first: they call the servers stopped below.
+            with self.world.lock:
+                self.agent.close()
+        for part in (self.load, self.dataplane, self.imds, self.wire):
             if part is not None:
                 try:
                     await part.stop()
@@ -184,6 +214,8 @@ class Sandbox:
     def stop(self) -> None:
         """Stop every server the sandbox started. Safe to call more than once."""
         if self._stopped.is_set() or self.loop is None:
+            if self.agent is not None and self.loop is None:
+                self.agent.close()  # never started: only its deployment root to remove
             return
         self._stopped.set()
         try:
@@ -422,6 +454,9 @@ def summarize(world: World, sandbox: Sandbox | None = None) -> dict:
         }
         if sandbox is not None:
             out["endpoint_url"] = sandbox.endpoint_url
+            if sandbox.imds.port:
+                out["imds_base_url"] = sandbox.imds_base_url
+                out["imds_tokens"] = "required" if sandbox.imds.tokens_required else "optional"
         for lb in world.load_balancers.values():
             out["load_balancers"].append(
                 {
@@ -516,4 +551,6 @@ def summarize(world: World, sandbox: Sandbox | None = None) -> dict:
                     "fault": inst.fault.describe() if inst.fault.active() else None,
                 }
             )
+            if sandbox is not None and sandbox.imds.port:
+                out["instances"][-1]["metadata_url"] = sandbox.imds_url(inst.id)
         return out

@@ -4,6 +4,11 @@ A scenario names load balancers, target groups, classic load balancers, Auto Sca
 standalone instances. `load_scenario` turns a name (a file in `scenarios/`) or a path into a
 `Scenario`; `build_world` turns that into a `World`. Every problem is one `ScenarioError` line:
 `path:line: what is wrong`.
+
+Besides the resources: `imds: {tokens: optional|required}` (the instance metadata service
+answers IMDSv1 too, or only requests with an IMDSv2 token) and `codedeploy.bundles:
+{<revision label or "*">: <directory relative to the scenario file>}` (revisions that are local
+directories, whose appspec hooks the sandbox's agent runs; see agent.py).
 """
 
 from __future__ import annotations
@@ -170,6 +175,9 @@ class CodeDeploySpec:
     durations: dict[str, float] = field(default_factory=dict)
     configs: list[dict] = field(default_factory=list)  # CreateDeploymentConfig params
     applications: list[ApplicationSpec] = field(default_factory=list)
+    # Revisions that are local directories: a revision label (an S3 key's file name without
+    # its extension, engine.revision_label) or "*" -> the directory, made absolute.
+    bundles: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,6 +196,9 @@ class Scenario:
     instances: list[InstanceSpec] = field(default_factory=list)
     alarms: list[AlarmSpec] = field(default_factory=list)
     codedeploy: CodeDeploySpec = field(default_factory=CodeDeploySpec)
+    # The instance metadata service: "optional" answers IMDSv1 and IMDSv2; "required" answers
+    # only requests with a session token (EC2's HttpTokens=required, IMDSv2-only).
+    imds_tokens: str = "optional"
 
     def listener_ports(self) -> list[tuple[str, int]]:
         """(a label for the listener, its port) for every listener in the scenario."""
@@ -313,6 +324,7 @@ def _parse(r: YamlReader, root: yaml.Node) -> Scenario:
             "instances",
             "cloudwatch",
             "codedeploy",
+            "imds",
         ),
     )
     region = r.string(top["region"], "region") if "region" in top else "us-east-1"
@@ -332,6 +344,11 @@ def _parse(r: YamlReader, root: yaml.Node) -> Scenario:
         else 1.0,
         seed=r.integer(top["seed"], "seed", 0, 2**31) if "seed" in top else 0,
     )
+
+    if "imds" in top:
+        im = r.mapping(top["imds"], "imds", optional=("tokens",))
+        if "tokens" in im:
+            sc.imds_tokens = r.choice(im["tokens"], "imds tokens", ("optional", "required"))
 
     tg_names: dict[str, yaml.Node] = {}
     for node in r.sequence(top.get("target_groups", NULL), "target_groups"):
@@ -758,9 +775,13 @@ def _parse_codedeploy(
     asg_names: set[str],
 ) -> None:
     m = r.mapping(
-        node, "codedeploy", optional=("lifecycle_durations", "deployment_configs", "applications")
+        node,
+        "codedeploy",
+        optional=("lifecycle_durations", "deployment_configs", "applications", "bundles"),
     )
     spec = sc.codedeploy
+    if "bundles" in m:
+        spec.bundles = _bundles(r, m["bundles"])
     if "lifecycle_durations" in m:
         dm = r.mapping(m["lifecycle_durations"], "lifecycle_durations", optional=LIFECYCLE_EVENTS)
         spec.durations = {
@@ -805,6 +826,24 @@ def _parse_codedeploy(
             if [g.name for g in groups].count(groups[-1].name) > 1:
                 raise r.fail(gn, f"deployment group '{groups[-1].name}' is defined twice")
         spec.applications.append(ApplicationSpec(name=app, groups=groups))
+
+
+def _bundles(r: YamlReader, node: yaml.Node) -> dict[str, Path]:
+    """`bundles: {<revision label or "*">: <directory relative to the scenario file>}`."""
+    if not isinstance(node, yaml.MappingNode):
+        raise r.fail(node, "bundles must be a mapping of revision label to directory")
+    out: dict[str, Path] = {}
+    for key_node, value_node in node.value:
+        label = r.string(key_node, "a bundle's revision label")
+        if label in out:
+            raise r.fail(key_node, f"duplicate bundle for revision '{label}'")
+        directory = (r.path.parent / r.string(value_node, f"bundle {label}")).resolve()
+        if not directory.is_dir():
+            raise r.fail(value_node, f"bundle {label}: {directory} is not a directory")
+        if not any((directory / name).is_file() for name in ("appspec.yml", "appspec.yaml")):
+            raise r.fail(value_node, f"bundle {label}: {directory} has no appspec.yml")
+        out[label] = directory
+    return out
 
 
 def _deployment_group(
