@@ -58,12 +58,61 @@ class TargetConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+# The processes the public sample scripts suspend while an instance is in Standby: each
+# could launch, terminate or rebalance instances under a deployment.
+DEFAULT_SUSPEND_PROCESSES = (
+    "AZRebalance",
+    "AlarmNotification",
+    "ScheduledActions",
+    "ReplaceUnhealthy",
+)
+ASG_PROCESSES = (
+    "Launch",
+    "Terminate",
+    "AddToLoadBalancer",
+    "AlarmNotification",
+    "AZRebalance",
+    "HealthCheck",
+    "InstanceRefresh",
+    "ReplaceUnhealthy",
+    "ScheduledActions",
+)
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    """What `cutover hook` takes an instance out of and puts it back into (one level of the
+    `hooks:` section: its defaults, or one deployment group's overrides merged over them)."""
+
+    target_groups: tuple[str, ...] = ()  # names or ARNs
+    elbs: tuple[str, ...] = ()  # Classic Load Balancer names
+    port: int | None = None
+    suspend_processes: tuple[str, ...] = DEFAULT_SUSPEND_PROCESSES
+    lower_min_size: bool = True
+
+
+@dataclass(frozen=True)
+class HooksConfig:
+    """The `hooks:` section: defaults and per-deployment-group overrides."""
+
+    defaults: HookSettings = field(default_factory=HookSettings)
+    deployment_groups: dict[str, HookSettings] = field(default_factory=dict)
+    line: int | None = None  # where the section starts, for messages
+
+    def for_group(self, name: str | None) -> HookSettings:
+        """The settings for $DEPLOYMENT_GROUP_NAME (its override, else the defaults)."""
+        if name and name in self.deployment_groups:
+            return self.deployment_groups[name]
+        return self.defaults
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
     defaults: TargetConfig
     targets: dict[str, TargetConfig]
     default_target: str | None = None
+    hooks: HooksConfig = field(default_factory=HooksConfig)
 
     def target(self, name: str | None) -> TargetConfig:
         """The named target (or the default one, or the defaults); unknown names raise."""
@@ -110,7 +159,7 @@ GATE_KEYS = ("min_capacity_percent", "block_on_alarm", "require_healthy", "requi
 
 
 def _parse(r: YamlReader, root: yaml.Node) -> Config:
-    top = r.mapping(root, "the config", optional=("default_target", "defaults", "targets"))
+    top = r.mapping(root, "the config", optional=("default_target", "defaults", "targets", "hooks"))
     defaults = TargetConfig(name="default")
     if "defaults" in top:
         defaults = _target(r, top["defaults"], "defaults", defaults)
@@ -131,7 +180,73 @@ def _parse(r: YamlReader, root: yaml.Node) -> Config:
             raise r.fail(
                 top["default_target"], f"default_target '{default_target}' is not a target"
             )
-    return Config(path=r.path, defaults=defaults, targets=targets, default_target=default_target)
+    hooks = _hooks(r, top["hooks"]) if "hooks" in top else HooksConfig()
+    return Config(
+        path=r.path,
+        defaults=defaults,
+        targets=targets,
+        default_target=default_target,
+        hooks=hooks,
+    )
+
+
+HOOK_KEYS = ("target_groups", "elbs", "port", "suspend_processes", "lower_min_size")
+
+
+def _hooks(r: YamlReader, node: yaml.Node) -> HooksConfig:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return HooksConfig(line=line)
+    m = r.mapping(node, "hooks", optional=(*HOOK_KEYS, "deployment_groups"))
+    defaults = _hook_settings(r, m, "hooks", HookSettings())
+    groups: dict[str, HookSettings] = {}
+    if "deployment_groups" in m:
+        gm = m["deployment_groups"]
+        if isinstance(gm, yaml.ScalarNode) and gm.tag.endswith(":null"):
+            gm = yaml.MappingNode("tag:yaml.org,2002:map", [])
+        if not isinstance(gm, yaml.MappingNode):
+            raise r.fail(gm, "hooks deployment_groups must be a mapping of group names to settings")
+        for key_node, value_node in gm.value:
+            name = r.string(key_node, "hooks deployment group name")
+            if name in groups:
+                raise r.fail(key_node, f"hooks deployment group '{name}' is defined twice")
+            what = f"hooks deployment_groups {name}"
+            if isinstance(value_node, yaml.ScalarNode) and value_node.tag.endswith(":null"):
+                groups[name] = defaults
+                continue
+            gmap = r.mapping(value_node, what, optional=HOOK_KEYS)
+            groups[name] = _hook_settings(r, gmap, what, defaults)
+    return HooksConfig(defaults=defaults, deployment_groups=groups, line=line)
+
+
+def _hook_settings(
+    r: YamlReader, m: dict[str, yaml.Node], what: str, base: HookSettings
+) -> HookSettings:
+    values: dict[str, object] = {}
+    for key in ("target_groups", "elbs"):
+        if key in m:
+            names = []
+            for name, n in r.strings(m[key], f"{what} {key}"):
+                if not name.strip() or any(c.isspace() or c == "," for c in name):
+                    raise r.fail(n, f"{what} {key}: '{name}' is not a name")
+                names.append(name)
+            values[key] = tuple(dict.fromkeys(names))
+    if "port" in m:
+        values["port"] = r.integer(m["port"], f"{what} port", 1, 65535)
+    if "suspend_processes" in m:
+        names = []
+        for name, n in r.strings(m["suspend_processes"], f"{what} suspend_processes"):
+            if name not in ASG_PROCESSES:
+                raise r.fail(
+                    n,
+                    f"{what} suspend_processes: '{name}' is not an Auto Scaling process "
+                    f"(one of: {', '.join(ASG_PROCESSES)})",
+                )
+            names.append(name)
+        values["suspend_processes"] = tuple(dict.fromkeys(names))
+    if "lower_min_size" in m:
+        values["lower_min_size"] = r.boolean(m["lower_min_size"], f"{what} lower_min_size")
+    return replace(base, **values)  # type: ignore[arg-type]
 
 
 def _target(r: YamlReader, node: yaml.Node, what: str, base: TargetConfig) -> TargetConfig:

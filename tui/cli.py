@@ -294,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = fsub.add_parser("list", help="show the faults in force")
     _endpoint_flag(show)
+
+    from tui.hookcli import add_hook_parser
+
+    add_hook_parser(sub)
     return parser
 
 
@@ -321,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "sandbox":
             return _sandbox(args)
+        if args.command == "hook":
+            from tui.hookcli import run as run_hook
+
+            return run_hook(args)
         if args.command in (None, "dashboard"):
             return _dashboard(args)
         return _controller_command(args)
