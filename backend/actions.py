@@ -23,10 +23,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from backend.audit import AuditLog, AuditRecord
 from backend.config import TargetConfig
 from backend.errors import describe_aws_error
-from backend.model import Check, ListenerWeights, Snapshot
+from backend.model import Check, Leftover, ListenerWeights, Snapshot
 from backend.session import AwsSession
 
-MUTATING = ("deploy", "approve", "terminate-original", "stop", "rollback", "shift")
+MUTATING = ("deploy", "approve", "terminate-original", "stop", "rollback", "shift", "repair")
 # Actions whose confirmation asks for the deployment id's last four characters, not just `y`.
 TYPED_CONFIRMATION = ("terminate-original", "rollback", "shift")
 
@@ -70,13 +70,18 @@ class Plan:
     parameters: dict[str, Any] = field(default_factory=dict)
     # What the precondition saw; execute() compares it with a fresh snapshot.
     expect_status: str | None = None
+    # repair: the leftovers the plan puts right, and when they were seen (part of the id, so
+    # the same leftovers coming back after another failed deployment can be repaired again).
+    leftovers: tuple[Leftover, ...] = ()
+    seen_at: str | None = None
 
     @property
     def id(self) -> str:
         """Stable for the same action on the same deployment state with the same calls."""
         body = json.dumps(
             [self.action, self.target, self.deployment_id, self.expect_status]
-            + [[c.service, c.operation, c.params] for c in self.calls],
+            + [[c.service, c.operation, c.params] for c in self.calls]
+            + ([self.seen_at] if self.seen_at else []),
             sort_keys=True,
             default=str,
         )
@@ -354,6 +359,9 @@ class Controller:
             return _plan_weights(base, snap, replacement_percent)
         return _plan_move(base, snap, move or "")
 
+    def _plan_repair(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
+        return plan_repair(base, snap)
+
     # ----- execution --------------------------------------------------------------------------
 
     def execute(self, plan: Plan, fresh: Callable[[], Snapshot] | None = None) -> Outcome:
@@ -370,7 +378,11 @@ class Controller:
                 if previous is not None:
                     return replace(previous, ok=False, message=message, error_code="Duplicate")
                 return Outcome(plan, False, message, error_code="Duplicate")
-            if plan.refused is None and fresh is not None and plan.deployment_id:
+            if (
+                plan.refused is None
+                and fresh is not None
+                and (plan.deployment_id or plan.action == "repair")
+            ):
                 try:
                     current = fresh()
                 except Exception as exc:
@@ -511,6 +523,8 @@ def _not_waiting(snap: Snapshot, wanted: str) -> str:
 
 def _changed(plan: Plan, current: Snapshot) -> str | None:
     """Why the plan no longer fits the deployment as it is now, or None."""
+    if plan.action == "repair":
+        return _leftovers_changed(plan, current)
     d = current.deployment
     if d is None or d.id != plan.deployment_id:
         now = f"{d.id} ({d.status})" if d else "none"
@@ -649,3 +663,199 @@ def _plan_move(base: Plan, snap: Snapshot, move: str) -> Plan:
         changes=(f"{len(env.instances)} {role} instance(s) {verb} {lbs}",),
         parameters={"move": move},
     )
+
+
+# ----- repair -----------------------------------------------------------------------------------
+
+
+def plan_repair(base: Plan, snap: Snapshot) -> Plan:
+    """The calls that put an in-place group's leftovers right, in this order: ExitStandby per
+    Auto Scaling group, RegisterTargets per target group, RegisterInstancesWithLoadBalancer per
+    classic LB, UpdateAutoScalingGroup MinSize, ResumeProcesses, the groups' record tags
+    deleted, the instances' `cutover:hook:out` deleted. Refused with the reason when a
+    deployment is running, nothing is left over, or Auto Scaling could not take the instances
+    back (MaxSize)."""
+    where = f"{snap.application}/{snap.deployment_group}"
+    base = replace(
+        base,
+        summary=f"Repair what an interrupted deployment left behind in {where}",
+        seen_at=snap.server_time.isoformat(),
+    )
+    running = snap.active_deployment or (
+        snap.deployment.id if snap.deployment is not None and snap.deployment.active else None
+    )
+    if running:
+        return replace(
+            base,
+            refused=f"deployment {running} is running: leftovers are checked and repaired when"
+            " it ends",
+        )
+    if snap.leftovers is None:
+        return replace(base, refused=snap.leftovers_note or "the leftovers were not checked")
+    leftovers = snap.leftovers
+    if not leftovers:
+        return replace(base, refused="no leftovers: nothing to repair")
+    calls: list[ApiCall] = []
+    changes: list[str] = []
+
+    standby: dict[str, list[Leftover]] = {}
+    for lo in leftovers:
+        if lo.kind == "standby" and lo.asg_name:
+            standby.setdefault(lo.asg_name, []).append(lo)
+    for asg, members in standby.items():
+        entering = [lo.resource for lo in members if lo.detail.startswith("entering")]
+        if entering:
+            return replace(
+                base,
+                refused=f"{', '.join(entering)} still entering Standby in {asg}: wait until it"
+                " is in Standby, then repair",
+            )
+        desired, most = members[0].asg_desired, members[0].asg_max
+        if desired is not None and most is not None and desired + len(members) > most:
+            return replace(
+                base,
+                refused=f"{asg}: taking {len(members)} instance(s) out of Standby needs desired"
+                f" capacity {desired + len(members)}, above MaxSize {most}; raise MaxSize first",
+            )
+        ids = [lo.resource for lo in members]
+        calls.append(
+            ApiCall(
+                "autoscaling",
+                "exit_standby",
+                {"AutoScalingGroupName": asg, "InstanceIds": ids},
+            )
+        )
+        changes.append(
+            f"{', '.join(ids)} leave Standby and rejoin {asg} (desired capacity +{len(ids)});"
+            " Auto Scaling registers them with the group's load balancers"
+        )
+
+    by_tg: dict[str, tuple[str, list[Leftover]]] = {}
+    by_clb: dict[str, list[Leftover]] = {}
+    for lo in leftovers:
+        if lo.kind != "out-of-service":
+            continue
+        if lo.target_group:
+            if not lo.target_group_arn:
+                return replace(base, refused=f"target group {lo.target_group} was not found")
+            by_tg.setdefault(lo.target_group, (lo.target_group_arn, []))[1].append(lo)
+        elif lo.classic_lb:
+            by_clb.setdefault(lo.classic_lb, []).append(lo)
+    for tg, (arn, items) in by_tg.items():
+        targets = [{"Id": lo.resource, **({"Port": lo.port} if lo.port else {})} for lo in items]
+        calls.append(
+            ApiCall("elbv2", "register_targets", {"TargetGroupArn": arn, "Targets": targets})
+        )
+        names = ", ".join(lo.resource + (f":{lo.port}" if lo.port else "") for lo in items)
+        changes.append(f"{names} registered in target group {tg} (serve once healthy)")
+    for clb, items in by_clb.items():
+        ids = list(dict.fromkeys(lo.resource for lo in items))
+        calls.append(
+            ApiCall(
+                "elb",
+                "register_instances_with_load_balancer",
+                {"LoadBalancerName": clb, "Instances": [{"InstanceId": i} for i in ids]},
+            )
+        )
+        changes.append(
+            f"{', '.join(ids)} registered with classic load balancer {clb} (serve once healthy)"
+        )
+
+    group_tags: list[dict[str, Any]] = []
+    for lo in leftovers:
+        if lo.kind == "min-size" and lo.asg_name and not lo.stale and lo.min_size is not None:
+            calls.append(
+                ApiCall(
+                    "autoscaling",
+                    "update_auto_scaling_group",
+                    {"AutoScalingGroupName": lo.asg_name, "MinSize": lo.min_size},
+                )
+            )
+            changes.append(f"{lo.asg_name}: MinSize back to {lo.min_size} ({lo.detail})")
+    for lo in leftovers:
+        if lo.kind == "suspended" and lo.asg_name and lo.processes:
+            calls.append(
+                ApiCall(
+                    "autoscaling",
+                    "resume_processes",
+                    {"AutoScalingGroupName": lo.asg_name, "ScalingProcesses": list(lo.processes)},
+                )
+            )
+            changes.append(f"{lo.asg_name}: {', '.join(lo.processes)} resumed")
+    for lo in leftovers:
+        if lo.kind in ("min-size", "suspended") and lo.asg_name and lo.record_tag:
+            group_tags.append(
+                {
+                    "ResourceId": lo.asg_name,
+                    "ResourceType": "auto-scaling-group",
+                    "Key": lo.record_tag,
+                }
+            )
+    if group_tags:
+        calls.append(ApiCall("autoscaling", "delete_tags", {"Tags": group_tags}))
+        changes.append(
+            "the hooks' records deleted: "
+            + ", ".join(f"{t['Key']} on {t['ResourceId']}" for t in group_tags)
+        )
+    marked = list(
+        dict.fromkeys(
+            lo.resource
+            for lo in leftovers
+            if lo.kind in ("standby", "out-of-service") and lo.tagged
+        )
+    )
+    if marked:
+        calls.append(
+            ApiCall(
+                "ec2",
+                "delete_tags",
+                {"Resources": marked, "Tags": [{"Key": "cutover:hook:out"}]},
+            )
+        )
+        changes.append(
+            f"cutover:hook:out deleted from {', '.join(marked)} (the hooks' mark that they"
+            " took the instance out)"
+        )
+    if standby or by_tg or by_clb:
+        # The interrupted deployment may have stopped the application (ApplicationStop ran,
+        # ApplicationStart did not): the load balancer then keeps the instance unhealthy,
+        # which is safe, and the next deployment starts it again.
+        changes.append(
+            "instances serve again only once they pass health checks; one whose application"
+            " the interrupted deployment stopped stays unhealthy until a deployment runs on it"
+        )
+    return replace(
+        base,
+        calls=tuple(calls),
+        changes=tuple(changes),
+        leftovers=leftovers,
+        parameters={"leftovers": [lo.text() for lo in leftovers]},
+    )
+
+
+def _leftovers_changed(plan: Plan, current: Snapshot) -> str | None:
+    running = current.active_deployment or (
+        current.deployment.id
+        if current.deployment is not None and current.deployment.active
+        else None
+    )
+    if running:
+        return f"deployment {running} started since the plan was made; look again before acting"
+    if current.leftovers is None:
+        return f"the leftovers could not be checked again: {current.leftovers_note}"
+    planned = {lo.key for lo in plan.leftovers}
+    now = {lo.key for lo in current.leftovers}
+    if planned != now:
+        gone = [lo.text() for lo in plan.leftovers if lo.key not in now]
+        new = [lo.text() for lo in current.leftovers if lo.key not in planned]
+        what = []
+        if gone:
+            what.append("no longer there: " + "; ".join(gone))
+        if new:
+            what.append("new: " + "; ".join(new))
+        return (
+            "the leftovers changed since the plan was made ("
+            + " / ".join(what)
+            + "); look again before acting"
+        )
+    return None

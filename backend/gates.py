@@ -9,6 +9,7 @@ the target group or the alarm, and says what to do or what will happen.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 
 from backend.config import GateSettings
@@ -446,4 +447,24 @@ def _action(snapshot: Snapshot, name: str) -> Check:
             " weight, and only one environment is running",
         )
 
+    if name == "repair":
+        return _repair(snapshot)
+
     return Check(name, False, "not available")
+
+
+def _repair(snapshot: Snapshot) -> Check:
+    name = "repair"
+    if snapshot.leftovers is None:
+        return Check(name, False, snapshot.leftovers_note or "leftovers not checked")
+    if not snapshot.leftovers:
+        return Check(name, False, "no leftovers: nothing to repair")
+    kinds = Counter(lo.kind for lo in snapshot.leftovers)
+    words = {
+        "standby": "out of Standby",
+        "out-of-service": "registered again",
+        "min-size": "MinSize restored",
+        "suspended": "processes resumed",
+    }
+    parts = [f"{words[k]} ({n})" for k, n in kinds.items()]
+    return Check(name, True, "puts the leftovers right: " + ", ".join(parts))

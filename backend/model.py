@@ -23,7 +23,15 @@ Phase = Literal[
     "rolling-back",
 ]
 PHASES: tuple[str, ...] = get_args(Phase)
-ACTIONS: tuple[str, ...] = ("deploy", "approve", "terminate-original", "stop", "rollback", "shift")
+ACTIONS: tuple[str, ...] = (
+    "deploy",
+    "approve",
+    "terminate-original",
+    "stop",
+    "rollback",
+    "shift",
+    "repair",
+)
 
 ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
 
@@ -240,6 +248,59 @@ class Event:
     instance_id: str | None = None
 
 
+LeftoverKind = Literal["standby", "out-of-service", "min-size", "suspended"]
+LEFTOVER_KINDS: tuple[str, ...] = get_args(LeftoverKind)
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """Something an interrupted in-place deployment (or its hooks) left out of shape.
+
+    `kind`: "standby" (an Auto Scaling member left in Standby), "out-of-service" (an instance
+    not registered where it serves traffic), "min-size" (a lowered MinSize, or its record left
+    behind), "suspended" (Auto Scaling processes the hooks suspended). `resource` is the
+    instance id or the Auto Scaling group's name; `detail` says it in plain words. The other
+    fields are what the repair needs.
+    """
+
+    kind: LeftoverKind
+    resource: str
+    detail: str
+    instance_id: str | None = None
+    asg_name: str | None = None
+    target_group: str | None = None
+    target_group_arn: str | None = None
+    port: int | None = None
+    classic_lb: str | None = None
+    min_size: int | None = None  # recorded MinSize (cutover:hook:min-size) to restore
+    processes: tuple[str, ...] = ()  # still suspended, to resume
+    record_tag: str | None = None  # the group tag (or instance tag) that records it
+    tagged: bool = False  # the instance carries cutover:hook:out
+    asg_desired: int | None = None
+    asg_max: int | None = None
+    stale: bool = False  # only the record is left: repair deletes the tag
+
+    @property
+    def key(self) -> tuple:
+        """What identifies it across snapshots (not the wording)."""
+        return (
+            self.kind,
+            self.resource,
+            self.asg_name,
+            self.target_group,
+            self.port,
+            self.classic_lb,
+            self.min_size,
+            self.processes,
+            self.stale,
+            self.tagged,
+        )
+
+    def text(self) -> str:
+        """One line: `standby i-0abc: ...`."""
+        return f"{self.kind} {self.resource}: {self.detail}"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     target: str
@@ -274,6 +335,10 @@ class Snapshot:
     read_only: bool = False
     # The group's running deployment (which may not be the one shown when one was chosen).
     active_deployment: str | None = None
+    # In-place groups: what an interrupted deployment left out of shape. None = not checked,
+    # and `leftovers_note` says why (blue/green, a deployment running, something unread).
+    leftovers: tuple[Leftover, ...] | None = None
+    leftovers_note: str | None = None
 
     def action(self, name: str) -> Check:
         return next(

@@ -9,6 +9,13 @@ one DescribeInstanceHealth per classic load balancer, DescribeRules per listener
 the group, one DescribeAlarms and one GetMetricData. The number of calls grows with the fleet only
 by AWS's batch limits.
 
+In-place groups without a load balancer of their own (appspec hooks such as `cutover hook` take
+instances out) also get one DescribeTargetHealth / DescribeInstanceHealth per target group or
+classic LB their instances serve in (named by the instances' `cutover:hook:home` tags and the
+Auto Scaling groups' attachments; described once and cached), and those join GetMetricData.
+The leftovers check (`find_leftovers`) costs no call: it reads the tags, Auto Scaling groups
+and health the snapshot already has.
+
 Errors: a failure that makes the snapshot meaningless (credentials, a missing application, group
 or deployment, an unreachable endpoint) raises `ObserveError`; any other failed call leaves a
 plain-words note in `Snapshot.notes` (and a key in `Snapshot.unread`) and the rest is kept.
@@ -50,6 +57,7 @@ from backend.model import (
     Environment,
     Event,
     Instance,
+    Leftover,
     LifecycleEvent,
     ListenerWeights,
     Series,
@@ -115,6 +123,14 @@ NOT_FOUND_CODES = {
     "InvalidDeploymentIdException": "{deployment} is not a deployment id",
 }
 
+
+# The durable records `cutover hook` keeps in tags (see docs and backend/hooks.py).
+HOOK_TAG_PREFIX = "cutover:hook:"
+HOOK_HOME = "cutover:hook:home"
+HOOK_OUT = "cutover:hook:out"
+HOOK_MIN_SIZE = "cutover:hook:min-size"
+HOOK_SUSPENDED = "cutover:hook:suspended"
+STANDBY_STATES = ("Standby", "EnteringStandby")
 
 # Extra rounds for the calls a snapshot cannot do without, on throttling only.
 CORE_THROTTLE_RETRIES = 4
@@ -624,6 +640,7 @@ class _TargetGroup:
     lb_arns: tuple[str, ...]
     delay: int | None  # deregistration delay, seconds
     health_check: dict
+    port: int | None = None
 
 
 @dataclass
@@ -639,6 +656,10 @@ class _Asg:
     max_size: int | None
     desired: int | None
     members: dict[str, str]  # instance id -> lifecycle state
+    tags: dict[str, str] = field(default_factory=dict)
+    suspended: tuple[str, ...] = ()  # suspended process names
+    tg_arns: tuple[str, ...] = ()
+    lb_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -649,6 +670,7 @@ class _Ec2:
     state: str | None
     launch_time: datetime | None
     asg: str | None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -696,6 +718,14 @@ class Observer:
         self._gone: set[str] = set()  # instance ids EC2 no longer knows
         self._extra_asgs: dict[str, set[str]] = {}  # deployment id -> ASG names found by tag
         self._sources_key: tuple | None = None
+        # Hook-managed groups (in-place, no load balancer of their own): the target groups
+        # (by name or ARN) and classic LBs their instances serve in, found in the instances'
+        # cutover:hook:home tags and the Auto Scaling groups' attachments.
+        self._extra_tg_cache: dict[str, _TargetGroup] = {}
+        self._extra_clb_cache: dict[str, _Classic] = {}
+        self._extra_missing: set[str] = set()
+        self._hook_tg_keys: list[str] = []
+        self._hook_clb_names: list[str] = []
 
     def close(self) -> None:
         """Stop the worker threads (the Observer cannot be used afterwards)."""
@@ -872,6 +902,19 @@ class Observer:
                 if a not in asgs and a not in asg_names:
                     asgs.update(self._asgs([a], parts))
 
+        # Hook-managed in-place groups: health from where the hooks say the instances serve
+        # (last snapshot's tags) and from the Auto Scaling groups' attachments.
+        hook_group = style == "IN_PLACE" and not tg_names and not clb_names
+        extra_tgs: list[_TargetGroup] = []
+        extra_clbs: list[_Classic] = []
+        if hook_group:
+            tg_keys = list(self._hook_tg_keys)
+            clb_keys = list(self._hook_clb_names)
+            for a in asgs.values():
+                tg_keys += [k for k in a.tg_arns if k not in tg_keys]
+                clb_keys += [k for k in a.lb_names if k not in clb_keys]
+            extra_tgs, extra_clbs = self._extra_sources(tg_keys, clb_keys, parts)
+
         # Stage 2: what needs the instance ids or the static facts, in parallel.
         ids = list(
             dict.fromkeys([t.id for t in targets] + [i for a in asgs.values() for i in a.members])
@@ -879,10 +922,10 @@ class Observer:
         ids = [i for i in ids if i not in self._gone]
         now_guess = self.session.clock.now()
         f_ec2 = submit(self._instances, ids, parts)
-        f_health = {tg.name: submit(self._tg_health, tg, parts) for tg in tgs}
-        f_clb = {c.name: submit(self._clb_health, c, parts) for c in clbs}
+        f_health = {tg.name: submit(self._tg_health, tg, parts) for tg in tgs + extra_tgs}
+        f_clb = {c.name: submit(self._clb_health, c, parts) for c in clbs + extra_clbs}
         f_rules = submit(self._rules, tgs, parts)
-        f_metrics = submit(self._metrics, tgs, clbs, now_guess, parts)
+        f_metrics = submit(self._metrics, tgs + extra_tgs, clbs + extra_clbs, now_guess, parts)
         ec2 = f_ec2.result()
         health = {name: f.result() for name, f in f_health.items()}
         health.update({name: f.result() for name, f in f_clb.items()})
@@ -897,6 +940,32 @@ class Observer:
             if found:
                 self._extra_asgs.setdefault(dep_id, set()).update(found)
                 asgs.update(self._asgs(sorted(found), parts))
+
+        if hook_group:
+            # Where the instances' cutover:hook:home tags say they serve: read what this
+            # snapshot has not (only when the tags name a new place), and ask from now on.
+            tag_tgs: list[str] = []
+            tag_clbs: list[str] = []
+            for e in ec2.values():
+                home_tgs, home_clbs, _ = parse_home(e.tags.get(HOOK_HOME))
+                tag_tgs += [n for n, _ in home_tgs if n not in tag_tgs]
+                tag_clbs += [n for n in home_clbs if n not in tag_clbs]
+            self._hook_tg_keys, self._hook_clb_names = tag_tgs, tag_clbs
+            have = {tg.name for tg in extra_tgs} | {tg.arn for tg in extra_tgs}
+            new_tgs = [k for k in tag_tgs if k not in have and k not in self._extra_missing]
+            new_clbs = [
+                n
+                for n in tag_clbs
+                if n not in {c.name for c in extra_clbs} and n not in self._extra_missing
+            ]
+            if new_tgs or new_clbs:
+                more_tgs, more_clbs = self._extra_sources(new_tgs, new_clbs, parts)
+                for tg in more_tgs:
+                    health[tg.name] = self._tg_health(tg, parts)
+                for c in more_clbs:
+                    health[c.name] = self._clb_health(c, parts)
+                extra_tgs += more_tgs
+                extra_clbs += more_clbs
 
         now = self.session.clock.now()
         snap = assemble(
@@ -922,6 +991,8 @@ class Observer:
             previous=previous,
             notes=parts.notes,
             unread=parts.unread,
+            extra_tgs=extra_tgs,
+            extra_clbs=extra_clbs,
         )
         return replace(
             snap,
@@ -999,22 +1070,7 @@ class Observer:
                         ),
                         None,
                     )
-                    self._tg_cache[tg["TargetGroupName"]] = _TargetGroup(
-                        name=tg["TargetGroupName"],
-                        arn=tg["TargetGroupArn"],
-                        lb_arns=tuple(tg.get("LoadBalancerArns") or ()),
-                        delay=delay,
-                        health_check={
-                            k: tg.get(k)
-                            for k in (
-                                "HealthCheckPath",
-                                "HealthCheckIntervalSeconds",
-                                "HealthCheckTimeoutSeconds",
-                                "HealthyThresholdCount",
-                                "UnhealthyThresholdCount",
-                            )
-                        },
-                    )
+                    self._tg_cache[tg["TargetGroupName"]] = _target_group(tg, delay)
 
             self._part(parts, "target-groups", "the target groups", describe, None)
             for name in missing:
@@ -1041,6 +1097,74 @@ class Observer:
         tgs = [self._tg_cache[n] for n in tg_names if n in self._tg_cache]
         # A classic LB whose attributes failed is still asked for its health.
         clbs = [self._clb_cache.get(n) or _Classic(n, None) for n in clb_names]
+        return tgs, clbs
+
+    def _extra_sources(
+        self, tg_keys: list[str], clb_names: list[str], parts: _Parts
+    ) -> tuple[list[_TargetGroup], list[_Classic]]:
+        """Target groups (by name or ARN) and classic LBs outside the deployment group's own
+        load balancers, described once and cached; one that does not exist is noted once."""
+        elb2 = self._client("elbv2")
+        tgs: list[_TargetGroup] = []
+        for key in tg_keys:
+            if key in self._extra_missing:
+                continue
+            if key not in self._extra_tg_cache:
+
+                def describe(key: str = key) -> _TargetGroup | None:
+                    ask = {"TargetGroupArns": [key]} if key.startswith("arn:") else {"Names": [key]}
+                    try:
+                        found = elb2.describe_target_groups(**ask).get("TargetGroups", [])
+                    except ClientError as exc:
+                        if exc.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
+                            raise
+                        found = []
+                    if not found:
+                        return None
+                    attrs = elb2.describe_target_group_attributes(
+                        TargetGroupArn=found[0]["TargetGroupArn"]
+                    ).get("Attributes", [])
+                    delay = next(
+                        (
+                            int(a["Value"])
+                            for a in attrs
+                            if a.get("Key") == "deregistration_delay.timeout_seconds"
+                        ),
+                        None,
+                    )
+                    return _target_group(found[0], delay)
+
+                got = self._part(parts, f"health:{key}", f"target group {key}", describe, None)
+                if got is None:
+                    if f"health:{key}" not in parts.unread:
+                        self._extra_missing.add(key)
+                        with parts.lock:
+                            parts.notes.append(f"target group {key} does not exist")
+                    continue
+                self._extra_tg_cache[key] = got
+            tg = self._extra_tg_cache[key]
+            if all(t.arn != tg.arn for t in tgs):
+                tgs.append(tg)
+        elb = self._client("elb")
+        clbs: list[_Classic] = []
+        for name in clb_names:
+            if name not in self._extra_clb_cache:
+
+                def attributes(name: str = name) -> _Classic:
+                    got = elb.describe_load_balancer_attributes(LoadBalancerName=name)
+                    drain = (got.get("LoadBalancerAttributes") or {}).get(
+                        "ConnectionDraining"
+                    ) or {}
+                    return _Classic(name, drain.get("Timeout") if drain.get("Enabled") else None)
+
+                got_clb = self._part(
+                    parts, f"attributes:{name}", f"classic load balancer {name}", attributes, None
+                )
+                if got_clb is None:
+                    clbs.append(_Classic(name, None))
+                    continue
+                self._extra_clb_cache[name] = got_clb
+            clbs.append(self._extra_clb_cache[name])
         return tgs, clbs
 
     def _alarms(self, names: list[str], parts: _Parts) -> list[Alarm] | None:
@@ -1092,6 +1216,12 @@ class Observer:
                             m["InstanceId"]: m.get("LifecycleState", "")
                             for m in g.get("Instances", [])
                         },
+                        tags={t["Key"]: t.get("Value", "") for t in g.get("Tags") or []},
+                        suspended=tuple(
+                            p["ProcessName"] for p in g.get("SuspendedProcesses") or []
+                        ),
+                        tg_arns=tuple(g.get("TargetGroupARNs") or ()),
+                        lb_names=tuple(g.get("LoadBalancerNames") or ()),
                     )
             return out
 
@@ -1137,6 +1267,7 @@ class Observer:
                         state=(i.get("State") or {}).get("Name"),
                         launch_time=i.get("LaunchTime"),
                         asg=tags.get("aws:autoscaling:groupName"),
+                        tags={k: v for k, v in tags.items() if k.startswith(HOOK_TAG_PREFIX)},
                     )
         return out
 
@@ -1307,6 +1438,26 @@ class Observer:
         return self._part(parts, "metrics", "CloudWatch metrics", read, [])
 
 
+def _target_group(tg: dict, delay: int | None) -> _TargetGroup:
+    return _TargetGroup(
+        name=tg["TargetGroupName"],
+        arn=tg["TargetGroupArn"],
+        lb_arns=tuple(tg.get("LoadBalancerArns") or ()),
+        delay=delay,
+        health_check={
+            k: tg.get(k)
+            for k in (
+                "HealthCheckPath",
+                "HealthCheckIntervalSeconds",
+                "HealthCheckTimeoutSeconds",
+                "HealthyThresholdCount",
+                "UnhealthyThresholdCount",
+            )
+        },
+        port=tg.get("Port"),
+    )
+
+
 def _forward_weights(rule: dict) -> list[tuple[str, int]]:
     """(target group ARN, weight) of a rule's forward action."""
     for action in rule.get("Actions") or []:
@@ -1364,6 +1515,249 @@ def _instance_revision(
     return revision if install is not None and install.status == "Succeeded" else previous
 
 
+def parse_home(value: str | None) -> tuple[list[tuple[str, int | None]], list[str], list[str]]:
+    """(target groups with their port, classic LBs, Auto Scaling groups) named by a
+    `cutover:hook:home` tag: `tg/<name>/<port> elb/<name> asg/<name>`, space-separated."""
+    tgs: list[tuple[str, int | None]] = []
+    elbs: list[str] = []
+    groups: list[str] = []
+    for entry in (value or "").split():
+        kind, _, rest = entry.partition("/")
+        if not rest:
+            continue
+        if kind == "tg":
+            name, _, port = rest.rpartition("/")
+            if not name:
+                name, port = rest, ""
+            tgs.append((name, int(port) if port.isdigit() else None))
+        elif kind == "elb":
+            elbs.append(rest)
+        elif kind == "asg":
+            groups.append(rest)
+    return tgs, elbs, groups
+
+
+def describe_out(value: str | None) -> str:
+    """Plain words for a `cutover:hook:out` tag (`<deployment or -> <time> <event or ->`)."""
+    parts = (value or "").split()
+    deployment = parts[0] if parts and parts[0] != "-" else None
+    when = parts[1] if len(parts) > 1 and parts[1] != "-" else None
+    event = parts[2] if len(parts) > 2 and parts[2] != "-" else None
+    text = "taken out by the hooks"
+    if deployment:
+        text += f" in deployment {deployment}"
+    if when:
+        text += f" at {when}"
+    if event:
+        text += f" ({event})"
+    return text
+
+
+def _registration(rows: list[dict] | None, iid: str, port: int | None) -> str:
+    """How an instance stands in one load balancer's health rows: "registered", "draining",
+    "out-of-service" (classic) or "absent"."""
+    best = "absent"
+    for row in rows or ():
+        if row["id"] != iid or (port is not None and row.get("port") not in (None, port)):
+            continue
+        state, reason = row.get("state"), row.get("reason")
+        description = row.get("description") or ""
+        if state == "unused" and reason == "Target.NotRegistered":
+            continue
+        if state in ("draining", "unhealthy.draining") or (
+            "deregistration currently in progress" in description
+        ):
+            best = "draining" if best == "absent" else best
+            continue
+        if state == "OutOfService":
+            best = "out-of-service" if best in ("absent", "draining") else best
+            continue
+        return "registered"
+    return best
+
+
+def find_leftovers(
+    *,
+    fleet: Environment | None,
+    active: str | None,
+    ec2: dict[str, _Ec2],
+    asgs: dict[str, _Asg],
+    group_asgs: Sequence[str],
+    own_tgs: Sequence[_TargetGroup],
+    own_clbs: Sequence[_Classic],
+    tgs: Sequence[_TargetGroup],
+    health: dict[str, list[dict] | None],
+    unread: Sequence[str],
+) -> tuple[tuple[Leftover, ...] | None, str | None]:
+    """What an interrupted in-place deployment left behind, from what the snapshot read (no
+    AWS call): (leftovers, None), or (None, why it was not checked).
+
+    - standby: members of the group's Auto Scaling groups in Standby or EnteringStandby;
+    - out-of-service: instances outside Auto Scaling carrying `cutover:hook:out`, where their
+      `cutover:hook:home` names a target group (port) or classic LB they are not registered
+      in (or draining from); with traffic control, any running instance of the group missing
+      from the group's own target groups / classic LBs;
+    - min-size: a group whose `cutover:hook:min-size` differs from its MinSize (or, equal, a
+      record left behind);
+    - suspended: the processes a group's `cutover:hook:suspended` lists that are still
+      suspended (or, none left, a record left behind).
+    """
+    if active:
+        return None, f"deployment {active} is running: checked when the deployment ends"
+    missing = [k for k in ("instances", "auto-scaling", "targets") if k in unread]
+    if missing:
+        return None, "not checked: " + ", ".join(missing) + " could not be read"
+    instances = fleet.instances if fleet else ()
+    tg_by_name = {tg.name: tg for tg in tgs}
+    out: list[Leftover] = []
+
+    asg_names = list(dict.fromkeys([*group_asgs, *(i.asg_name for i in instances if i.asg_name)]))
+    for name in asg_names:
+        asg = asgs.get(name)
+        if asg is None:
+            continue
+        for iid, state in sorted(asg.members.items()):
+            if state not in STANDBY_STATES:
+                continue
+            e = ec2.get(iid)
+            mark = e.tags.get(HOOK_OUT) if e else None
+            where = "in Standby" if state == "Standby" else "entering Standby"
+            why = (
+                describe_out(mark)
+                if mark is not None
+                else "not by the hooks (no cutover:hook:out tag)"
+            )
+            out.append(
+                Leftover(
+                    kind="standby",
+                    resource=iid,
+                    detail=f"{where} in {name}, {why}",
+                    instance_id=iid,
+                    asg_name=name,
+                    tagged=mark is not None,
+                    asg_desired=asg.desired,
+                    asg_max=asg.max_size,
+                    record_tag=HOOK_OUT if mark is not None else None,
+                )
+            )
+
+    traffic_control = bool(own_tgs or own_clbs)
+    for inst in instances:
+        e = ec2.get(inst.id)
+        if e is None or (e.state or "running") not in ("running", "pending"):
+            continue
+        asg_state = inst.asg_lifecycle
+        if asg_state in STANDBY_STATES:
+            continue  # already a standby leftover
+        mark = e.tags.get(HOOK_OUT)
+        wanted: list[tuple[str, str, int | None]] = []  # (kind, name, port)
+        why = ""
+        if traffic_control:
+            if asg_state not in (None, "InService"):
+                continue  # launching or leaving: Auto Scaling is still at work
+            wanted += [("tg", tg.name, tg.port) for tg in own_tgs]
+            wanted += [("elb", c.name, None) for c in own_clbs]
+            why = (
+                describe_out(mark)
+                if mark is not None
+                else "a failed deployment's BlockTraffic leaves instances out"
+            )
+        elif mark is not None and not inst.asg_name:
+            home_tgs, home_clbs, _ = parse_home(e.tags.get(HOOK_HOME))
+            wanted += [("tg", n, p) for n, p in home_tgs]
+            wanted += [("elb", n, None) for n in home_clbs]
+            why = describe_out(mark)
+        for kind, name, port in wanted:
+            if f"health:{name}" in unread or health.get(name) is None:
+                return None, f"not checked: the health in {name} could not be read"
+            state = _registration(health.get(name), inst.id, port)
+            bad = state in ("absent", "draining") or (
+                kind == "elb" and state == "out-of-service" and mark is not None
+            )
+            if not bad:
+                continue
+            status = {
+                "absent": "not registered",
+                "draining": "draining",
+                "out-of-service": "OutOfService",
+            }[state]
+            if kind == "tg":
+                tg = tg_by_name.get(name)
+                where = f"{name} port {port}" if port else name
+                out.append(
+                    Leftover(
+                        kind="out-of-service",
+                        resource=inst.id,
+                        detail=f"{status} in target group {where}, {why}",
+                        instance_id=inst.id,
+                        target_group=name,
+                        target_group_arn=tg.arn if tg else None,
+                        port=port,
+                        tagged=mark is not None,
+                        record_tag=HOOK_OUT if mark is not None else None,
+                    )
+                )
+            else:
+                out.append(
+                    Leftover(
+                        kind="out-of-service",
+                        resource=inst.id,
+                        detail=f"{status} in classic load balancer {name}, {why}",
+                        instance_id=inst.id,
+                        classic_lb=name,
+                        tagged=mark is not None,
+                        record_tag=HOOK_OUT if mark is not None else None,
+                    )
+                )
+
+    for name in asg_names:
+        asg = asgs.get(name)
+        if asg is None:
+            continue
+        if HOOK_MIN_SIZE in asg.tags:
+            raw = asg.tags[HOOK_MIN_SIZE].strip()
+            recorded = int(raw) if raw.isdigit() else None
+            stale = recorded is None or recorded == asg.min_size
+            detail = (
+                f"MinSize {asg.min_size}, was {recorded} before the hooks lowered it"
+                if not stale
+                else "record left behind"
+                + ("" if recorded is not None else f" (not a number: {raw!r})")
+            )
+            out.append(
+                Leftover(
+                    kind="min-size",
+                    resource=name,
+                    detail=detail,
+                    asg_name=name,
+                    min_size=None if stale else recorded,
+                    record_tag=HOOK_MIN_SIZE,
+                    stale=stale,
+                    asg_desired=asg.desired,
+                    asg_max=asg.max_size,
+                )
+            )
+        if HOOK_SUSPENDED in asg.tags:
+            listed = [p.strip() for p in asg.tags[HOOK_SUSPENDED].split(",") if p.strip()]
+            still = tuple(p for p in listed if p in asg.suspended)
+            out.append(
+                Leftover(
+                    kind="suspended",
+                    resource=name,
+                    detail=(
+                        f"{', '.join(still)} still suspended by the hooks"
+                        if still
+                        else "record left behind"
+                    ),
+                    asg_name=name,
+                    processes=still,
+                    record_tag=HOOK_SUSPENDED,
+                    stale=not still,
+                )
+            )
+    return tuple(out), None
+
+
 def assemble(
     *,
     target: TargetConfig,
@@ -1388,8 +1782,14 @@ def assemble(
     previous: Snapshot | None,
     notes: list[str],
     unread: list[str],
+    extra_tgs: Sequence[_TargetGroup] = (),
+    extra_clbs: Sequence[_Classic] = (),
 ) -> Snapshot:
-    """Build the Snapshot from parsed responses. Pure: no AWS call."""
+    """Build the Snapshot from parsed responses. Pure: no AWS call.
+
+    `extra_tgs` / `extra_clbs` are load balancers outside the deployment group's own (where
+    a hook-managed group's instances serve): they give health to the instances that serve in
+    them and feed the leftovers check, but are not the group's target groups."""
     blue_green = style == "BLUE_GREEN"
     creator = info.get("creator") if info else None
     rollback_info = (info or {}).get("rollbackInfo") or {}
@@ -1450,12 +1850,18 @@ def assemble(
     prev_revisions = {
         i.id: i.revision for i in (previous.instances() if previous else ()) if i.revision
     }
-    delays: dict[str, int | None] = {tg.name: tg.delay for tg in tgs}
-    delays.update({c.name: c.drain_timeout for c in clbs})
-    kinds = {tg.name: "target-group" for tg in tgs} | {c.name: "classic" for c in clbs}
+    all_tgs = list(tgs) + [tg for tg in extra_tgs if tg.name not in {t.name for t in tgs}]
+    all_clbs = list(clbs) + [c for c in extra_clbs if c.name not in {x.name for x in clbs}]
+    delays: dict[str, int | None] = {tg.name: tg.delay for tg in all_tgs}
+    delays.update({c.name: c.drain_timeout for c in all_clbs})
+    kinds = {tg.name: "target-group" for tg in all_tgs} | {c.name: "classic" for c in all_clbs}
     sources = [tg.name for tg in tgs] + [c.name for c in clbs]
+    extra_sources = [tg.name for tg in all_tgs[len(tgs) :]] + [
+        c.name for c in all_clbs[len(clbs) :]
+    ]
+    arn_names = {tg.arn: tg.name for tg in all_tgs}
     seen: dict[str, dict[str, TargetHealth]] = {}
-    for source in sources:
+    for source in sources + extra_sources:
         rows = health.get(source)
         if rows is None:
             continue
@@ -1480,10 +1886,23 @@ def assemble(
                 worst[row["id"]] = h
         seen[source] = worst
 
+    def serves_in(iid: str) -> set[str]:
+        """The extra sources an instance belongs in: its home tag's and its ASG's."""
+        e = ec2.get(iid)
+        home_tgs, home_clbs, _ = parse_home(e.tags.get(HOOK_HOME) if e else None)
+        out = {n for n, _ in home_tgs} | set(home_clbs)
+        asg = asgs.get(asg_of.get(iid) or (e.asg if e else None) or "")
+        if asg is not None:
+            out |= {arn_names.get(a, a) for a in asg.tg_arns} | set(asg.lb_names)
+        return out
+
     def health_of(iid: str) -> tuple[TargetHealth, ...]:
         out = []
-        for source in sources:
+        wanted = serves_in(iid) if extra_sources else set()
+        for source in sources + extra_sources:
             if source not in seen:
+                continue
+            if source in extra_sources and source not in wanted and iid not in seen[source]:
                 continue
             h = seen[source].get(iid)
             if h is None:
@@ -1735,6 +2154,22 @@ def assemble(
         read_only=target.read_only,
         active_deployment=active_id,
     )
+    if not blue_green:
+        found, why = find_leftovers(
+            fleet=fleet,
+            active=active_id,
+            ec2=ec2,
+            asgs=asgs,
+            group_asgs=group_asgs,
+            own_tgs=tgs,
+            own_clbs=clbs,
+            tgs=all_tgs,
+            health=health,
+            unread=unread,
+        )
+        snap = replace(snap, leftovers=found, leftovers_note=why)
+    else:
+        snap = replace(snap, leftovers_note="blue/green groups are not checked for leftovers")
     if deployment is not None and deployment.status == "Ready" and blue_green:
         snap = replace(snap, gates=gates.evaluate(snap, target.gates))
     return replace(

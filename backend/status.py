@@ -154,6 +154,25 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
             }
             for w in snapshot.listeners
         ],
+        "leftovers": None
+        if snapshot.leftovers is None
+        else [
+            {
+                "kind": lo.kind,
+                "resource": lo.resource,
+                "detail": lo.detail,
+                "instance_id": lo.instance_id,
+                "asg_name": lo.asg_name,
+                "target_group": lo.target_group,
+                "port": lo.port,
+                "classic_load_balancer": lo.classic_lb,
+                "min_size": lo.min_size,
+                "processes": list(lo.processes),
+                "record_left_behind": lo.stale,
+            }
+            for lo in snapshot.leftovers
+        ],
+        "leftovers_note": snapshot.leftovers_note,
         "notes": list(snapshot.notes),
         "api_calls": snapshot.api_calls,
         "elapsed_ms": snapshot.elapsed_ms,

@@ -45,6 +45,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("stop", "Stop deployment", "StopDeployment, no rollback (s)"),
     ("deploy", "New deployment", "CreateDeployment (d)"),
     ("shift", "Reroute by hand", "listener weights or move an environment (m)"),
+    ("repair", "Repair leftovers", "in-place: Standby, out of the load balancer, MinSize (f)"),
 )
 
 

@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("stop", "stop the deployment without rolling back"),
         ("rollback", "stop and roll back (or redeploy the previous revision)"),
         ("shift", "reroute by hand: listener weights or move an environment in or out"),
+        (
+            "repair",
+            "in-place: put back what an interrupted deployment left (Standby, out of a load"
+            " balancer, lowered MinSize, suspended processes)",
+        ),
     ):
         ap = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         add_target_flags(ap)

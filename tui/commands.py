@@ -274,6 +274,14 @@ def render_status(s: Snapshot) -> str:
     if s.gates:
         lines.append("Gates:")
         lines += [f"  {'pass' if g.passed else 'FAIL'}  {g.name}: {g.reason}" for g in s.gates]
+    if s.fleet is not None and s.original is None:
+        if s.leftovers is None:
+            lines.append(f"Leftovers: {s.leftovers_note or 'not checked'}")
+        elif not s.leftovers:
+            lines.append("Leftovers: none")
+        else:
+            lines.append(f"Leftovers ({len(s.leftovers)}; `cutover repair` puts them right):")
+            lines += [f"  {lo.text()}" for lo in s.leftovers]
     if s.alarms:
         lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
     lines.append("Actions:")

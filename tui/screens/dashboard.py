@@ -19,6 +19,7 @@ from tui.widgets.common import TextStatic
 from tui.widgets.environment import EnvironmentPanel
 from tui.widgets.gates import GatesView
 from tui.widgets.header import DashboardHeader
+from tui.widgets.leftovers import LeftoversPanel
 from tui.widgets.lifecycle import Lifecycle
 from tui.widgets.timeline import Timeline
 from tui.widgets.traffic import TrafficBar
@@ -34,6 +35,7 @@ MUTATING_KEYS: dict[str, str] = {
     "stop": "stop",
     "deploy": "deploy",
     "shift": "shift",
+    "repair": "repair",
 }
 KEY_OF = {
     "approve": "r",
@@ -42,6 +44,7 @@ KEY_OF = {
     "stop": "s",
     "deploy": "d",
     "shift": "m",
+    "repair": "f",
 }
 
 
@@ -55,6 +58,7 @@ class DashboardScreen(Screen[None]):
         Binding("s", "stop", "Stop", id="dashboard.stop"),
         Binding("d", "deploy", "Deploy", id="dashboard.deploy"),
         Binding("m", "shift", "Reroute", id="dashboard.shift"),
+        Binding("f", "repair", "Repair", id="dashboard.repair"),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
     ]
 
@@ -71,6 +75,7 @@ class DashboardScreen(Screen[None]):
             yield EnvironmentPanel("Original", id="original")
             yield EnvironmentPanel("Replacement", id="replacement")
             yield EnvironmentPanel("Fleet (in-place)", id="fleet")
+        yield LeftoversPanel(id="leftovers")
         with Horizontal(id="bottom"):
             yield GatesView(id="gates")
             yield Timeline(id="timeline")
@@ -88,6 +93,8 @@ class DashboardScreen(Screen[None]):
         if self.cutover.read_only:
             return False
         snap = self.cutover.snapshot
+        if name == "repair" and not _in_place(snap):
+            return False  # only in-place groups have leftovers: no key at all elsewhere
         if snap is None:
             return None
         return True if snap.action(name).passed else None
@@ -113,10 +120,14 @@ class DashboardScreen(Screen[None]):
         self.query_one(Banner).show(snap, now, self.cutover.failures)
         self.query_one(Lifecycle).show(snap, now)
         self.query_one(TrafficBar).show(snap.traffic if snap else None, self.size.width)
-        in_place = snap is not None and snap.fleet is not None and snap.original is None
+        in_place = _in_place(snap)
         self.query_one("#original").display = not in_place
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place
+        leftovers = self.query_one(LeftoversPanel)
+        leftovers.display = in_place
+        if in_place:
+            leftovers.show(snap)
         server_time = snap.server_time if snap else now
         if in_place and snap is not None:
             self.query_one("#fleet", EnvironmentPanel).show(snap.fleet, now, server_time)
@@ -136,9 +147,13 @@ class DashboardScreen(Screen[None]):
         if snap is None or self.cutover.read_only:
             return Text("read-only: mutating keys are off" if self.cutover.read_only else "")
         out = Text()
+        shown = ("approve", "terminate", "deploy")
+        if _in_place(snap):
+            # In-place has no reroute or originals: the repair key's reason matters more.
+            shown = ("repair", "deploy")
         for action, name in MUTATING_KEYS.items():
             check = snap.action(name)
-            if not check.passed and action in ("approve", "terminate", "deploy"):
+            if not check.passed and action in shown:
                 if out:
                     out.append("  ")
                 out.append(f"{KEY_OF[action]}: ", style="bold")
@@ -163,9 +178,16 @@ class DashboardScreen(Screen[None]):
     def action_shift(self) -> None:
         self.cutover.request_action("shift")
 
+    def action_repair(self) -> None:
+        self.cutover.request_action("repair")
+
     def action_picker(self) -> None:
         self.cutover.open_picker()
 
     @on(EnvironmentPanel.InstanceChosen)
     def _instance(self, event: EnvironmentPanel.InstanceChosen) -> None:
         self.cutover.open_instance(event.instance_id)
+
+
+def _in_place(snap: Snapshot | None) -> bool:
+    return snap is not None and snap.fleet is not None and snap.original is None

@@ -17,6 +17,7 @@ Cutover watches one CodeDeploy deployment group and acts on it only when you con
   s      stop the deployment without rolling back; needs y
   d      new deployment: asks for the revision (default: the group's target revision)
   m      manual reroute: listener weights 0/10/50/100, or move an environment in or out
+  f      in-place: repair leftovers (Standby, out of its load balancer, MinSize); needs y
   enter  details of the instance under the cursor (events, diagnostics, log tail, health)
   tab    move between the Original and Replacement tables
   g      pick a deployment of the group to supervise

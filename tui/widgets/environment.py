@@ -43,10 +43,39 @@ def health_text(health: tuple[TargetHealth, ...], *, names: bool = False) -> Tex
     return out
 
 
-def _status_text(inst: Instance) -> Text:
+def _status_text(inst: Instance, *, fleet: bool = False) -> Text:
     status = inst.lifecycle_status or inst.asg_lifecycle or inst.ec2_state or "-"
     style = {"Succeeded": "green", "Failed": "bold red", "InProgress": "cyan"}.get(status, "")
-    return Text(status, style=style)
+    out = Text(status, style=style)
+    if (
+        fleet
+        and inst.asg_lifecycle
+        and inst.asg_lifecycle != "InService"
+        and (inst.asg_lifecycle != status)
+    ):
+        # In-place: Standby (the hooks took it out) matters as much as CodeDeploy's status.
+        out.append(f" {inst.asg_lifecycle}", style="yellow")
+    return out
+
+
+def _event_text(inst: Instance, *, fleet: bool = False) -> Text | str:
+    """The lifecycle event CodeDeploy is on; in-place, with how far it got."""
+    event = inst.current_event or ""
+    if not fleet or not event:
+        return event
+    status = next((e.status for e in inst.events if e.name == event), None)
+    style = {"InProgress": "cyan", "Failed": "bold red"}.get(status or "", "")
+    out = Text(event, style=style)
+    if status and status not in ("InProgress", "Pending"):
+        out.append(f" {status}", style="dim")
+    return out
+
+
+def _id_text(iid: str, in_flight: bool) -> Text | str:
+    """The batch CodeDeploy is working on is marked, so it stands out in a long fleet."""
+    if not in_flight:
+        return iid
+    return Text.assemble(("▶ ", "bold cyan"), (iid, "bold"))
 
 
 def _zone(az: str | None) -> str:
@@ -101,8 +130,8 @@ class EnvironmentPanel(Vertical):
         self._history: deque[float] = deque(maxlen=HISTORY)
         self._rps: deque[float] = deque(maxlen=HISTORY)
         self._last_seen: datetime | None = None
-        # instance id -> (the Instance and drain text last shown), to skip unchanged rows
-        self._shown: dict[str, tuple[Instance, str]] = {}
+        # instance id -> (the Instance, drain text, in flight) last shown, to skip unchanged rows
+        self._shown: dict[str, tuple[Instance, str, bool]] = {}
 
     def compose(self) -> ComposeResult:
         yield TextStatic(classes="env-summary")
@@ -137,8 +166,18 @@ class EnvironmentPanel(Vertical):
         text = Text(f"{env.healthy_count}/{total} healthy", style="bold")
         if env.asg_name:
             text.append(f"  {env.asg_name} desired {env.desired}", style="dim")
+        fleet = env.role == "fleet"
         if env.in_flight:
-            text.append(f"  batch: {len(env.in_flight)}", style="cyan")
+            if fleet:
+                text.append(f"  ▶ in flight: {', '.join(env.in_flight)}", style="cyan")
+            else:
+                text.append(f"  batch: {len(env.in_flight)}", style="cyan")
+        if fleet:
+            standby = sum(
+                1 for i in env.instances if i.asg_lifecycle in ("Standby", "EnteringStandby")
+            )
+            if standby:
+                text.append(f"  {standby} in Standby", style="yellow")
         summary.set_text(text)
         wanted = {inst.id: inst for inst in env.instances}
         with self.app.batch_update():
@@ -146,18 +185,22 @@ class EnvironmentPanel(Vertical):
                 if key.value not in wanted:
                     table.remove_row(key)
                     self._shown.pop(key.value, None)
+            in_flight = set(env.in_flight) if fleet else set()
             for iid, inst in wanted.items():
                 drain = _drain(inst, now)
+                flying = iid in in_flight
                 # Most rows do not change between polls: skip building their cells.
-                if self._shown.get(iid) == (inst, str(drain)) and iid in table.rows:
+                if self._shown.get(iid) == (inst, str(drain), flying) and iid in table.rows:
                     continue
-                self._shown[iid] = (inst, str(drain))
+                self._shown[iid] = (inst, str(drain), flying)
                 cells = (
-                    iid,
+                    _id_text(iid, flying),
                     _zone(inst.az),
-                    _status_text(inst),
-                    inst.current_event or "",
-                    health_text(inst.health),
+                    _status_text(inst, fleet=fleet),
+                    _event_text(inst, fleet=fleet),
+                    # In-place: each target group / classic LB by name (the hooks' path may
+                    # differ per instance).
+                    health_text(inst.health, names=fleet),
                     drain,
                 )
                 if iid in table.rows:

@@ -1,0 +1,102 @@
+"""`cutover repair` and the leftovers in `cutover status`, against `cutover sandbox --scenario
+hooks` in a subprocess, as a person at a terminal would run them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+
+from tests.cli.sandbox_process import sandbox_process
+
+ROOT = Path(__file__).resolve().parents[2]
+CUTOVER = [sys.executable, "-m", "tui.cli"]
+WHERE = ["--application", "shop", "--deployment-group", "api-hooks"]
+
+
+def cutover(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CUTOVER, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_repair_from_the_command_line(tmp_path: Path) -> None:
+    with sandbox_process(tmp_path, "--scenario", "hooks", "--time-scale", "100") as (env, _):
+
+        def client(service: str):  # type: ignore[no-untyped-def]
+            return boto3.client(
+                service,
+                endpoint_url=env["AWS_ENDPOINT_URL"],
+                region_name="us-east-1",
+                aws_access_key_id="x",
+                aws_secret_access_key="y",
+            )
+
+        got = client("ec2").describe_instances(Filters=[{"Name": "tag:app", "Values": ["api"]}])
+        api = sorted(i["InstanceId"] for r in got["Reservations"] for i in r["Instances"])[0]
+        arn = client("elbv2").describe_target_groups(Names=["api-tg"])["TargetGroups"][0][
+            "TargetGroupArn"
+        ]
+        # What `cutover hook deregister` leaves when the deployment fails before register.
+        client("ec2").create_tags(
+            Resources=[api],
+            Tags=[
+                {"Key": "cutover:hook:home", "Value": "tg/api-tg/80"},
+                {"Key": "cutover:hook:out", "Value": "d-FAILED01 2026-11-26T10:00:00Z -"},
+            ],
+        )
+        client("elbv2").deregister_targets(TargetGroupArn=arn, Targets=[{"Id": api, "Port": 80}])
+
+        res = cutover(env, "status", *WHERE, "--json")
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(res.stdout)
+        assert [(x["kind"], x["resource"]) for x in doc["leftovers"]] == [("out-of-service", api)]
+        assert doc["actions"]["repair"]["allowed"]
+        res = cutover(env, "status", *WHERE)
+        assert f"out-of-service {api}: not registered in target group api-tg port 80" in (
+            res.stdout
+        ), res.stdout
+
+        res = cutover(env, "repair", *WHERE)
+        assert res.returncode == 2 and "--yes" in res.stderr, res.stderr
+        res = cutover(env, "repair", *WHERE, "--yes")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "call: elbv2:RegisterTargets" in res.stdout
+        assert "call: ec2:DeleteTags" in res.stdout
+        assert "done" in res.stdout
+
+        deadline = time.monotonic() + 30
+        while True:
+            health = client("elbv2").describe_target_health(TargetGroupArn=arn)
+            states = {
+                d["Target"]["Id"]: d["TargetHealth"]["State"]
+                for d in health["TargetHealthDescriptions"]
+            }
+            if states.get(api) == "healthy":
+                break
+            assert time.monotonic() < deadline, states
+            time.sleep(0.2)
+        doc = json.loads(cutover(env, "status", *WHERE, "--json").stdout)
+        assert doc["leftovers"] == []
+        assert not doc["actions"]["repair"]["allowed"]
+        res = cutover(env, "repair", *WHERE, "--yes")
+        assert res.returncode == 1 and "no leftovers" in res.stderr, res.stderr
+
+        path = Path(env["XDG_STATE_HOME"]) / "cutover" / "audit.jsonl"
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [(r["action"], r["outcome"]) for r in records] == [
+            ("repair", "cancelled"),
+            ("repair", "done"),
+            ("repair", "refused"),
+        ]
+        assert any("RegisterTargets" in c for c in records[1]["calls"])

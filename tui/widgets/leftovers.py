@@ -1,0 +1,83 @@
+"""In-place leftovers: what an interrupted deployment or its hooks left out of shape."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable
+
+from backend.model import Leftover, Snapshot
+from tui.widgets.common import TextStatic
+
+COLUMNS = ("kind", "resource", "detail")
+_STYLE = {
+    "standby": "yellow",
+    "out-of-service": "bold red",
+    "min-size": "yellow",
+    "suspended": "yellow",
+}
+
+
+def row_key(lo: Leftover) -> str:
+    """Stable across snapshots while the leftover is the same (not its wording)."""
+    return "|".join(str(part) for part in lo.key)
+
+
+class LeftoversPanel(Vertical):
+    """One row per leftover, updated by key; a summary line says "No leftovers" or why the
+    check waits (a deployment running) and which key repairs."""
+
+    DEFAULT_CSS = """
+    LeftoversPanel { border: round $warning; height: auto; max-height: 10; }
+    LeftoversPanel > .leftovers-summary { height: 1; padding: 0 1; }
+    LeftoversPanel DataTable { height: auto; max-height: 7; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Leftovers"
+        self._shown: dict[str, Leftover] = {}
+
+    def compose(self) -> ComposeResult:
+        yield TextStatic(classes="leftovers-summary")
+        table: DataTable[Text | str] = DataTable(cursor_type="row", show_header=False)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        yield table
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    def show(self, snap: Snapshot | None) -> None:
+        summary = self.query_one(".leftovers-summary", TextStatic)
+        found = snap.leftovers if snap is not None else None
+        if snap is None:
+            summary.set_text(Text("not checked yet", style="dim"))
+        elif found is None:
+            summary.set_text(Text(snap.leftovers_note or "not checked", style="dim"))
+        elif not found:
+            summary.set_text(Text("No leftovers", style="green"))
+        else:
+            text = Text(f"{len(found)} leftover(s)", style="bold yellow")
+            text.append("  f repairs them (shows the plan first)", style="dim")
+            summary.set_text(text)
+        wanted = {row_key(lo): lo for lo in found or ()}
+        table = self.table
+        table.display = bool(wanted)
+        with self.app.batch_update():
+            for key in list(table.rows):
+                if key.value not in wanted:
+                    table.remove_row(key)
+                    self._shown.pop(key.value or "", None)
+            for key, lo in wanted.items():
+                if self._shown.get(key) == lo and key in table.rows:
+                    continue
+                self._shown[key] = lo
+                cells = (Text(lo.kind, style=_STYLE.get(lo.kind, "")), lo.resource, lo.detail)
+                if key in table.rows:
+                    for col, value in zip(COLUMNS, cells, strict=True):
+                        table.update_cell(key, col, value)
+                else:
+                    table.add_row(*cells, key=key)
