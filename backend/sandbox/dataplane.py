@@ -45,6 +45,8 @@ from backend.sandbox.world import (
 )
 
 log = logging.getLogger("cutover.sandbox")
+# How long stopping waits for a group of servers to close before abandoning them.
+CLOSE_TIMEOUT = 10.0
 
 HOST = "127.0.0.1"
 HEALTH_CHECKER_UA = "ELB-HealthChecker/2.0"
@@ -370,11 +372,19 @@ class DataPlane:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._checks.clear()
-            for proxy in list(self._proxies.values()):
-                await self._close_quietly(proxy.close(), f"proxy on port {proxy.port}")
+            # Proxies first, so no new request reaches an instance being closed; each group in
+            # parallel and bounded, so one connection that will not close cannot hold up the
+            # sandbox's stop (aiohttp waits up to a minute for handlers by default).
+            await self._close_all(
+                [(p.close(), f"proxy on port {p.port}") for p in self._proxies.values()]
+            )
             self._proxies.clear()
-            for srv in list(self._instances.values()):
-                await self._close_quietly(srv.server.close(), f"instance {srv.inst.id}")
+            await self._close_all(
+                [
+                    (srv.server.close(), f"instance {srv.inst.id}")
+                    for srv in self._instances.values()
+                ]
+            )
             self._instances.clear()
             for session in (self._session, self._hc_session):
                 if session is not None:
@@ -386,6 +396,21 @@ class DataPlane:
             await closing
         except Exception:
             log.exception("closing %s failed", what)
+
+    async def _close_all(
+        self, closings: list[tuple[Awaitable[None], str]], timeout: float = CLOSE_TIMEOUT
+    ) -> None:
+        tasks = [asyncio.ensure_future(self._close_quietly(c, what)) for c, what in closings]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning(
+                "%d server(s) did not close within %.0f s; abandoned", len(pending), timeout
+            )
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:

@@ -81,7 +81,8 @@ class MetadataService:
         app = web.Application()
         app.router.add_route("*", "/{instance_id}/{path:.*}", self._handle)
         app.router.add_route("*", "/{instance_id}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Metadata answers are instant: do not wait the default minute for handlers on stop.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
