@@ -2,16 +2,21 @@
 
 Runs the default scenario with load, carries a deployment of v2 through installing, Ready,
 the reroute and the termination wait, then rolls it back, reading snapshots all the way as the
-dashboard would. Each picture is the dashboard fed the snapshots up to that moment (so the
-timeline and sparklines are real), with the clock frozen at the last one.
+dashboard would. Then the hooks scenario: an in-place deployment whose appspec hooks are
+`cutover hook` (run as real processes by the sandbox's agent), and one where a script fails
+between the hooks, leaving leftovers to repair. Each picture is the dashboard fed the
+snapshots up to that moment (so the timeline and sparklines are real), with the clock frozen at
+the last one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import tempfile
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -36,17 +41,23 @@ Then = Callable[[CutoverApp, object], Awaitable[None]]
 class Run:
     """A sandbox run and every snapshot read during it."""
 
-    def __init__(self, time_scale: float) -> None:
+    def __init__(
+        self,
+        time_scale: float,
+        scenario: str = "default",
+        application: str = "web",
+        group: str = "web-prod",
+    ) -> None:
         self.sandbox = Sandbox(
-            load_scenario("default"), free_listener_ports=True, time_scale=time_scale, load_rps=20
+            load_scenario(scenario), free_listener_ports=True, time_scale=time_scale, load_rps=20
         )
         self.sandbox.start(wait_healthy=60)
         self.target = TargetConfig(
             name="sandbox",
             region="us-east-1",
             endpoint_url=self.sandbox.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
+            application=application,
+            deployment_group=group,
         )
         session = AwsSession(self.target)
         session.session = boto3.session.Session(
@@ -81,6 +92,15 @@ class Run:
         outcome = self.controller.execute(plan, self.read)
         if not outcome.ok:
             raise RuntimeError(f"{action}: {outcome.message}")
+
+    def fault(self, body: dict) -> None:
+        req = urllib.request.Request(
+            self.sandbox.endpoint_url + "/_sandbox/faults/deployment",
+            method="POST",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(req, timeout=10).read()
 
     def stop(self) -> None:
         self.observer.close()
@@ -164,6 +184,32 @@ def collect(time_scale: float) -> tuple[Run, dict[str, list[Snapshot]]]:
     return run, shots
 
 
+def collect_in_place(time_scale: float) -> tuple[Run, dict[str, list[Snapshot]]]:
+    """api-hooks of the hooks scenario: a deployment through the hooks, caught with an instance
+    out of its target group; then one whose AfterInstall script fails on the second instance."""
+    run = Run(time_scale, "hooks", "shop", "api-hooks")
+    shots: dict[str, list[Snapshot]] = {}
+    run.read()
+    run.act("deploy", revision="s3://shop-revisions/shop/v2.zip")
+    run.deployment_id = run.read().deployment.id  # type: ignore[union-attr]
+    shots["in-place"] = run.until(
+        lambda s: (
+            s.fleet is not None
+            and s.deployment is not None
+            and s.deployment.overview.get("Succeeded", 0) >= 1
+            and any(h.state == "unused" or h.draining for i in s.fleet.instances for h in i.health)
+        )
+    )
+    run.until(phase("succeeded"))
+    second = run.snaps[-1].fleet.instances[1].id  # type: ignore[union-attr]
+    run.fault({"fail_hook": "AfterInstall", "instance_id": second})
+    run.deployment_id = None  # follow the group's new deployment
+    run.act("deploy", revision="s3://shop-revisions/shop/v3.zip")
+    run.deployment_id = run.read().deployment.id  # type: ignore[union-attr]
+    shots["leftovers"] = run.until(lambda s: phase("failed")(s) and bool(s.leftovers))
+    return run, shots
+
+
 def replacements(snap: Snapshot) -> tuple[Instance, ...]:
     return snap.replacement.instances if snap.replacement is not None else ()
 
@@ -191,6 +237,18 @@ async def render(run: Run, shots: dict[str, list[Snapshot]]) -> list[Path]:
     return out
 
 
+async def confirm_repair(app: CutoverApp, pilot: object) -> None:
+    app.request_action("repair")
+
+
+async def render_in_place(run: Run, shots: dict[str, list[Snapshot]]) -> list[Path]:
+    return [
+        await shoot(run, shots["in-place"], "in-place-hooks"),
+        await shoot(run, shots["leftovers"], "in-place-leftovers"),
+        await shoot(run, shots["leftovers"], "confirm-repair", confirm_repair),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-scale", type=float, default=30.0)
@@ -198,6 +256,12 @@ def main() -> None:
     run, shots = collect(args.time_scale)
     try:
         for path in asyncio.run(render(run, shots)):
+            print(path)
+    finally:
+        run.stop()
+    run, shots = collect_in_place(args.time_scale)
+    try:
+        for path in asyncio.run(render_in_place(run, shots)):
             print(path)
     finally:
         run.stop()

@@ -124,6 +124,13 @@ def test_fleet_and_leftovers_panels_from_fed_snapshots() -> None:
             assert "in flight: i-0aaa" in text_of(dash.query_one("#fleet .env-summary"))
             assert dash.check_action("repair", ()) is None  # dimmed, with the reason below
             assert "f: no" in text_of(dash.query_one("#why"))
+            # In place: the events of the instance in flight, what serves, and no blue/green keys.
+            steps = text_of(dash.query_one("#lifecycle"))
+            assert "in place" in steps and "▶ i-0aaa: ✓ stop ▶ download" in steps
+            serving = text_of(dash.query_one("#traffic"))
+            assert "serving: 1 of 2 instances" in serving and "web-tg" in serving
+            for blue_green_only in ("approve", "terminate", "shift"):
+                assert dash.check_action(blue_green_only, ()) is False
 
             # The deployment ends: the leftover shows, by row key; the same row is updated.
             app.feed(in_place((STANDBY,)))

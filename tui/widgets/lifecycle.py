@@ -1,4 +1,5 @@
-"""The lifecycle steps of a blue/green deployment, with progress and countdowns."""
+"""The lifecycle steps of a deployment, with progress and countdowns: blue/green phases, or
+for in-place the lifecycle events of the instance(s) CodeDeploy is working on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from backend.model import Snapshot
+from backend.model import Instance, Snapshot
 from tui.widgets.common import TextStatic, countdown
 
 STEPS = (
@@ -29,32 +30,18 @@ class Lifecycle(TextStatic):
 
     def show(self, snap: Snapshot | None, now: datetime) -> None:
         dep = snap.deployment if snap else None
-        steps = Text()
         if dep is None:
             self.set_text(Text("no deployment", style="dim"))
             return
-        current = _INDEX.get(dep.phase, len(STEPS) if dep.phase == "succeeded" else -1)
-        failed = dep.phase in ("failed", "stopped", "rolling-back")
-        for i, (_, label) in enumerate(STEPS):
-            if i:
-                steps.append(" → ", style="dim")
-            if failed:
-                steps.append(label, style="dim")
-            elif i < current:
-                steps.append(f"✓ {label}", style="green")
-            elif i == current:
-                steps.append(f"▶ {label}", style="bold reverse")
-            else:
-                steps.append(f"· {label}", style="dim")
-        if failed:
-            steps.append(f"   {dep.phase.upper()}", style="bold red")
-        elif dep.phase == "succeeded":
-            steps.append("   SUCCEEDED", style="bold green")
+        in_place = dep.style == "IN_PLACE"
+        steps = _in_place_steps(snap) if in_place else _blue_green_steps(dep.phase)
         info = Text()
         ov = dep.overview or {}
         total = sum(ov.values())
         if total:
             done = ov.get("Succeeded", 0)
+            if in_place and dep.config_name:
+                info.append(f"{dep.config_name}: ", style="dim")
             info.append(f"instances {done}/{total} succeeded")
             for key in ("Ready", "InProgress", "Pending", "Failed", "Skipped"):
                 if ov.get(key):
@@ -63,3 +50,87 @@ class Lifecycle(TextStatic):
             name = "ready wait" if timer.name == "ready-wait" else "termination"
             info.append(f"   {name}: {countdown(timer.deadline, now)}", style="bold yellow")
         self.set_text(Text("\n").join([steps, info]))
+
+
+def _blue_green_steps(phase: str) -> Text:
+    steps = Text()
+    current = _INDEX.get(phase, len(STEPS) if phase == "succeeded" else -1)
+    failed = phase in ("failed", "stopped", "rolling-back")
+    for i, (_, label) in enumerate(STEPS):
+        if i:
+            steps.append(" → ", style="dim")
+        if failed:
+            steps.append(label, style="dim")
+        elif i < current:
+            steps.append(f"✓ {label}", style="green")
+        elif i == current:
+            steps.append(f"▶ {label}", style="bold reverse")
+        else:
+            steps.append(f"· {label}", style="dim")
+    if failed:
+        steps.append(f"   {phase.upper()}", style="bold red")
+    elif phase == "succeeded":
+        steps.append("   SUCCEEDED", style="bold green")
+    return steps
+
+
+# Lifecycle events by the short names a person scans for (CodeDeploy's own names are long).
+SHORT = {
+    "BeforeBlockTraffic": "before block",
+    "BlockTraffic": "block traffic",
+    "AfterBlockTraffic": "after block",
+    "ApplicationStop": "stop",
+    "DownloadBundle": "download",
+    "BeforeInstall": "before install",
+    "Install": "install",
+    "AfterInstall": "after install",
+    "ApplicationStart": "start",
+    "ValidateService": "validate",
+    "BeforeAllowTraffic": "before allow",
+    "AllowTraffic": "allow traffic",
+    "AfterAllowTraffic": "after allow",
+}
+
+
+def _in_place_steps(snap: Snapshot | None) -> Text:
+    """`in place ▶ i-0abc: ✓ stop ✓ download ▶ before install · install …` for the batch."""
+    dep = snap.deployment if snap else None
+    fleet = snap.fleet if snap else None
+    steps = Text("in place", style="bold")
+    if dep is not None and dep.phase in ("succeeded", "failed", "stopped", "rolling-back"):
+        style = "bold green" if dep.phase == "succeeded" else "bold red"
+        steps.append(f"   {dep.phase.upper()}", style=style)
+        return steps
+    flying = [
+        i for i in (fleet.instances if fleet else ()) if i.id in (fleet.in_flight if fleet else ())
+    ]
+    if not flying:
+        steps.append("   waiting for the next batch", style="dim")
+        return steps
+    steps.append(f"   ▶ {_events_line(flying[0])}")
+    if len(flying) > 1:
+        steps.append(f"  (+{len(flying) - 1} more in this batch)", style="dim")
+    return steps
+
+
+def _events_line(inst: Instance, width: int = 100) -> Text:
+    out = Text(f"{inst.id}:", style="bold")
+    events = [ev for ev in inst.events if ev.status != "Skipped"]
+    done = [ev for ev in events if ev.status == "Succeeded"]
+    # Thirteen events with traffic control do not fit a line: the finished ones but the last
+    # collapse into a count.
+    full = sum(len(SHORT.get(ev.name, ev.name)) + 3 for ev in events)
+    if full > width and len(done) > 1:
+        out.append(f" ✓ {len(done) - 1} done", style="green")
+        events = events[len(done) - 1 :]
+    for ev in events:
+        name = SHORT.get(ev.name, ev.name)
+        if ev.status == "Succeeded":
+            out.append(f" ✓ {name}", style="green")
+        elif ev.status == "InProgress":
+            out.append(f" ▶ {name}", style="bold reverse")
+        elif ev.status == "Failed":
+            out.append(f" ✗ {name}", style="bold red")
+        else:
+            out.append(f" · {name}", style="dim")
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from backend.model import Traffic
+from backend.model import Environment, Traffic
 from tui.widgets.common import TextStatic
 
 
@@ -30,4 +30,27 @@ class TrafficBar(TextStatic):
         line.append("█" * (bar_width - left), style="green")
         line.append(label_r, style="bold")
         basis = Text(f"based on {traffic.basis}", style="dim")
+        self.set_text(Text("\n").join([line, basis]))
+
+    def show_fleet(self, fleet: Environment | None) -> None:
+        """In-place: how many instances serve now, and where (no split between fleets)."""
+        if fleet is None or not fleet.instances:
+            self.set_text(Text("traffic: no instances", style="dim"))
+            return
+        total = len(fleet.instances)
+        serving = fleet.healthy_count
+        where = sorted({h.name for i in fleet.instances for h in i.health})
+        line = Text("serving: ", style="bold")
+        line.append(
+            f"{serving} of {total} instances", style="bold" if serving == total else "bold yellow"
+        )
+        if where:
+            line.append(f"  healthy in {', '.join(where)}", style="dim")
+        else:
+            line.append("  (no load balancer known for this group)", style="dim")
+        out = total - serving
+        basis = Text(
+            f"{out} out of service or not healthy" if out else "every instance in service",
+            style="dim",
+        )
         self.set_text(Text("\n").join([line, basis]))
