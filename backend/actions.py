@@ -397,14 +397,15 @@ class Controller:
                 return Outcome(plan, False, plan.refused)
             request_ids: list[str] = []
             result: dict[str, Any] = {}
-            for call in plan.calls:
+            for index, call in enumerate(plan.calls):
                 try:
                     response = getattr(self.session.client(call.service), call.operation)(
                         **call.params
                     )
                 except ClientError as exc:
                     code = exc.response.get("Error", {}).get("Code", "Unknown")
-                    rid = exc.response.get("ResponseMetadata", {}).get("RequestId")
+                    meta = exc.response.get("ResponseMetadata", {})
+                    rid = meta.get("RequestId")
                     message = describe_aws_error(exc)
                     outcome = Outcome(
                         plan,
@@ -413,8 +414,22 @@ class Controller:
                         tuple(request_ids + ([rid] if rid else [])),
                         code,
                     )
-                    self._sent[plan.id] = outcome
-                    self._record(plan, "failed", message=message, error_code=code, request_id=rid)
+                    # A 4xx on the first call is AWS refusing it: nothing changed, and once
+                    # the cause is fixed (a permission, say) a person may confirm it again.
+                    # After a call went through, or on a 5xx, what happened is not known:
+                    # never again.
+                    status = int(meta.get("HTTPStatusCode") or 0)
+                    rejected = index == 0 and 400 <= status < 500
+                    if not rejected:
+                        self._sent[plan.id] = outcome
+                    self._record(
+                        plan,
+                        "failed",
+                        message=message,
+                        error_code=code,
+                        request_id=rid,
+                        rejected=rejected,
+                    )
                     return outcome
                 except BotoCoreError as exc:
                     message = describe_aws_error(exc)
@@ -452,6 +467,7 @@ class Controller:
         error_code: str | None = None,
         request_id: str | None = None,
         deployment_id: str | None = None,
+        rejected: bool = False,
     ) -> None:
         self.audit.append(
             AuditRecord(
@@ -473,6 +489,7 @@ class Controller:
                 request_id=request_id,
                 error_code=error_code,
                 message=message,
+                rejected=rejected,
             )
         )
 

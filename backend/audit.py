@@ -40,6 +40,10 @@ class AuditRecord:
     request_id: str | None = None
     error_code: str | None = None
     message: str | None = None
+    # failed only: AWS answered with a refusal (a 4xx, e.g. AccessDeniedException), so nothing
+    # was done and a person may send the same plan again; False when the outcome is unknown
+    # (no answer, a 5xx), so it is never sent again.
+    rejected: bool = False
     local_time: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
@@ -76,8 +80,13 @@ class AuditLog:
             return
 
     def executed(self, plan_id: str) -> bool:
-        """Whether a plan with this id was already sent to AWS (from any process)."""
+        """Whether a plan with this id was already sent to AWS (from any process), counting a
+        failed send unless AWS rejected it outright (then nothing was done)."""
         return any(
-            r.get("plan_id") == plan_id and r.get("outcome") in ("done", "failed")
+            r.get("plan_id") == plan_id
+            and (
+                r.get("outcome") == "done"
+                or (r.get("outcome") == "failed" and not r.get("rejected"))
+            )
             for r in self.records()
         )

@@ -70,6 +70,8 @@ from backend.session import AwsSession
 
 T = TypeVar("T")
 
+# Finished deployments whose targets are kept (the picker's recent ones are read again).
+FINISHED_KEEP = 8
 BATCH_TARGETS = 25  # BatchGetDeploymentTargets: at most 25 target ids per call
 BATCH_DEPLOYMENTS = 25  # BatchGetDeployments: at most 25 ids per call
 METRIC_QUERIES = 500  # GetMetricData: at most 500 queries per call
@@ -134,6 +136,10 @@ STANDBY_STATES = ("Standby", "EnteringStandby")
 
 # Extra rounds for the calls a snapshot cannot do without, on throttling only.
 CORE_THROTTLE_RETRIES = 4
+# ...but only while the snapshot is younger than this (seconds): each attempt also carries
+# botocore's own retries, and at 90% throttling unbounded patience made `cutover status` take
+# 40 s. Past it, a throttled core call ends the snapshot (the view goes stale, says why).
+CORE_THROTTLE_BUDGET = 6.0
 
 
 class ObserveError(Exception):
@@ -716,6 +722,9 @@ class Observer:
             max_workers=max(1, batch_parallel), thread_name_prefix="cutover-batch"
         )
         self._gone: set[str] = set()  # instance ids EC2 no longer knows
+        self._throttle_deadline = float("inf")  # see CORE_THROTTLE_BUDGET
+        # rolled-back deployment id -> why it stopped ("CODE: message"), read once
+        self._stop_reasons: dict[str, str] = {}
         self._extra_asgs: dict[str, set[str]] = {}  # deployment id -> ASG names found by tag
         self._sources_key: tuple | None = None
         # Hook-managed groups (in-place, no load balancer of their own): the target groups
@@ -749,7 +758,11 @@ class Observer:
                     return fn()
                 except ClientError as exc:
                     code = exc.response.get("Error", {}).get("Code", "")
-                    if code not in THROTTLING_CODES or attempt == CORE_THROTTLE_RETRIES - 1:
+                    if (
+                        code not in THROTTLING_CODES
+                        or attempt == CORE_THROTTLE_RETRIES - 1
+                        or time.monotonic() > self._throttle_deadline
+                    ):
                         raise
                     # Full jitter, as AWS recommends, so many clients do not retry in step.
                     time.sleep(random.uniform(0, min(4.0, 0.5 * 2**attempt)))
@@ -790,6 +803,7 @@ class Observer:
         id, else the group's last attempted deployment, which is the active one when there is
         one). Raises ObserveError when no meaningful snapshot can be taken."""
         with self._lock:
+            self._throttle_deadline = time.monotonic() + CORE_THROTTLE_BUDGET
             return self._snapshot(deployment_id, previous)
 
     def recent_deployments(self, limit: int = 20) -> list[DeploymentSummary]:
@@ -1005,6 +1019,7 @@ class Observer:
     def _deployment(self, dep_id: str, parts: _Parts) -> tuple[dict, list[TargetInfo]]:
         cd = self._client("codedeploy")
         info = self._core(dep_id, lambda: cd.get_deployment(deploymentId=dep_id))["deploymentInfo"]
+        info = self._with_stop_reason(info, parts)
         if dep_id in self._finished_targets:
             return info, self._finished_targets[dep_id]
         # A target whose status is final (Succeeded, Failed, Skipped) never changes again:
@@ -1036,9 +1051,38 @@ class Observer:
 
         targets = self._part(parts, "targets", "the deployment's instances", read, [])
         if info.get("status") in TERMINAL and "targets" not in parts.unread:
-            # A finished deployment's targets never change again.
+            # A finished deployment's targets never change again. A dashboard left open for
+            # days sees many deployments: keep the last few only, so memory stays flat.
             self._finished_targets[dep_id] = targets
+            for old in list(self._finished_targets)[:-FINISHED_KEEP]:
+                del self._finished_targets[old]
         return info, targets
+
+    def _with_stop_reason(self, info: dict, parts: _Parts) -> dict:
+        """A rollback deployment's info, its rollbackMessage replaced by why the deployment it
+        rolls back stopped (an alarm, a failed instance): CodeDeploy says only "Rollback of
+        deployment d-…" there, and a dashboard that first sees the rollback never saw the
+        other deployment fail."""
+        rollback = info.get("rollbackInfo") or {}
+        trigger = rollback.get("rollbackTriggeringDeploymentId")
+        if not trigger:
+            return info
+        why = self._stop_reasons.get(trigger)
+        if why is None:
+            cd = self._client("codedeploy")
+            other = self._part(
+                parts,
+                "rollback-reason",
+                "why the rolled-back deployment stopped",
+                lambda: cd.get_deployment(deploymentId=trigger)["deploymentInfo"],
+                None,
+            )
+            err = (other or {}).get("errorInformation") or {}
+            if not (err.get("code") or err.get("message")):
+                return info
+            why = ": ".join(x for x in (err.get("code"), err.get("message")) if x)
+            self._stop_reasons[trigger] = why  # a stopped deployment's error never changes
+        return {**info, "rollbackInfo": {**rollback, "rollbackMessage": why}}
 
     def _static(
         self, tg_names: list[str], clb_names: list[str], parts: _Parts
@@ -1838,6 +1882,18 @@ def assemble(
             asg_role[a.name] = "replacement" if info else "original"
     for iid, name in asg_of.items():
         roles.setdefault(iid, asg_role.get(name, "original"))
+    if previous is not None and {"auto-scaling", "targets"} & set(unread):
+        # A membership read failed (throttled, say): the instances seen last time stay where
+        # they were, instead of a fleet vanishing from the view for one refresh.
+        prev_dep = previous.deployment.id if previous.deployment else None
+        if prev_dep == (info or {}).get("deploymentId"):
+            for was, env in (
+                ("original", previous.original),
+                ("replacement", previous.replacement),
+                ("fleet", previous.fleet),
+            ):
+                for inst in env.instances if env else ():
+                    roles.setdefault(inst.id, was)
 
     # Health per instance per target group / classic LB.
     prev_drain: dict[tuple[str, str], datetime] = {}

@@ -7,6 +7,7 @@ and re-arms itself with `set_timer` when it finishes, so a slow AWS never piles 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,10 @@ from tui.widgets.timeline import KEEP as TIMELINE_KEEP
 log = logging.getLogger("cutover.tui")
 
 MAX_BACKOFF = 30.0
+# A refresh running longer than this (real seconds) is said to be running, in the header.
+SLOW_REFRESH = 4.0
+# The deployment under supervision is gone (an endpoint reset, a sandbox restarted).
+GONE_CODES = ("DeploymentDoesNotExistException", "InvalidDeploymentIdException")
 
 PALETTE: tuple[tuple[str, str, str], ...] = (
     ("approve", "Approve reroute", "ContinueDeployment READY_WAIT (r)"),
@@ -137,6 +142,7 @@ class CutoverApp(App[None]):
         self.interval = self.base_interval
         self._timer: Timer | None = None
         self._fetching = False
+        self._fetch_started: float | None = None  # time.monotonic() of the poll in flight
         self._again = False
         self._rang: set[str] = set()  # deployments we rang the bell for
         # deployment id -> why it failed or stopped, as last seen (for the rollback banner)
@@ -181,6 +187,7 @@ class CutoverApp(App[None]):
             self._arm(self.interval)
             return
         self._fetching = True
+        self._fetch_started = time.monotonic()
         self.run_worker(self._fetch, thread=True, name="poll", group="poll", exit_on_error=False)
 
     def _fetch(self) -> None:
@@ -198,6 +205,7 @@ class CutoverApp(App[None]):
 
     def _fetched(self, throttled: bool) -> None:
         self._fetching = False
+        self._fetch_started = None
         if throttled:
             self.interval = min(MAX_BACKOFF, self.interval * 2)
         else:
@@ -224,6 +232,18 @@ class CutoverApp(App[None]):
     def _refresh_failed(self, message: RefreshFailed) -> None:
         if message.error != self.stale_error:
             self.notify(message.error, title="Refresh failed", severity="error", timeout=6)
+        if message.code in GONE_CODES and self.deployment_id is not None:
+            # Polling a deployment that no longer exists would stay stale forever: say so,
+            # and show what the group holds now.
+            gone, self.deployment_id = self.deployment_id, None
+            self.notify(
+                f"deployment {gone} no longer exists (was the endpoint reset?); showing the"
+                " group's latest deployment",
+                title="Deployment gone",
+                severity="warning",
+                timeout=15,
+            )
+            self._again = True
         self.stale_error = message.error
         self.render_view()
         self._fetched(message.code in THROTTLING_CODES)
@@ -267,6 +287,8 @@ class CutoverApp(App[None]):
         """Re-render the dashboard from the last snapshot and the current server time."""
         if not self.screen_stack or not self.dashboard.is_mounted:
             return
+        started = self._fetch_started
+        running = time.monotonic() - started if started is not None else 0.0
         try:
             self.dashboard.show(
                 self.snapshot,
@@ -274,6 +296,7 @@ class CutoverApp(App[None]):
                 stale_error=self.stale_error,
                 sandbox=self.sandbox,
                 target_name=self.target.name,
+                refreshing_for=running if running >= SLOW_REFRESH else None,
             )
         except Exception:  # a rendering bug must not take the dashboard down
             log.exception("render failed")

@@ -89,6 +89,17 @@ def _port(text: str) -> int:
     return value
 
 
+def _revision(text: str) -> str:
+    """A revision CodeDeploy can take, checked before anything is read or sent."""
+    from backend.actions import parse_revision
+
+    try:
+        parse_revision(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--revision: ")) from None
+    return text
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -146,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "deploy":
             ap.add_argument(
                 "--revision",
+                type=_revision,
                 metavar="S3-URL",
                 help="s3://bucket/key.zip (or github:owner/repo@commit)",
             )
@@ -182,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario",
         default="default",
         metavar="NAME|PATH",
-        help="a bundled scenario (default, classic, nlb) or a YAML file (default: default)",
+        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, big) or a"
+        " YAML file (default: default)",
     )
     sb.add_argument(
         "--port",
@@ -241,6 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     api.add_argument(
         "--operation", action="append", metavar="NAME", help="limit to an operation; repeatable"
+    )
+    api.add_argument(
+        "--deny",
+        choices=("access", "credentials", "none"),
+        help="refuse calls: access (AccessDenied for --deny-operation, or every operation),"
+        " credentials (every call: the access key is rejected), none (lift it)",
+    )
+    api.add_argument(
+        "--deny-operation",
+        action="append",
+        metavar="NAME",
+        help="with --deny access: the operation refused (e.g. ContinueDeployment); repeatable",
     )
 
     inst = fsub.add_parser("instance", help="make an instance unhealthy, slow, erroring or down")
@@ -682,9 +707,15 @@ def _fault(args: argparse.Namespace) -> int:
                 body["services"] = args.service
             if args.operation:
                 body["operations"] = args.operation
+            if args.deny_operation and args.deny != "access":
+                raise UsageError("cutover sandbox fault api: --deny-operation needs --deny access")
+            if args.deny is not None:
+                body["deny"] = args.deny
+                body["deny_operations"] = args.deny_operation or []
             if not body:
                 raise UsageError(
-                    "cutover sandbox fault api: give --throttle, --latency-ms or --unreachable"
+                    "cutover sandbox fault api: give --throttle, --latency-ms, --unreachable"
+                    " or --deny"
                 )
             result = _control(args, "POST", "/_sandbox/faults/api", body)
         elif kind == "instance":
@@ -742,6 +773,11 @@ def _describe_faults(result: dict) -> str:
     if api.get("services") or api.get("operations"):
         scope = " (only " + ", ".join(api.get("services", []) + api.get("operations", [])) + ")"
     lines = [f"API: {', '.join(parts) + scope if parts else 'no faults'}"]
+    if api.get("deny") == "credentials":
+        lines.append("API: every call refused: the credentials are rejected")
+    elif api.get("deny") == "access":
+        ops = ", ".join(api.get("deny_operations") or []) or "every operation"
+        lines.append(f"API: access denied to {ops}")
     if result.get("unreachable"):
         lines.append("API: unreachable now")
     instances = result.get("instances") or {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from backend.sandbox.wire import ApiError, Throttled
@@ -44,11 +45,15 @@ class Faults:
         self.api = ApiFaults()
         self._rng = random.Random(seed)
         self.unreachable_until: float | None = None  # loop time, set by the runner
+        # Every routed call by operation name, faulted ones included (never reset), so a test
+        # can prove a mutating call reached the endpoint exactly once.
+        self.requests: Counter[str] = Counter()
 
     async def on_request(self, service: str, operation: str) -> None:
         """Called by the wire layer before each AWS call: may sleep, may raise Throttled."""
         api = self.api
         api.calls += 1
+        self.requests[operation] += 1
         if api.deny == "credentials" or (
             api.deny == "access" and (not api.deny_operations or operation in api.deny_operations)
         ):
@@ -145,6 +150,7 @@ class Faults:
             "instances": instances,
             "unreachable": self.unreachable_until is not None,
             "deployment": deploy_faults.describe() if deploy_faults is not None else {},
+            "requests": dict(self.requests),
         }
 
 

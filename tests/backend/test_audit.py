@@ -44,3 +44,21 @@ def test_torn_line_is_skipped(tmp_path: Path) -> None:
     log.path.write_text('{"action": "stop", "plan_id": "x", "outcome": "done"}\n{"act')
     assert [r["action"] for r in log.records()] == ["stop"]
     assert log.executed("x")
+
+
+def test_a_send_aws_rejected_may_be_confirmed_again(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for plan_id, rejected in (("denied", True), ("unknown", False)):
+        log.append(
+            AuditRecord(
+                action="approve",
+                outcome="failed",
+                target="prod",
+                server_time="2026-11-26T12:00:00+00:00",
+                plan_id=plan_id,
+                error_code="AccessDeniedException" if rejected else "Connection",
+                rejected=rejected,
+            )
+        )
+    # AWS refused it: nothing was done. No answer: it may have been done, so never again.
+    assert not log.executed("denied") and log.executed("unknown")

@@ -37,6 +37,9 @@ MUTATING_KEYS: dict[str, str] = {
     "shift": "shift",
     "repair": "repair",
 }
+# Blue/green-only actions: an in-place deployment has no reroute to approve or move by hand
+# and no original fleet to terminate.
+IN_PLACE_HIDDEN = ("approve", "terminate-original", "shift")
 KEY_OF = {
     "approve": "r",
     "terminate": "t",
@@ -95,6 +98,8 @@ class DashboardScreen(Screen[None]):
         snap = self.cutover.snapshot
         if name == "repair" and not _in_place(snap):
             return False  # only in-place groups have leftovers: no key at all elsewhere
+        if name in IN_PLACE_HIDDEN and _in_place(snap):
+            return False  # no reroute and no original fleet in place: no key at all
         if snap is None:
             return None
         return True if snap.action(name).passed else None
@@ -107,20 +112,26 @@ class DashboardScreen(Screen[None]):
         stale_error: str | None,
         sandbox: bool,
         target_name: str,
+        refreshing_for: float | None = None,
     ) -> None:
-        """Render everything from one snapshot and the server's `now`."""
+        """Render everything from one snapshot and the server's `now`; `refreshing_for` is how
+        long (real seconds) a slow refresh has been running, when it is worth saying."""
         self.query_one(DashboardHeader).show(
             snap,
             now,
             received=snap.server_time if snap else None,
             stale_error=stale_error,
+            refreshing_for=refreshing_for,
             sandbox=sandbox,
             target_name=target_name,
         )
         self.query_one(Banner).show(snap, now, self.cutover.failures)
         self.query_one(Lifecycle).show(snap, now)
-        self.query_one(TrafficBar).show(snap.traffic if snap else None, self.size.width)
         in_place = _in_place(snap)
+        if in_place and snap is not None:
+            self.query_one(TrafficBar).show_fleet(snap.fleet)
+        else:
+            self.query_one(TrafficBar).show(snap.traffic if snap else None, self.size.width)
         self.query_one("#original").display = not in_place
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place

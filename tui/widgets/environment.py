@@ -47,6 +47,9 @@ def _status_text(inst: Instance, *, fleet: bool = False) -> Text:
     status = inst.lifecycle_status or inst.asg_lifecycle or inst.ec2_state or "-"
     style = {"Succeeded": "green", "Failed": "bold red", "InProgress": "cyan"}.get(status, "")
     out = Text(status, style=style)
+    if status != inst.ec2_state and inst.ec2_state in ("shutting-down", "terminated", "stopped"):
+        # A dead instance keeps CodeDeploy's last word (Failed): say it is gone as well.
+        out.append(f" {inst.ec2_state}", style="bold red")
     if (
         fleet
         and inst.asg_lifecycle
@@ -211,7 +214,7 @@ class EnvironmentPanel(Vertical):
                             and isinstance(old, Text)
                             and old.spans != new.spans
                         ):
-                            table.update_cell(iid, col, new)
+                            table.update_cell(iid, col, new, update_width=True)
                 else:
                     table.add_row(*cells, key=iid)
         spark = self.query_one(".spark-healthy", Sparkline)

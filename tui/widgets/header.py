@@ -27,8 +27,10 @@ class DashboardHeader(TextStatic):
         stale_error: str | None,
         sandbox: bool,
         target_name: str,
+        refreshing_for: float | None = None,
     ) -> None:
-        """Render from the snapshot; `received` is the server time of the last good one."""
+        """Render from the snapshot; `received` is the server time of the last good one;
+        `refreshing_for` the real seconds a slow refresh has been running."""
         line1 = Text()
         if sandbox:
             line1.append(" SANDBOX ", style="bold black on yellow")
@@ -65,4 +67,11 @@ class DashboardHeader(TextStatic):
         if stale_error:
             line3.append("  STALE", style="bold white on red")
             line3.append(f" {stale_error}", style="red")
+        if refreshing_for is not None:
+            # Retries on a throttling or slow AWS can hold a refresh for tens of seconds: say
+            # so, instead of an age that only grows.
+            line3.append(
+                f"  refreshing for {refreshing_for:.0f} s (AWS slow or throttling)",
+                style="bold yellow",
+            )
         self.set_text(Text("\n").join([line1, line2, line3]))
