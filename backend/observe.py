@@ -1103,17 +1103,7 @@ class Observer:
                 for chunk in _chunks(missing, 20):
                     found += elb2.describe_target_groups(Names=list(chunk)).get("TargetGroups", [])
                 for tg in found:
-                    attrs = elb2.describe_target_group_attributes(
-                        TargetGroupArn=tg["TargetGroupArn"]
-                    ).get("Attributes", [])
-                    delay = next(
-                        (
-                            int(a["Value"])
-                            for a in attrs
-                            if a.get("Key") == "deregistration_delay.timeout_seconds"
-                        ),
-                        None,
-                    )
+                    delay = _deregistration_delay(elb2, tg["TargetGroupArn"])
                     self._tg_cache[tg["TargetGroupName"]] = _target_group(tg, delay)
 
             self._part(parts, "target-groups", "the target groups", describe, None)
@@ -1127,14 +1117,12 @@ class Observer:
         clb_missing = [n for n in clb_names if n not in self._clb_cache]
         elb = self._client("elb")
         for name in clb_missing:
-
-            def attributes(name: str = name) -> _Classic:
-                got = elb.describe_load_balancer_attributes(LoadBalancerName=name)
-                drain = (got.get("LoadBalancerAttributes") or {}).get("ConnectionDraining") or {}
-                return _Classic(name, drain.get("Timeout") if drain.get("Enabled") else None)
-
             got = self._part(
-                parts, f"attributes:{name}", f"classic load balancer {name}", attributes, None
+                parts,
+                f"attributes:{name}",
+                f"classic load balancer {name}",
+                lambda name=name: _classic_attributes(elb, name),
+                None,
             )
             if got is not None:
                 self._clb_cache[name] = got
@@ -1165,17 +1153,7 @@ class Observer:
                         found = []
                     if not found:
                         return None
-                    attrs = elb2.describe_target_group_attributes(
-                        TargetGroupArn=found[0]["TargetGroupArn"]
-                    ).get("Attributes", [])
-                    delay = next(
-                        (
-                            int(a["Value"])
-                            for a in attrs
-                            if a.get("Key") == "deregistration_delay.timeout_seconds"
-                        ),
-                        None,
-                    )
+                    delay = _deregistration_delay(elb2, found[0]["TargetGroupArn"])
                     return _target_group(found[0], delay)
 
                 got = self._part(parts, f"health:{key}", f"target group {key}", describe, None)
@@ -1193,16 +1171,12 @@ class Observer:
         clbs: list[_Classic] = []
         for name in clb_names:
             if name not in self._extra_clb_cache:
-
-                def attributes(name: str = name) -> _Classic:
-                    got = elb.describe_load_balancer_attributes(LoadBalancerName=name)
-                    drain = (got.get("LoadBalancerAttributes") or {}).get(
-                        "ConnectionDraining"
-                    ) or {}
-                    return _Classic(name, drain.get("Timeout") if drain.get("Enabled") else None)
-
                 got_clb = self._part(
-                    parts, f"attributes:{name}", f"classic load balancer {name}", attributes, None
+                    parts,
+                    f"attributes:{name}",
+                    f"classic load balancer {name}",
+                    lambda name=name: _classic_attributes(elb, name),
+                    None,
                 )
                 if got_clb is None:
                     clbs.append(_Classic(name, None))
@@ -1500,6 +1474,22 @@ def _target_group(tg: dict, delay: int | None) -> _TargetGroup:
         },
         port=tg.get("Port"),
     )
+
+
+def _deregistration_delay(elb2: Any, arn: str) -> int | None:
+    """A target group's deregistration delay in seconds (None when it does not say)."""
+    attrs = elb2.describe_target_group_attributes(TargetGroupArn=arn).get("Attributes", [])
+    return next(
+        (int(a["Value"]) for a in attrs if a.get("Key") == "deregistration_delay.timeout_seconds"),
+        None,
+    )
+
+
+def _classic_attributes(elb: Any, name: str) -> _Classic:
+    """A classic load balancer with its connection-draining timeout (None when off)."""
+    got = elb.describe_load_balancer_attributes(LoadBalancerName=name)
+    drain = (got.get("LoadBalancerAttributes") or {}).get("ConnectionDraining") or {}
+    return _Classic(name, drain.get("Timeout") if drain.get("Enabled") else None)
 
 
 def _forward_weights(rule: dict) -> list[tuple[str, int]]:
