@@ -1,4 +1,6 @@
-"""`cutover sandbox --json` in a subprocess, for tests that drive it like a user's terminal."""
+"""`cutover sandbox --json` in a subprocess, for tests that drive it like a user's terminal,
+and what those tests share: `cutover` in a subprocess, the sandbox's control API, boto3
+clients, the audit log."""
 
 from __future__ import annotations
 
@@ -8,10 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
+CUTOVER = [sys.executable, "-m", "tui.cli"]
 
 
 @contextlib.contextmanager
@@ -51,3 +58,53 @@ def sandbox_process(state: Path, *flags: str) -> Iterator[tuple[dict[str, str], 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    """`cutover ARGS` as a script would run it: no terminal, output captured."""
+    return subprocess.run(
+        [*CUTOVER, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def control(
+    env: dict[str, str], path: str, body: dict | None = None, method: str | None = None
+) -> Any:
+    """The sandbox's control API: GET without a body, POST with one, unless `method` says."""
+    req = urllib.request.Request(
+        env["AWS_ENDPOINT_URL"] + path,
+        method=method or ("POST" if body is not None else "GET"),
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def client(env: dict[str, str], service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+
+
+def audit(env: dict[str, str]) -> list[dict]:
+    """The audit records the commands run with `env` wrote."""
+    path = Path(env["XDG_STATE_HOME"]) / "cutover" / "audit.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def phase(doc: dict) -> str | None:
+    """The phase in a `cutover status --json` document."""
+    return doc["deployment"]["phase"] if doc["deployment"] else None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -13,10 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.cli.sandbox_process import sandbox_process
+from tests.cli.sandbox_process import audit, control, cutover, phase, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[2]
-CUTOVER = [sys.executable, "-m", "tui.cli"]
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 
 
@@ -25,18 +21,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("controller")
     with sandbox_process(state, "--time-scale", "100", "--load", "50") as (environ, _):
         yield environ
-
-
-def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CUTOVER, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def status(env: dict[str, str], deployment: str | None = None) -> dict:
@@ -58,31 +42,10 @@ def until(env: dict[str, str], pred, timeout: float = 60, deployment: str | None
         time.sleep(0.3)
 
 
-def audit(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "cutover" / "audit.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def load_errors(env: dict[str, str]) -> tuple[int, int]:
     with urllib.request.urlopen(env["AWS_ENDPOINT_URL"] + "/_sandbox/load", timeout=5) as r:
         stats = json.loads(r.read())
     return stats["sent"], stats["errors"]
-
-
-def control(env: dict[str, str], path: str, body: dict | None, method: str = "POST") -> None:
-    req = urllib.request.Request(
-        env["AWS_ENDPOINT_URL"] + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(req, timeout=5).read()
-
-
-def phase(doc: dict) -> str | None:
-    return doc["deployment"]["phase"] if doc["deployment"] else None
 
 
 def test_deploy_approve_terminate_then_deploy_approve_rollback(env: dict[str, str]) -> None:

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.sandbox_process import sandbox_process
+from tests.cli.sandbox_process import audit, control, cutover, phase, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[2]
-CUTOVER = [sys.executable, "-m", "tui.cli"]
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 
 
@@ -31,29 +27,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("faults")
     with sandbox_process(state, "--time-scale", "150") as (environ, _):
         yield environ
-
-
-def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CUTOVER, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def control(env: dict[str, str], path: str, body: dict | None = None, method: str = "POST") -> dict:
-    req = urllib.request.Request(
-        env["AWS_ENDPOINT_URL"] + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read() or b"{}")
 
 
 def clear(env: dict[str, str]) -> None:
@@ -82,21 +55,10 @@ def until(env: dict[str, str], pred, timeout: float = 60, deployment: str | None
         time.sleep(0.3)
 
 
-def audit(env: dict[str, str]) -> list[dict]:
-    path = Path(env["XDG_STATE_HOME"]) / "cutover" / "audit.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
 def one_line(res: subprocess.CompletedProcess) -> str:
     assert "Traceback" not in res.stderr, res.stderr
     assert res.stderr.count("\n") == 1, res.stderr
     return res.stderr
-
-
-def phase(doc: dict) -> str | None:
-    return doc["deployment"]["phase"] if doc["deployment"] else None
 
 
 def settle(env: dict[str, str]) -> None:

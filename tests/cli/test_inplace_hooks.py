@@ -11,21 +11,14 @@ exactly what it left, and the repair action must put all of it back.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.cli.sandbox_process import sandbox_process
+from tests.cli.sandbox_process import client, control, cutover, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[2]
-CUTOVER = [sys.executable, "-m", "tui.cli"]
 GROUPS = ("web-hooks", "api-hooks", "legacy-hooks")
 LISTENERS = {"web-hooks": "web-alb", "api-hooks": "api-alb", "legacy-hooks": "legacy-elb"}
 
@@ -36,39 +29,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     flags = ("--scenario", "hooks", "--time-scale", "50", "--load", "30")
     with sandbox_process(state, *flags) as (environ, _):
         yield environ
-
-
-def client(env: dict[str, str], service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
-
-
-def control(env: dict[str, str], path: str, body: dict | None = None, method: str = "GET") -> Any:
-    req = urllib.request.Request(
-        env["AWS_ENDPOINT_URL"] + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CUTOVER, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def deploy(env: dict[str, str], group: str, version: str, **extra: Any) -> str:

@@ -4,30 +4,14 @@ hooks` in a subprocess, as a person at a terminal would run them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import boto3
 
-from tests.cli.sandbox_process import sandbox_process
+from tests.cli.sandbox_process import cutover, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[2]
-CUTOVER = [sys.executable, "-m", "tui.cli"]
 WHERE = ["--application", "shop", "--deployment-group", "api-hooks"]
-
-
-def cutover(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CUTOVER, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=90,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_repair_from_the_command_line(tmp_path: Path) -> None:
