@@ -45,18 +45,21 @@ class Live:
 
 @pytest.fixture
 def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
-    """A sandbox at TIME_SCALE (or `@pytest.mark.time_scale(x)`) and the app wired to it."""
+    """A sandbox at TIME_SCALE (or `@pytest.mark.time_scale(x)`) and the app wired to it, on
+    web/web-prod of the default scenario (or `@pytest.mark.scenario(name, application, group)`)."""
     marker = request.node.get_closest_marker("time_scale")
     scale = marker.args[0] if marker else TIME_SCALE
-    sb = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=scale)
+    where = request.node.get_closest_marker("scenario")
+    scenario, application, group = where.args if where else ("default", "web", "web-prod")
+    sb = Sandbox(load_scenario(scenario), free_listener_ports=True, time_scale=scale)
     sb.start(wait_healthy=30)
     try:
         target = TargetConfig(
             name="sandbox",
             region="us-east-1",
             endpoint_url=sb.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
+            application=application,
+            deployment_group=group,
             poll_interval=0.3,
         )
         attempts = request.node.get_closest_marker("max_attempts")
@@ -100,3 +103,6 @@ Waiter = Callable[..., Awaitable[None]]
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "time_scale(x): run the sandbox clock x times real time")
     config.addinivalue_line("markers", "max_attempts(n): botocore attempts per call")
+    config.addinivalue_line(
+        "markers", "scenario(name, application, group): the sandbox scenario and group shown"
+    )

@@ -4,16 +4,10 @@ repair by keypresses against the sandbox's `hooks` scenario."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import boto3
 import pytest
 from textual.widgets import DataTable
 
-from backend.actions import Controller
-from backend.audit import AuditLog
-from backend.config import TargetConfig
 from backend.model import (
     Check,
     Deployment,
@@ -24,10 +18,6 @@ from backend.model import (
     Snapshot,
     TargetHealth,
 )
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
 from tests.tui.conftest import Live, text_of, wait_until
 from tests.tui.fakes import NOW, TARGET
 from tui.app import CutoverApp
@@ -156,37 +146,9 @@ def test_fleet_and_leftovers_panels_from_fed_snapshots() -> None:
     asyncio.run(run())
 
 
-@pytest.fixture
-def hooks_live(tmp_path: Path) -> Iterator[Live]:
-    sb = Sandbox(load_scenario("hooks"), free_listener_ports=True, time_scale=100)
-    sb.start(wait_healthy=30)
-    try:
-        target = TargetConfig(
-            name="sandbox",
-            region="us-east-1",
-            endpoint_url=sb.endpoint_url,
-            application="shop",
-            deployment_group="api-hooks",
-            poll_interval=0.3,
-        )
-        session = AwsSession(target)
-        session.session = boto3.session.Session(
-            aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
-        )
-        session.create_clients()
-        audit = AuditLog(tmp_path / "audit.jsonl")
-        observer = Observer(session, target)
-        app = CutoverApp(
-            target, observer=observer, controller=Controller(session, target, audit), sandbox=True
-        )
-        yield Live(sb, app, audit)
-        observer.close()
-    finally:
-        sb.stop()
-
-
-def test_repair_by_keypress(hooks_live: Live) -> None:
-    live = hooks_live
+@pytest.mark.time_scale(100)
+@pytest.mark.scenario("hooks", "shop", "api-hooks")
+def test_repair_by_keypress(live: Live) -> None:
     ec2, elbv2 = live.client("ec2"), live.client("elbv2")
     got = ec2.describe_instances(Filters=[{"Name": "tag:app", "Values": ["api"]}])
     api = sorted(i["InstanceId"] for r in got["Reservations"] for i in r["Instances"])[0]
