@@ -987,7 +987,7 @@ class Observer:
             now=now,
             account=self._account,
             region=self.session.region,
-            endpoint_url=self.target.endpoint_url,
+            endpoint_url=self.session.custom_endpoint,
             group=group,
             style=style,
             info=info,

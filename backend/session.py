@@ -8,6 +8,7 @@ person are computed against AWS's time, not the laptop's.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -75,6 +76,17 @@ class ServerClock:
         return self.now() - datetime.now(UTC)
 
 
+def resolve_region(configured: str | None) -> str | None:
+    """The region to use: `--region` or the config target's (`configured`), else AWS_REGION,
+    else None so that boto3 goes on to AWS_DEFAULT_REGION and then the profile.
+
+    boto3 reads only AWS_DEFAULT_REGION; the AWS SDKs and tools reference guide names
+    AWS_REGION as the region's environment variable, and the AWS CLI v2 lets it override
+    AWS_DEFAULT_REGION and the profile (docs/aws-behaviour.md).
+    """
+    return configured or os.environ.get("AWS_REGION") or None
+
+
 class AwsSession:
     """The clients for one target, sharing one boto3 Session and one ServerClock."""
 
@@ -87,7 +99,9 @@ class AwsSession:
         max_attempts: int = 4,
     ) -> None:
         self.target = target
-        self.session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+        self.session = boto3.session.Session(
+            profile_name=target.profile, region_name=resolve_region(target.region)
+        )
         self.clock = ServerClock()
         self.config = Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
@@ -121,7 +135,14 @@ class AwsSession:
             self.client(service)
 
     def endpoint_url(self, service: str = "codedeploy") -> str:
+        """Where calls to `service` go: AWS's regional endpoint, or the one given."""
         return self.client(service).meta.endpoint_url
+
+    @property
+    def custom_endpoint(self) -> str | None:
+        """The endpoint the person pointed Cutover at (--endpoint-url, the config, or
+        AWS_ENDPOINT_URL, as every AWS SDK reads it), or None for AWS's own endpoints."""
+        return self.target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def _before_send(self, **kwargs: Any) -> None:
         with self._calls_lock:

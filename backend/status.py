@@ -127,6 +127,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "deployment_group": snapshot.deployment_group,
         "account": snapshot.account,
         "region": snapshot.region,
+        "endpoint_url": snapshot.endpoint_url,
         "style": snapshot.style,
         "read_only": snapshot.read_only,
         "deployment": deployment,

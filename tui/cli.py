@@ -31,7 +31,12 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the flag (no usage dump), exit 2."""
+    """argparse, but a usage error is one line naming the flag (no usage dump), exit 2, and
+    no abbreviations: `--deploy` must not quietly become `--deployment`."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
@@ -111,23 +116,27 @@ def _non_negative_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tui.flags import add_global_flags
+
     parser = _Parser(
         prog="cutover",
-        description="Supervise AWS CodeDeploy blue/green cutovers behind Elastic Load Balancing.",
+        description="Supervise AWS CodeDeploy blue/green cutovers behind Elastic Load Balancing."
+        " The flags that say where and how (--target, --application, --deployment-group,"
+        " --deployment, --profile, --region, --endpoint-url, --config, --read-only) mean the"
+        " same before or after the command.",
     )
+    parser.add_argument("--version", action="version", version=f"cutover {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    from tui.commands import add_target_flags
-
     # `cutover` alone opens the dashboard on a sandbox; with target flags, on that target.
-    add_target_flags(parser)
+    add_global_flags(parser, 0)
     dash = sub.add_parser(
         "dashboard",
         help="open the dashboard (plain `cutover` opens it on a local sandbox)",
         description="Open the dashboard on a target. Without target flags or "
         "AWS_ENDPOINT_URL, `cutover` alone starts a sandbox and opens it there.",
     )
-    add_target_flags(dash)
+    add_global_flags(dash, 1)
 
     st = sub.add_parser(
         "status",
@@ -135,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show a deployment group, its deployment, both environments, traffic, "
         "gates and which actions are possible now.",
     )
-    add_target_flags(st)
+    add_global_flags(st, 1)
     st.add_argument("--json", action="store_true", help="the documented JSON document")
 
     for name, text in (
@@ -152,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     ):
         ap = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        add_target_flags(ap)
+        add_global_flags(ap, 1)
         ap.add_argument("--yes", action="store_true", help="do not ask; act on the plan")
         if name == "deploy":
             ap.add_argument(
@@ -161,11 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="S3-URL",
                 help="s3://bucket/key.zip (or github:owner/repo@commit)",
             )
-        if name == "approve":
+        if name in ("approve", "terminate-original"):
             ap.add_argument(
                 "--override-gates",
                 action="store_true",
-                help="approve even though a gate fails (audited as an override)",
+                help="act even though a gate fails (audited as an override)",
             )
         if name == "shift":
             way = ap.add_mutually_exclusive_group(required=True)
@@ -222,18 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="give listeners free ports instead of the scenario's",
     )
     sb.add_argument("--json", action="store_true", help="print the world summary as JSON")
+    add_global_flags(sb, 1)
     sbsub = sb.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", parser_class=_Parser)
 
     info = sbsub.add_parser("info", help="show what a running sandbox holds")
-    _endpoint_flag(info)
+    add_global_flags(info, 2)
     info.add_argument("--json", action="store_true", help="print JSON")
 
     fault = sbsub.add_parser("fault", help="inject or clear faults in a running sandbox")
+    add_global_flags(fault, 2, shown=False)
     fsub = fault.add_subparsers(dest="fault_command", metavar="KIND", parser_class=_Parser)
     fsub.required = True
 
     api = fsub.add_parser("api", help="throttle, slow down or cut off the AWS API")
-    _endpoint_flag(api)
+    add_global_flags(api, 3)
     api.add_argument(
         "--throttle", type=_share, metavar="SHARE", help="share of calls throttled (0.5 or 50%%)"
     )
@@ -269,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     inst = fsub.add_parser("instance", help="make an instance unhealthy, slow, erroring or down")
-    _endpoint_flag(inst)
+    add_global_flags(inst, 3)
     inst.add_argument("instance_id", metavar="INSTANCE_ID")
     inst.add_argument(
         "--unhealthy",
@@ -291,21 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     hook = fsub.add_parser("hook", help="make a deployment lifecycle script fail")
-    _endpoint_flag(hook)
+    add_global_flags(hook, 3)
     hook.add_argument("event", metavar="EVENT", help="e.g. AfterInstall, ValidateService")
     hook.add_argument("--instance", metavar="ID", help="only on this instance (default: the next)")
     hook.add_argument("--exit-code", type=_non_negative_int, default=1, metavar="N")
     hook.add_argument("--times", type=_non_negative_int, default=1, metavar="N")
 
     kill = fsub.add_parser("kill", help="terminate an instance as a lifecycle event starts on it")
-    _endpoint_flag(kill)
+    add_global_flags(kill, 3)
     kill.add_argument("event", metavar="EVENT", help="e.g. AllowTraffic, BlockTraffic")
     kill.add_argument("--instance", metavar="ID", help="only this instance (default: the next)")
 
     repl = fsub.add_parser(
         "replacements", help="make new replacement instances never become healthy"
     )
-    _endpoint_flag(repl)
+    add_global_flags(repl, 3)
     repl.add_argument(
         "--unhealthy",
         action=argparse.BooleanOptionalAction,
@@ -314,16 +325,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     alarm = fsub.add_parser("alarm", help="set a CloudWatch alarm's state (the next check decides)")
-    _endpoint_flag(alarm)
+    add_global_flags(alarm, 3)
     alarm.add_argument("name", metavar="ALARM")
     alarm.add_argument("--state", choices=("ALARM", "OK", "INSUFFICIENT_DATA"), default="ALARM")
 
     clear = fsub.add_parser("clear", help="clear every fault, or one instance's")
-    _endpoint_flag(clear)
+    add_global_flags(clear, 3)
     clear.add_argument("instance_id", nargs="?", metavar="INSTANCE_ID")
 
     show = fsub.add_parser("list", help="show the faults in force")
-    _endpoint_flag(show)
+    add_global_flags(show, 3)
 
     from tui.hookcli import add_hook_parser
 
@@ -341,18 +352,32 @@ def _percent(text: str) -> int:
     return value
 
 
-def _endpoint_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="the sandbox's endpoint (default: $AWS_ENDPOINT_URL)",
-    )
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cutover-tui")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The arguments, with the where-and-how flags merged from every position.
+
+    Raises UsageError (one line, exit 2) for bad input, including a flag given twice with
+    two values or given to a command it does not apply to."""
+    from tui.flags import FlagError, merge
+
+    args = build_parser().parse_args(argv)
+    try:
+        return merge(args)
+    except FlagError as exc:
+        raise UsageError(f"cutover: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_args(argv)
         if args.command == "sandbox":
             return _sandbox(args)
         if args.command == "hook":
@@ -694,6 +719,11 @@ def _control(args: argparse.Namespace, method: str, path: str, body: dict | None
 
 def _fault(args: argparse.Namespace) -> int:
     kind = args.fault_command
+    if args.read_only and kind != "list":
+        raise UsageError(
+            f"cutover sandbox fault {kind}: --read-only: a fault changes the sandbox; only"
+            " `cutover sandbox fault list` reads"
+        )
     try:
         if kind == "api":
             body: dict = {}

@@ -36,25 +36,6 @@ class CommandError(Exception):
         self.code = code
 
 
-def add_target_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("where")
-    g.add_argument("--target", metavar="NAME", help="a target from the config file")
-    g.add_argument("--application", metavar="NAME", help="CodeDeploy application")
-    g.add_argument("--deployment-group", metavar="NAME", help="CodeDeploy deployment group")
-    g.add_argument(
-        "--deployment", metavar="ID", help="this deployment (default: the active, else latest)"
-    )
-    g.add_argument("--profile", metavar="NAME", help="AWS profile (default: $AWS_PROFILE)")
-    g.add_argument("--region", metavar="NAME", help="AWS region (default: $AWS_REGION)")
-    g.add_argument(
-        "--endpoint-url", metavar="URL", help="AWS endpoint (default: $AWS_ENDPOINT_URL)"
-    )
-    g.add_argument("--config", metavar="PATH", help="config file (default: XDG config)")
-    g.add_argument(
-        "--read-only", action="store_true", default=None, help="refuse every mutating action"
-    )
-
-
 def resolve_target(args: argparse.Namespace) -> TargetConfig:
     """The target from the config file with flags applied; usage problems raise exit 2."""
     try:

@@ -51,6 +51,9 @@ def add_hook_parser(sub: Any) -> None:
             "Standby and back. See docs/hooks.md."
         ),
     )
+    from tui.flags import add_global_flags
+
+    add_global_flags(hook, 1, shown=False)
     hsub = hook.add_subparsers(dest="hook_command", metavar="ACTION", parser_class=type(hook))
     hsub.required = True
     for name, text in (
@@ -58,6 +61,7 @@ def add_hook_parser(sub: Any) -> None:
         ("register", "put the instance back in service and wait until it is healthy"),
     ):
         p = hsub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        add_global_flags(p, 2)
         p.add_argument(
             "--target-groups",
             nargs="+",
@@ -81,8 +85,6 @@ def add_hook_parser(sub: Any) -> None:
             metavar="ID",
             help="this instance's id (skips instance metadata)",
         )
-        p.add_argument("--region", metavar="REGION", help="default: $AWS_REGION, else metadata")
-        p.add_argument("--config", metavar="PATH", help="config file (its hooks: section)")
         p.add_argument(
             "--timeout",
             type=_seconds,
@@ -103,9 +105,26 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     try:
         try:
             config = load_config(args.config)
+            target = config.target(args.target) if args.target else None
         except ConfigError as exc:
-            reporter.error(str(exc))  # names the file and line, or --config
+            reporter.error(str(exc))  # names the file and line, or --config / --target
             return 2
+        if args.read_only or (target is not None and target.read_only):
+            why = "--read-only" if args.read_only else f"target {target.name} is read_only"
+            reporter.error(
+                f"read-only ({why}): the hook changes load balancer registrations and Auto"
+                " Scaling state, so it does nothing; remove read-only to run it"
+            )
+            return 2
+        profile = args.profile or (target.profile if target else None)
+        region = args.region or (target.region if target else None)
+        endpoint = args.endpoint_url or (target.endpoint_url if target else None)
+        if endpoint:
+            if not endpoint.startswith(("http://", "https://")):
+                reporter.error(f"--endpoint-url: '{endpoint}' is not an http(s) URL")
+                return 2
+            # The hook's clients read it like every AWS SDK does; this process is the hook's own.
+            os.environ["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"] = endpoint
         deployment_group = env.get("DEPLOYMENT_GROUP_NAME") or None
         options = merge_options(
             action,
@@ -114,13 +133,25 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
                 "elbs": args.elbs,
                 "port": args.port,
                 "instance_id": args.instance_id,
-                "region": args.region,
+                "region": region,
                 "timeout": args.timeout,
             },
             env=env,
             settings=config.hooks.for_group(deployment_group),
         )
-        return run_hook(options, reporter, env)
+        extra = {}
+        if profile:
+            import boto3
+            from botocore.exceptions import ProfileNotFound
+
+            try:
+                extra["session"] = boto3.session.Session(
+                    profile_name=profile, region_name=options.region
+                )
+            except ProfileNotFound as exc:
+                reporter.error(f"--profile: {exc}")
+                return 2
+        return run_hook(options, reporter, env, **extra)
     except HookError as exc:
         logging.getLogger("cutover.hook").info("hook %s failed: %s", action, exc)
         reporter.error(str(exc))
