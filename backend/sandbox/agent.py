@@ -19,6 +19,11 @@ the agent does on an instance:
   killed (ScriptTimedOut). A non-zero exit is ScriptFailed; a missing or non-executable script
   ScriptMissing / ScriptNotExecutable; the diagnostics carry the last 20 lines of the event's
   output prefixed `[stdout]` / `[stderr]`, as the agent reports them.
+- Every path stays inside its root: archives inside the deployment root (a revision label or
+  id that would lead elsewhere is refused), scripts and the appspec inside their archive
+  (a location that resolves outside it, through `..` or a symbolic link, is ScriptMissing).
+  Labels come from API callers and scenario files; the sandbox runs on the engineer's own
+  machine, so nothing they say may make it copy or run files elsewhere.
 
 Deployments whose revision has no bundle keep the timed behaviour (`TimedHooks`). Nothing here
 blocks the world lock: `start` spawns and returns, `poll` only asks whether the process ended.
@@ -65,6 +70,20 @@ class AppspecError(Exception):
     """An appspec file the agent refuses; str() says why."""
 
 
+def within(root: Path, path: Path) -> Path | None:
+    """`path` resolved (symbolic links followed) when that is `root` or below it, else None
+    (also for paths that cannot be resolved: a NUL byte, a symbolic-link loop)."""
+    try:
+        resolved = path.resolve()
+        return resolved if resolved.is_relative_to(root.resolve()) else None
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
+def _plain_name(part: str) -> bool:
+    return bool(part) and part not in (".", "..") and "/" not in part and "\0" not in part
+
+
 @dataclass(frozen=True)
 class Script:
     location: str
@@ -90,7 +109,7 @@ def read_appspec(archive: Path) -> dict[str, list[Script]]:
     path = next(
         (archive / n for n in ("appspec.yml", "appspec.yaml") if (archive / n).is_file()), None
     )
-    if path is None:
+    if path is None or within(archive, path) is None:
         raise AppspecError(f"The appspec.yml file was not found in {archive}")
     try:
         doc = yaml.safe_load(path.read_text())
@@ -170,7 +189,16 @@ class AppspecHooks:
         return self.bundles.get(label) or self.bundles.get("*")
 
     def archive_dir(self, instance_id: str, group_id: str, deployment_id: str) -> Path:
-        return self.root / instance_id / group_id / deployment_id / "deployment-archive"
+        """`<root>/<instance>/<group>/<deployment>/deployment-archive`. Raises AppspecError
+        when a part is not one plain name or the directory would not be inside the root."""
+        parts = (instance_id, group_id, deployment_id)
+        path = self.root.joinpath(*parts, "deployment-archive")
+        if not all(_plain_name(str(p)) for p in parts) or within(self.root, path) is None:
+            raise AppspecError(
+                f"The deployment archive of {deployment_id!r} on {instance_id!r} would not be "
+                "inside the agent's deployment root"
+            )
+        return path
 
     # ----- LifecycleHooks -------------------------------------------------------------------
 
@@ -248,7 +276,15 @@ class AppspecHooks:
         bundle = self.bundle(label)
         if bundle is None:
             return None
-        archive = self.archive_dir(ctx.instance_id, ctx.deployment_group_id, f"installed-{label}")
+        try:
+            archive = self.archive_dir(
+                ctx.instance_id, ctx.deployment_group_id, f"installed-{label}"
+            )
+        except AppspecError as exc:
+            # As when the agent finds no archive of the last successful deployment: the
+            # event has no scripts to run.
+            log.warning("agent: installed revision %r on %s: %s", label, ctx.instance_id, exc)
+            return None
         if not archive.is_dir():
             self._copy(bundle, archive)
         with self._lock:
@@ -264,7 +300,10 @@ class AppspecHooks:
         return archive
 
     def _note_installed(self, ctx: HookContext) -> None:
-        archive = self.archive_dir(ctx.instance_id, ctx.deployment_group_id, ctx.deployment_id)
+        try:
+            archive = self.archive_dir(ctx.instance_id, ctx.deployment_group_id, ctx.deployment_id)
+        except AppspecError:
+            return
         if archive.is_dir():
             with self._lock:
                 self._installed[(ctx.instance_id, ctx.deployment_group_id)] = (
@@ -385,7 +424,7 @@ class _ScriptsRun:
         location = script.location.lstrip("/")
         path = self.archive / location
         self._log(f"Script - {location}")
-        if not path.is_file():
+        if within(self.archive, path) is None or not path.is_file():
             self._record(None, "ScriptMissing")
             self._fail("ScriptMissing")
             return

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import posixpath
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -191,7 +192,9 @@ def script_failure(
     script = script or SCRIPTS.get(event, f"scripts/{event}.sh")
     if error_code == "ScriptMissing":
         root = f"/opt/codedeploy-agent/deployment-root/{deployment_group_id}/{deployment_id}"
-        message = f"Script does not exist at specified location: {root}/deployment-archive/{script}"
+        # The agent prints File.expand_path of the joined path: `..` already resolved.
+        where = posixpath.normpath(f"{root}/deployment-archive/{script}")
+        message = f"Script does not exist at specified location: {where}"
     elif error_code == "ScriptNotExecutable":
         message = f"Script at specified location: {script} is not executable"
     elif error_code == "ScriptTimedOut":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pytest
 
 from backend.sandbox import engine
@@ -516,3 +517,183 @@ def test_hooks_scenario_maps_every_revision_to_the_in_place_example() -> None:
     bundle = scenario.codedeploy.bundles["*"]
     assert (bundle / "appspec.yml").is_file()
     assert bundle.name == "in-place"
+
+
+# ----- every path stays inside its root ------------------------------------------------------
+
+# Enough `..` to climb from anywhere under the temp directory to `/`.
+CLIMB = "../" * 40
+
+# One instance in two deployment groups, so that a revision one group installed is the
+# "installed revision" the other group's ApplicationStop runs.
+SHARED_SCENARIO = """\
+name: agent-shared
+time_scale: {time_scale}
+instances:
+  - {{name: s-1, availability_zone: us-east-1a, revision: {revision}, tags: {{app: s, role: web}}}}
+codedeploy:
+  lifecycle_durations: {{DownloadBundle: 1, Install: 1}}
+  bundles:
+    '*': bundles/any
+  applications:
+    - name: shop
+      deployment_groups:
+        - name: s-group
+          style: in_place
+          traffic_control: false
+          ec2_tags: {{app: s}}
+          deployment_config: CodeDeployDefault.OneAtATime
+        - name: web-group
+          style: in_place
+          traffic_control: false
+          ec2_tags: {{role: web}}
+          deployment_config: CodeDeployDefault.OneAtATime
+"""
+
+
+def start_shared(tmp_path: Path, revision: str = "v1") -> Sandbox:
+    """The shared-instance scenario, whose every revision is the bundle `any`: its
+    ApplicationStop script records where it ran."""
+    write_bundle(
+        tmp_path,
+        "any",
+        {"ApplicationStop": [hook("stop.sh")]},
+        {"stop.sh": RECORD.format(label="any", out=tmp_path)},
+    )
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SHARED_SCENARIO.format(time_scale=TIME_SCALE, revision=json.dumps(revision)))
+    return Sandbox(load_scenario(str(path)), port=0).start(wait_healthy=10)
+
+
+def github(commit: str) -> dict:
+    return {
+        "revisionType": "GitHub",
+        "gitHubLocation": {"repository": "shop/web", "commitId": commit},
+    }
+
+
+def error_code(exc: pytest.ExceptionInfo) -> str:
+    return exc.value.response["Error"]["Code"]  # type: ignore[attr-defined]
+
+
+def inside(path: str | Path, root: Path) -> bool:
+    return Path(path).resolve().is_relative_to(root.resolve())
+
+
+def test_safety_14_github_commit_id_cannot_lead_the_agent_outside_its_root(
+    tmp_path: Path, sandboxes: list[Sandbox]
+) -> None:
+    outside = tmp_path / "outside"
+    sb = start_shared(tmp_path)
+    sandboxes.append(sb)
+    cd = client(sb)
+    commit = "x/" + CLIMB + str(outside).lstrip("/")
+    refused = None
+    try:
+        did = cd.create_deployment(
+            applicationName=APP, deploymentGroupName="s-group", revision=github(commit)
+        )["deploymentId"]
+    except botocore.exceptions.ClientError as exc:
+        refused = exc.response["Error"]
+    else:
+        # The commit becomes the instance's installed revision; the other group's next
+        # deployment stops the application with that revision's scripts.
+        finished(cd, did)
+        finished(cd, deploy(cd, "web-group", "v2"))
+    assert not outside.exists(), "the agent copied a bundle outside its deployment root"
+    assert all(inside(cwd, sb.agent.root) for *_, cwd in runs(tmp_path))
+    assert refused is not None and refused["Code"] == "InvalidRevisionException"
+
+
+@pytest.mark.parametrize(
+    "commit",
+    [
+        "../../../../tmp/cutover",
+        "main",
+        "0f3c2ab9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",  # 39 characters
+        "0f3c2ab9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3/..",
+        "zf3c2ab9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3",
+        "0f3c2ab9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3\n",
+    ],
+)
+def test_safety_14_revision_apis_refuse_a_commit_id_that_is_not_a_sha1(
+    commit: str, shop: tuple[Sandbox, Any]
+) -> None:
+    _, cd = shop
+    for call in (
+        lambda: cd.create_deployment(
+            applicationName=APP, deploymentGroupName="s-group", revision=github(commit)
+        ),
+        lambda: cd.register_application_revision(applicationName=APP, revision=github(commit)),
+        lambda: cd.get_application_revision(applicationName=APP, revision=github(commit)),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            call()
+        assert error_code(exc) == "InvalidRevisionException"
+        assert "SHA-1" in exc.value.response["Error"]["Message"]
+
+
+def test_safety_14_a_sha1_commit_deploys_with_the_agent(shop: tuple[Sandbox, Any]) -> None:
+    sb, cd = shop
+    commit = "0F3c2ab9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3"
+    did = cd.create_deployment(
+        applicationName=APP, deploymentGroupName="s-group", revision=github(commit)
+    )["deploymentId"]
+    assert finished(cd, did)["status"] == "Succeeded"
+    with sb.world.lock:
+        assert {i.revision for i in sb.world.instances.values()} == {commit}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Any]]:
+    sb = start_shared(tmp_path_factory.mktemp("shop"))
+    try:
+        yield sb, client(sb)
+    finally:
+        sb.stop()
+
+
+def test_safety_14_installed_revision_label_cannot_move_the_archive_out_of_the_root(
+    tmp_path: Path, sandboxes: list[Sandbox]
+) -> None:
+    # A scenario's revision label (like an S3 key's file name) names the installed archive.
+    outside = tmp_path / "outside"
+    sb = start_shared(tmp_path, revision="x/" + CLIMB + str(outside).lstrip("/"))
+    sandboxes.append(sb)
+    cd = client(sb)
+    did = deploy(cd, "s-group", "v2")
+    assert finished(cd, did)["status"] == "Succeeded"
+    assert not outside.exists(), "the agent copied a bundle outside its deployment root"
+    # No archive of that revision on the instance: its ApplicationStop has nothing to run,
+    # as when the agent finds no archive of the last successful deployment.
+    assert [line for line in runs(tmp_path) if line[1] == "ApplicationStop"] == []
+    with sb.world.lock:
+        assert {i.revision for i in sb.world.instances.values()} == {"v2"}
+
+
+@pytest.mark.parametrize("how", ["dot-dot", "symlink"])
+def test_safety_14_script_outside_the_bundle_is_script_missing(
+    tmp_path: Path, sandboxes: list[Sandbox], how: str
+) -> None:
+    ran = tmp_path / "ran-outside"
+    script = tmp_path / "outside.sh"
+    script.write_text(f'#!/bin/sh\ntouch "{ran}"\n')
+    script.chmod(0o755)
+    location = CLIMB + str(script).lstrip("/") if how == "dot-dot" else "scripts/link.sh"
+    write_bundle(tmp_path, "v1", {}, {})
+    bundle = write_bundle(tmp_path, "v2", {"ValidateService": [{"location": location}]}, {})
+    if how == "symlink":
+        (bundle / "scripts" / "link.sh").symlink_to(script)
+    sb = start(tmp_path, ["v1", "v2"])
+    sandboxes.append(sb)
+    cd = client(sb)
+    did = deploy(cd, "b-group", "v2")
+    status = finished(cd, did)["status"]
+    assert not ran.exists(), "the agent ran a script from outside the bundle"
+    assert status == "Failed"
+    (iid,) = instances(sb, "b")
+    diag = diagnostics_of(cd, did, iid, "ValidateService")
+    assert diag["errorCode"] == "ScriptMissing"
+    assert diag["scriptName"] == location
+    assert diag["message"].startswith("Script does not exist at specified location: /")
+    assert "/../" not in diag["message"]

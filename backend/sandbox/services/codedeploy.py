@@ -35,6 +35,9 @@ MAX_ALARMS = 10
 MAX_WAIT_MINUTES = 2880
 
 DEPLOYMENT_ID = re.compile(r"^d-[A-Z0-9]{9}$")
+# GitHubLocation.commitId is "the SHA1 commit ID" (API reference). The sandbox's agent names
+# archives after it, so nothing else may pass: no branch names, no slashes, no `..`.
+COMMIT_ID = re.compile(r"[0-9a-fA-F]{40}")
 NAME = re.compile(r"^[\w.+=,@-]{1,100}$")
 STATUSES = ("Created", "Queued", "InProgress", "Baking", "Succeeded", "Failed", "Stopped", "Ready")
 TARGET_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Unknown", "Ready")
@@ -526,6 +529,12 @@ def _revision(value: dict | None) -> dict:
         if not gh.get("repository") or not gh.get("commitId"):
             raise _err(
                 bad, "The GitHub location of the revision must name a repository and a commit ID."
+            )
+        if not COMMIT_ID.fullmatch(str(gh["commitId"])):
+            raise _err(
+                bad,
+                f"The commit ID {gh['commitId']!r} is not a SHA-1 commit ID (40 hexadecimal "
+                "characters).",
             )
         return {
             "revisionType": "GitHub",
