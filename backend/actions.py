@@ -789,6 +789,12 @@ def plan_repair(base: Plan, snap: Snapshot) -> Plan:
                 )
             )
             changes.append(f"{lo.asg_name}: MinSize back to {lo.min_size} ({lo.detail})")
+        elif lo.kind == "min-size" and lo.asg_name and lo.stale:
+            # Never the recorded value over one someone set since: only the record goes.
+            changes.append(
+                f"{lo.asg_name}: MinSize not changed ({lo.detail}); only its record"
+                f" {lo.record_tag} is deleted"
+            )
     for lo in leftovers:
         if lo.kind == "suspended" and lo.asg_name and lo.processes:
             calls.append(

@@ -379,6 +379,31 @@ def classic_verdict(
     return Verdict(WAIT)
 
 
+# ----- the MinSize record ---------------------------------------------------------------------
+
+
+def parse_min_size_record(text: str) -> tuple[int, int] | None:
+    """`cutover:hook:min-size` -> (MinSize before the hooks lowered it, MinSize they set).
+
+    `4>3`: it was 4 and the hooks set 3. `4`, the form earlier versions wrote (they always
+    lowered by one): (4, 3). None for anything else.
+    """
+    original, sep, lowered = text.strip().partition(">")
+    original, lowered = original.strip(), lowered.strip()
+    if not original.isdigit() or (sep and not lowered.isdigit()):
+        return None
+    before = int(original)
+    after = int(lowered) if sep else before - 1
+    return (before, after) if 0 <= after < before else None
+
+
+def min_size_changed(asg_name: str, current: int, record: tuple[int, int]) -> str:
+    return (
+        f"MinSize of {asg_name} is {current}, not the {record[1]} the hooks set: changed by"
+        " someone else since"
+    )
+
+
 # ----- timeouts -------------------------------------------------------------------------------
 
 
@@ -984,18 +1009,39 @@ class Hook:
         self.say.info(f"suspended {', '.join(ours)} in {name} (recorded in {TAG_SUSPENDED})")
 
     def _lower_min_size(self, group: dict) -> None:
+        """Lower MinSize by one when it equals the desired capacity, recording `ORIGINAL>SET`
+        first. With a record whose SET is the current MinSize (another instance still out, or
+        an interrupted deployment), lower on from it and keep its ORIGINAL; a record that does
+        not match (changed by someone else) is stale: the current value becomes the original."""
         name = group["AutoScalingGroupName"]
         min_size, desired = group["MinSize"], group["DesiredCapacity"]
         if not self.options.lower_min_size or not (min_size == desired > 0):
             return
-        if TAG_MIN_SIZE not in self._group_tags(group):
-            # Only when absent: after a failed deployment MinSize is already lowered and the
-            # tag still holds the original.
-            self._set_group_tag(name, TAG_MIN_SIZE, str(min_size))
+        raw = self._group_tags(group).get(TAG_MIN_SIZE)
+        record = parse_min_size_record(raw) if raw is not None else None
+        original = min_size
+        if record is not None and min_size == record[1]:
+            original = record[0]
+        elif record is not None and min_size != record[0]:
+            self.say.info(
+                f"{min_size_changed(name, min_size, record)}; starting afresh: {min_size} is"
+                " the value to restore"
+            )
+        elif raw is not None and record is None:
+            self.say.info(
+                f"{TAG_MIN_SIZE}={raw!r} is not a record the hooks wrote; starting afresh:"
+                f" {min_size} is the value to restore"
+            )
+        value = f"{original}>{min_size - 1}"
+        # The record first: if the update succeeds and we die, the next register restores it.
+        self._set_group_tag(name, TAG_MIN_SIZE, value)
         self.client("autoscaling").update_auto_scaling_group(
             AutoScalingGroupName=name, MinSize=min_size - 1
         )
-        self.say.info(f"lowered MinSize of {name} from {min_size} to {min_size - 1}")
+        self.say.info(
+            f"lowered MinSize of {name} from {min_size} to {min_size - 1}"
+            f" (recorded {TAG_MIN_SIZE}={value})"
+        )
 
     # ----- register ---------------------------------------------------------------------------
 
@@ -1108,12 +1154,22 @@ class Hook:
         asg = self.client("autoscaling")
         delete = []
         if TAG_MIN_SIZE in gtags:
-            value = gtags[TAG_MIN_SIZE].strip()
-            if value.isdigit():
-                asg.update_auto_scaling_group(AutoScalingGroupName=asg_name, MinSize=int(value))
-                self.say.info(f"restored MinSize of {asg_name} to {value}")
+            raw = gtags[TAG_MIN_SIZE]
+            record = parse_min_size_record(raw)
+            current = group["MinSize"]
+            if record is None:
+                self.say.error(f"{TAG_MIN_SIZE}={raw!r} is not a record: MinSize left alone")
+            elif current == record[1]:
+                asg.update_auto_scaling_group(AutoScalingGroupName=asg_name, MinSize=record[0])
+                self.say.info(f"restored MinSize of {asg_name} to {record[0]}")
+            elif current == record[0]:
+                self.say.info(f"MinSize of {asg_name} is already {current}: nothing to restore")
             else:
-                self.say.error(f"{TAG_MIN_SIZE}={value!r} is not a number: MinSize left alone")
+                # Someone set it while the instance was out: theirs stands.
+                self.say.info(
+                    f"{min_size_changed(asg_name, current, record)}, so left at {current}"
+                    f" (it was {record[0]} before the hooks lowered it)"
+                )
             delete.append(TAG_MIN_SIZE)
         if TAG_SUSPENDED in gtags:
             processes = split_list(gtags[TAG_SUSPENDED])

@@ -49,6 +49,7 @@ from botocore.exceptions import (
 
 from backend import gates
 from backend.config import TargetConfig
+from backend.hooks import parse_min_size_record
 from backend.model import (
     ACTIVE_STATUSES,
     Alarm,
@@ -1610,6 +1611,38 @@ def _registration(rows: list[dict] | None, iid: str, port: int | None) -> str:
     return best
 
 
+def _min_size_leftover(asg: _Asg, raw: str) -> Leftover:
+    """The `cutover:hook:min-size` record against the group's MinSize now: restorable only
+    while MinSize is still the value the hooks set; a value someone else set since stands, and
+    only the stale record goes."""
+    record = parse_min_size_record(raw)
+    restore: int | None = None
+    if record is None:
+        detail = f"record left behind (not a record the hooks write: {raw!r})"
+    elif asg.min_size == record[1]:
+        restore = record[0]
+        detail = f"MinSize {asg.min_size}, was {record[0]} before the hooks lowered it"
+    elif asg.min_size == record[0]:
+        detail = "record left behind"
+    else:
+        detail = (
+            f"MinSize {asg.min_size}, not the {record[1]} the hooks set: changed by someone"
+            f" else since, so it stays (it was {record[0]} before the hooks lowered it);"
+            " the record is stale"
+        )
+    return Leftover(
+        kind="min-size",
+        resource=asg.name,
+        detail=detail,
+        asg_name=asg.name,
+        min_size=restore,
+        record_tag=HOOK_MIN_SIZE,
+        stale=restore is None,
+        asg_desired=asg.desired,
+        asg_max=asg.max_size,
+    )
+
+
 def find_leftovers(
     *,
     fleet: Environment | None,
@@ -1631,8 +1664,9 @@ def find_leftovers(
       `cutover:hook:home` names a target group (port) or classic LB they are not registered
       in (or draining from); with traffic control, any running instance of the group missing
       from the group's own target groups / classic LBs;
-    - min-size: a group whose `cutover:hook:min-size` differs from its MinSize (or, equal, a
-      record left behind);
+    - min-size: a group whose MinSize is still the value its `cutover:hook:min-size` says the
+      hooks set (to restore); else a stale record (MinSize back at the original, or changed by
+      someone else since, which stands);
     - suspended: the processes a group's `cutover:hook:suspended` lists that are still
       suspended (or, none left, a record left behind).
     """
@@ -1749,28 +1783,7 @@ def find_leftovers(
         if asg is None:
             continue
         if HOOK_MIN_SIZE in asg.tags:
-            raw = asg.tags[HOOK_MIN_SIZE].strip()
-            recorded = int(raw) if raw.isdigit() else None
-            stale = recorded is None or recorded == asg.min_size
-            detail = (
-                f"MinSize {asg.min_size}, was {recorded} before the hooks lowered it"
-                if not stale
-                else "record left behind"
-                + ("" if recorded is not None else f" (not a number: {raw!r})")
-            )
-            out.append(
-                Leftover(
-                    kind="min-size",
-                    resource=name,
-                    detail=detail,
-                    asg_name=name,
-                    min_size=None if stale else recorded,
-                    record_tag=HOOK_MIN_SIZE,
-                    stale=stale,
-                    asg_desired=asg.desired,
-                    asg_max=asg.max_size,
-                )
-            )
+            out.append(_min_size_leftover(asg, asg.tags[HOOK_MIN_SIZE]))
         if HOOK_SUSPENDED in asg.tags:
             listed = [p.strip() for p in asg.tags[HOOK_SUSPENDED].split(",") if p.strip()]
             still = tuple(p for p in listed if p in asg.suspended)

@@ -35,6 +35,7 @@ from backend.hooks import (
     find_identity,
     merge_options,
     parse_home,
+    parse_min_size_record,
     run_hook,
     target_verdict,
     tg_timeout,
@@ -195,7 +196,7 @@ def test_asg_round_trip_changes_and_restores_exactly_what_it_recorded(world: Wor
     group = world.group()
     assert (group["MinSize"], group["DesiredCapacity"]) == (3, 3)
     gtags = world.group_tags()
-    assert gtags[TAG_MIN_SIZE] == "4"
+    assert gtags[TAG_MIN_SIZE] == "4>3"
     assert gtags[TAG_SUSPENDED] == "AlarmNotification,ScheduledActions,ReplaceUnhealthy"
     assert world.suspended() == set(ALL_PROCESSES)
     itags = world.instance_tags(iid)
@@ -260,7 +261,7 @@ def test_a_failed_deployment_s_leftovers_are_restored_to_the_original_values(
     assert world.hook("deregister", b)[0] == 0
     group = world.group()
     assert (group["MinSize"], group["DesiredCapacity"]) == (2, 2)
-    assert world.group_tags()[TAG_MIN_SIZE] == "4"  # the original, not the lowered 3
+    assert world.group_tags()[TAG_MIN_SIZE] == "4>2"  # the original, and what the hooks set
     code, out, _ = world.hook("register", b)
     assert code == 0
     assert any(f"{a} still out" in line for line in out)
@@ -604,6 +605,14 @@ def test_precedence_flags_env_config() -> None:
         merge_options("register", flags={}, env={"PORT": "http"}, settings=config)
 
 
+def test_safety_11_min_size_record_forms() -> None:
+    assert parse_min_size_record("4>3") == (4, 3)
+    assert parse_min_size_record(" 6 > 2 ") == (6, 2)
+    assert parse_min_size_record("4") == (4, 3)  # earlier versions: the original only
+    for bad in ("0", "3>3", "3>4", "4>", ">3", "four", "", "4>-1"):
+        assert parse_min_size_record(bad) is None, bad
+
+
 def test_home_tag_round_trips() -> None:
     assert parse_home("asg/web-asg tg/web-tg/80 tg/a/b/81 elb/legacy junk") == (
         "web-asg",
@@ -644,3 +653,85 @@ def test_hooks_config_defaults_and_overrides(tmp_path: Path) -> None:
     api = hooks.for_group("api-hooks")
     assert api.target_groups == ("api-tg",) and api.elbs == ("legacy-elb",)
     assert api.suspend_processes == () and api.lower_min_size is False
+
+
+# ----- issue 11: an operator's MinSize is never undone ------------------------------------------
+
+
+def set_min_size(world: World, value: int) -> None:
+    world.asg.update_auto_scaling_group(AutoScalingGroupName="web-asg", MinSize=value)
+
+
+def test_safety_11_the_next_deployment_keeps_an_operator_s_min_size(world: World) -> None:
+    a, b = world.members()[:2]
+    assert world.hook("deregister", a)[0] == 0
+    # The deployment is interrupted here (a stays in Standby); the operator then raises MinSize.
+    set_min_size(world, 6)
+    assert world.group()["DesiredCapacity"] == 6
+    # The next deployment: b out and back, then a (already in Standby) out and back.
+    code, out, err = world.hook("deregister", b)
+    assert code == 0, err
+    assert any("MinSize of web-asg is 6, not the 3 the hooks set" in line for line in out), out
+    assert world.group()["MinSize"] == 5
+    assert world.hook("register", b)[0] == 0
+    assert world.hook("deregister", a)[0] == 0
+    code, out, err = world.hook("register", a)
+    assert code == 0, err
+    assert any("restored MinSize of web-asg to 6" in line for line in out), out
+    group = world.group()
+    # a rejoined the 6 the operator asked for: ExitStandby adds it to the desired capacity.
+    assert (group["MinSize"], group["DesiredCapacity"]) == (6, 7)
+    assert TAG_MIN_SIZE not in world.group_tags()
+
+
+@pytest.mark.parametrize("record", ["4>3", "4"])  # "4": the form earlier versions wrote
+def test_safety_11_register_leaves_a_changed_min_size_and_says_so(
+    world: World, record: str
+) -> None:
+    iid = world.members()[0]
+    assert world.hook("deregister", iid)[0] == 0
+    group_tag = {"ResourceId": "web-asg", "ResourceType": "auto-scaling-group"}
+    world.asg.create_or_update_tags(Tags=[{**group_tag, "Key": TAG_MIN_SIZE, "Value": record}])
+    set_min_size(world, 2)  # the operator, while the instance is out
+    code, out, err = world.hook("register", iid)
+    assert code == 0, err
+    said = [line for line in out if "MinSize of web-asg" in line]
+    assert said == [
+        f"cutover hook register: {iid}: MinSize of web-asg is 2, not the 3 the hooks set: "
+        "changed by someone else since, so left at 2 (it was 4 before the hooks lowered it)"
+    ], out
+    assert world.group()["MinSize"] == 2
+    assert TAG_MIN_SIZE not in world.group_tags()
+
+
+def test_safety_11_the_record_holds_what_the_hooks_set_and_an_interrupted_one_is_restored(
+    world: World,
+) -> None:
+    a, b = world.members()[:2]
+    assert world.hook("deregister", a)[0] == 0
+    assert world.group_tags()[TAG_MIN_SIZE] == "4>3"
+    # Interrupted: a stays out and the next deployment takes b out too.
+    assert world.hook("deregister", b)[0] == 0
+    assert world.group_tags()[TAG_MIN_SIZE] == "4>2"
+    assert world.group()["MinSize"] == 2
+    assert world.hook("register", b)[0] == 0
+    code, out, _ = world.hook("register", a)
+    assert code == 0 and any("restored MinSize of web-asg to 4" in line for line in out)
+    assert world.group()["MinSize"] == 4 and TAG_MIN_SIZE not in world.group_tags()
+
+
+def test_safety_11_a_stale_record_is_started_afresh_from_the_operator_s_value(
+    world: World,
+) -> None:
+    # A record an interrupted deployment left (6, lowered to 5); the operator has set 4 since.
+    group_tag = {"ResourceId": "web-asg", "ResourceType": "auto-scaling-group"}
+    world.asg.create_or_update_tags(Tags=[{**group_tag, "Key": TAG_MIN_SIZE, "Value": "6>5"}])
+    iid = world.members()[0]
+    code, out, err = world.hook("deregister", iid)
+    assert code == 0, err
+    assert any("MinSize of web-asg is 4, not the 5 the hooks set" in line for line in out), out
+    assert any("lowered MinSize of web-asg from 4 to 3" in line for line in out), out
+    assert world.group()["MinSize"] == 3 and world.group_tags()[TAG_MIN_SIZE] == "4>3"
+    code, out, err = world.hook("register", iid)
+    assert code == 0, err
+    assert world.group()["MinSize"] == 4 and TAG_MIN_SIZE not in world.group_tags()

@@ -342,3 +342,46 @@ def test_repair_is_refused_while_a_deployment_runs_and_when_leftovers_changed(
     sent = [c for c in w.calls if c.split(":")[1] in ("ExitStandby", "RegisterTargets")]
     assert sent == []
     assert [(r["action"], r["outcome"]) for r in w.audit.records()] == [("repair", "refused")] * 2
+
+
+@pytest.mark.parametrize("record", ["4>3", "4"])  # "4": the form earlier versions wrote
+def test_safety_11_repair_keeps_an_operator_s_min_size_and_deletes_the_stale_record(
+    world: World, record: str
+) -> None:
+    w = world
+    ids = leave_leftovers(w)
+    asc = w.client("autoscaling")
+    asc.create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": "web-asg",
+                "ResourceType": "auto-scaling-group",
+                "Key": "cutover:hook:min-size",
+                "Value": record,
+                "PropagateAtLaunch": False,
+            }
+        ]
+    )
+    asc.update_auto_scaling_group(AutoScalingGroupName="web-asg", MinSize=2)  # the operator
+    g = w.groups["web-hooks"]
+    snap = g.observer.snapshot()
+    lo = next(lo for lo in snap.leftovers or () if lo.kind == "min-size")
+    assert lo.stale and lo.min_size is None
+    assert "MinSize 2, not the 3 the hooks set: changed by someone else" in lo.detail
+    plan = g.controller.plan("repair", snap)
+    assert plan.refused is None, plan.refused
+    assert "autoscaling:UpdateAutoScalingGroup" not in [c.text().split(" ")[0] for c in plan.calls]
+    deleted = next(c for c in plan.calls if c.operation == "delete_tags" and c.service != "ec2")
+    assert "cutover:hook:min-size" in [t["Key"] for t in deleted.params["Tags"]]
+    assert any(
+        line.startswith("web-asg: MinSize not changed (MinSize 2, not the 3 the hooks set")
+        and line.endswith("only its record cutover:hook:min-size is deleted")
+        for line in plan.changes
+    ), plan.changes
+    outcome = g.controller.execute(plan, g.observer.snapshot)
+    assert outcome.ok, outcome.message
+    until("back in service", lambda: ids["web"] in {m["InstanceId"] for m in w.asg()["Instances"]})
+    group = w.asg()
+    assert group["MinSize"] == 2
+    assert "cutover:hook:min-size" not in {t["Key"] for t in group["Tags"]}
+    assert (g.observer.snapshot().leftovers or ()) == ()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from backend.model import Environment, Instance
 from backend.observe import (
     _Asg,
@@ -95,3 +97,25 @@ def test_tag_formats() -> None:
     assert describe_out("- 2026-11-26T10:00:00Z -") == (
         "taken out by the hooks at 2026-11-26T10:00:00Z"
     )
+
+
+@pytest.mark.parametrize(
+    ("record", "min_size", "stale", "restore", "words"),
+    [
+        ("4>3", 3, False, 4, "MinSize 3, was 4 before the hooks lowered it"),
+        ("4", 3, False, 4, "MinSize 3, was 4 before the hooks lowered it"),  # earlier versions
+        ("4>2", 2, False, 4, "MinSize 2, was 4 before the hooks lowered it"),
+        ("4>3", 4, True, None, "record left behind"),
+        ("4>3", 6, True, None, "MinSize 6, not the 3 the hooks set: changed by someone else"),
+        ("4", 6, True, None, "MinSize 6, not the 3 the hooks set: changed by someone else"),
+        ("4>2", 3, True, None, "MinSize 3, not the 2 the hooks set: changed by someone else"),
+        ("four", 3, True, None, "not a record the hooks write: 'four'"),
+    ],
+)
+def test_safety_11_min_size_is_restorable_only_while_it_is_the_value_the_hooks_set(
+    record: str, min_size: int, stale: bool, restore: int | None, words: str
+) -> None:
+    asg = _Asg("web-asg", min_size, 8, 6, {}, tags={"cutover:hook:min-size": record})
+    found, _ = check(asgs={"web-asg": asg}, group_asgs=["web-asg"])
+    assert [(lo.kind, lo.stale, lo.min_size) for lo in found] == [("min-size", stale, restore)]
+    assert words in found[0].detail, found[0].detail

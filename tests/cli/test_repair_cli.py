@@ -84,3 +84,42 @@ def test_repair_from_the_command_line(tmp_path: Path) -> None:
             ("repair", "refused"),
         ]
         assert any("RegisterTargets" in c for c in records[1]["calls"])
+
+
+def test_safety_11_cutover_repair_leaves_an_operator_s_min_size_and_says_why(
+    tmp_path: Path,
+) -> None:
+    with sandbox_process(tmp_path, "--scenario", "hooks", "--time-scale", "100") as (env, _):
+        asc = boto3.client(
+            "autoscaling",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
+        )
+        # An interrupted deployment's record (4, lowered to 3); the operator has set 2 since.
+        asc.create_or_update_tags(
+            Tags=[
+                {
+                    "ResourceId": "web-asg",
+                    "ResourceType": "auto-scaling-group",
+                    "Key": "cutover:hook:min-size",
+                    "Value": "4>3",
+                    "PropagateAtLaunch": False,
+                }
+            ]
+        )
+        asc.update_auto_scaling_group(AutoScalingGroupName="web-asg", MinSize=2)
+        web = ["--application", "shop", "--deployment-group", "web-hooks"]
+        res = cutover(env, "status", *web)
+        assert "min-size web-asg: MinSize 2, not the 3 the hooks set" in res.stdout, res.stdout
+        res = cutover(env, "repair", *web, "--yes")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "web-asg: MinSize not changed (MinSize 2, not the 3 the hooks set" in res.stdout
+        assert "UpdateAutoScalingGroup" not in res.stdout
+        assert "call: autoscaling:DeleteTags" in res.stdout
+        group = asc.describe_auto_scaling_groups(AutoScalingGroupNames=["web-asg"])[
+            "AutoScalingGroups"
+        ][0]
+        assert group["MinSize"] == 2
+        assert not [t for t in group["Tags"] if t["Key"] == "cutover:hook:min-size"]
