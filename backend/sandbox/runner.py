@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +32,8 @@ log = logging.getLogger("cutover.sandbox")
 HOST = "127.0.0.1"
 ACCESS_KEY = "AKIASANDBOXEXAMPLE01"
 SECRET_KEY = "sandbox-secret-key-not-a-real-secret"
+
+ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class SandboxError(Exception):
@@ -264,15 +266,19 @@ class Sandbox:
         return services.dispatch(self.world, service, operation, params)
 
     def _add_control_routes(self, app: web.Application) -> None:
-        app.router.add_get("/_sandbox", self._control_summary)
-        app.router.add_get("/_sandbox/faults", self._control_faults)
-        app.router.add_post("/_sandbox/faults/api", self._control_api_fault)
-        app.router.add_post("/_sandbox/faults/instance/{instance_id}", self._control_instance_fault)
-        app.router.add_delete("/_sandbox/faults", self._control_clear)
-        app.router.add_delete("/_sandbox/faults/instance/{instance_id}", self._control_clear)
-        app.router.add_get("/_sandbox/load", self._control_load)
-        app.router.add_post("/_sandbox/faults/deployment", self._control_deployment_fault)
-        app.router.add_post("/_sandbox/faults/alarm/{name}", self._control_alarm)
+        """The control API. Its Host header is checked by the endpoint (WireServer); every
+        request that changes something must say Content-Type: application/json, which a web
+        page cannot send to another origin without asking first (415 otherwise)."""
+        get, post, delete = app.router.add_get, app.router.add_post, app.router.add_delete
+        get("/_sandbox", self._control_summary)
+        get("/_sandbox/faults", self._control_faults)
+        post("/_sandbox/faults/api", _json_only(self._control_api_fault))
+        post("/_sandbox/faults/instance/{instance_id}", _json_only(self._control_instance_fault))
+        delete("/_sandbox/faults", _json_only(self._control_clear))
+        delete("/_sandbox/faults/instance/{instance_id}", _json_only(self._control_clear))
+        get("/_sandbox/load", self._control_load)
+        post("/_sandbox/faults/deployment", _json_only(self._control_deployment_fault))
+        post("/_sandbox/faults/alarm/{name}", _json_only(self._control_alarm))
 
     async def _json_body(self, request: web.Request) -> dict:
         try:
@@ -424,6 +430,25 @@ class Sandbox:
         if self.load is None:
             return web.json_response({"running": False})
         return web.json_response({"running": True, **self.load.stats()})
+
+
+def _json_only(handler: ControlHandler) -> ControlHandler:
+    """`handler`, answering 415 instead to a request that is not Content-Type:
+    application/json. Bodiless ones too: a bare POST sets an alarm to ALARM."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if request.content_type != "application/json":
+            given = request.headers.get("Content-Type") or "none"
+            return web.json_response(
+                {
+                    "error": "the control API takes requests that change something only with "
+                    f"Content-Type: application/json (this one: {given})"
+                },
+                status=415,
+            )
+        return await handler(request)
+
+    return guarded
 
 
 def _opt(body: dict, key: str, kind: type) -> Any:

@@ -160,12 +160,22 @@ def client(
     return make
 
 
+# Signed as boto3 signs (the server checks the shape, not the signature); the scope names no
+# served service, so requests route by their Version as unsigned ones did.
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20300102/us-east-1/test/"
+    "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+}
+
+
 def raw(
     port: int, method: str, path: str, body: bytes = b"", headers: dict | None = None
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request, signed unless `headers` says otherwise (an Authorization of None: none)."""
+    sent = {k: v for k, v in {**SIGNED, **(headers or {})}.items() if v is not None}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        connection.request(method, path, body=body, headers=sent)
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -270,7 +280,9 @@ def test_keep_alive(sandbox: tuple[Backend, WireServer]) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", sandbox[1].port, timeout=5)
     try:
         for _ in range(3):
-            connection.request("POST", "/", body=b"Action=GetCallerIdentity&Version=2011-06-15")
+            connection.request(
+                "POST", "/", body=b"Action=GetCallerIdentity&Version=2011-06-15", headers=SIGNED
+            )
             response = connection.getresponse()
             response.read()
             assert response.status == 200
@@ -555,3 +567,22 @@ def test_pause_lets_an_in_flight_request_finish(
         assert results[0]["Account"] == "slow"
     finally:
         run(loop, server.stop())
+
+
+def test_unsigned_calls_are_refused_in_their_protocol(sandbox: tuple[Backend, WireServer]) -> None:
+    backend, server = sandbox
+    backend.reset()
+    unsigned = {"Authorization": None}
+    status, _, payload = raw(
+        server.port, "POST", "/", b"Action=GetCallerIdentity&Version=2011-06-15", unsigned
+    )
+    assert (status, b"<Code>MissingAuthenticationToken</Code>" in payload) == (403, True)
+    status, headers, _ = raw(
+        server.port,
+        "POST",
+        "/",
+        b'{"deploymentId": "d-1"}',
+        {**unsigned, "X-Amz-Target": "CodeDeploy_20141006.GetDeployment"},
+    )
+    assert (status, headers["x-amzn-ErrorType"]) == (403, "MissingAuthenticationTokenException")
+    assert backend.calls == [] and backend.hook_calls == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import socket
 import sys
 import uuid
@@ -54,6 +55,12 @@ class WireServer:
     request escapes into aiohttp; only ``ApiError``/``Throttled`` become 4xx/503 answers, and
     any other handler exception a logged 500 (which clients retry).
 
+    Only what the engineer's own tools send gets through (``Codec.check_authentication``):
+    calls signed as the AWS SDKs and CLI sign them, reads also by presigned URL, and no call
+    that changes something other than a signed POST. Every request, to any route of ``app``
+    (the caller's too), must name the endpoint by a loopback name and its port in its Host
+    header, else 421: a web page that rebinds its own name to 127.0.0.1 sends its own name.
+
     ``on_request(service, operation)`` runs before the handler for every routed, served call; it
     may sleep (latency) or raise Throttled / ApiError. ``served(service, operation)`` says
     whether the handler implements an operation; False answers a non-retryable 400 naming it.
@@ -72,7 +79,7 @@ class WireServer:
         self._on_request = on_request
         self._served = served
         self.codec = Codec(SERVED_SERVICES)
-        self.app = web.Application(client_max_size=_MAX_BODY)
+        self.app = web.Application(client_max_size=_MAX_BODY, middlewares=[self._check_host])
         # Explicit routes, not a catch-all, so routes the caller adds (/_sandbox/...) still match.
         self.app.router.add_route("POST", "/", self._handle)
         self.app.router.add_route("GET", "/", self._handle)
@@ -173,6 +180,25 @@ class WireServer:
             self._site = site
             return
 
+    @web.middleware
+    async def _check_host(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        host = request.headers.get("Host", "")
+        if loopback_host(host, self._port):
+            return await handler(request)
+        message = (
+            f"This endpoint answers only requests addressed to 127.0.0.1:{self._port}, "
+            f"localhost:{self._port} or [::1]:{self._port}, not {host!r}"
+        )
+        if request.path.startswith("/_sandbox"):
+            return web.json_response({"error": message}, status=421)
+        raw = RawRequest(
+            request.method, request.path, request.raw_path.partition("?")[2], request.headers, b""
+        )
+        error = ApiError("MisdirectedRequest", message, 421)
+        return self._to_http(
+            self.codec.encode_error(self.codec.protocol_of(raw), None, error, str(uuid.uuid4()))
+        )
+
     async def _handle(self, request: web.Request) -> web.Response:
         request_id = str(uuid.uuid4())
         service: str | None = None
@@ -196,6 +222,7 @@ class WireServer:
             raw = RawRequest(raw.method, raw.path, raw.query_string, raw.headers, body)
             call = self.codec.decode(raw)
             protocol, service, operation = call.protocol, call.service, call.operation
+            self.codec.check_authentication(raw, call)
             response = await self._dispatch(call, request_id)
         except DecodeError as exc:
             response = self.codec.encode_error(exc.protocol, exc.service, exc.error, request_id)
@@ -229,6 +256,27 @@ class WireServer:
             log.exception("sandbox clock failed; Date header from the real clock")
             headers["Date"] = http_date(utcnow())
         return web.Response(status=response.status, body=response.body, headers=headers)
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def loopback_host(host: str, port: int) -> bool:
+    """Whether a Host header names a loopback address and `port` (no port: 80, as HTTP
+    clients leave out the default)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, bracket, rest = host.partition("]")
+        name += bracket
+    else:
+        name, colon, rest = host.partition(":")
+        rest = colon + rest
+    if name not in _LOOPBACK_NAMES:
+        return False
+    if not rest:
+        return port == 80
+    given = re.fullmatch(r":([0-9]{1,5})", rest)
+    return given is not None and int(given.group(1)) == port
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:
