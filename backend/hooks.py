@@ -6,8 +6,10 @@ instance identity from IMDSv2 (token first); every target state understood; an `
 target fails at once (ELB only says so after the group's unhealthy threshold); the Auto Scaling
 path also waits on target-group and classic load balancer state; what was changed is recorded
 in tags (`cutover:hook:*`), so a later run restores MinSize and suspended processes even after
-a failed deployment; timeouts derived from the groups' own settings and measured in the
-server's time; full-jitter retries and polling.
+a failed deployment, holding what they set so that a MinSize someone changed since is never
+undone; timeouts derived from the groups' own settings and measured in the server's time;
+full-jitter retries of reads and polling; each change sent once, a lost answer read back
+(`Hook.send`).
 
 The caller gives a `Reporter` for the one-line-per-step output; failures raise `HookError`
 (exit 1) or `HookUsage` (exit 2) with one line saying why. No textual, no sandbox import.
@@ -28,7 +30,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as NotSentError
 
 from backend.config import DEFAULT_SUSPEND_PROCESSES, HookSettings
 from backend.errors import describe_aws_error
@@ -47,6 +50,24 @@ DEFAULT_IMDS = "http://169.254.169.254/"
 DRAINING_TEXT = "deregistration currently in progress"
 # Without any load balancer to derive it from (an Auto Scaling group with none attached).
 FALLBACK_TIMEOUT = 300.0
+# Tries of a change refused before AWS did anything (the reads' retry budget, too).
+SEND_ATTEMPTS = 10
+# Error codes that mean the call was refused without doing anything: sending it again is safe.
+# (ResourceContention, Auto Scaling's HTTP 500: "You already have a pending update".)
+REFUSALS = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "EC2ThrottledException",
+        "ResourceContention",
+    }
+)
 
 
 class HookError(Exception):
@@ -404,6 +425,27 @@ def min_size_changed(asg_name: str, current: int, record: tuple[int, int]) -> st
     )
 
 
+# ----- lost answers ---------------------------------------------------------------------------
+
+
+def lost_reason(exc: Exception) -> str:
+    """Why the answer to a change is unknown, in plain words (AWS's code when it gave one)."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = error.get("Code") or "Unknown"
+        message = (error.get("Message") or "").strip().rstrip(".")
+        if status and status >= 500:
+            return (
+                f"AWS answered HTTP {status}, which does not say whether it was done: {message}"
+                f" (AWS error {code})"
+            )
+        return f"refused when sent again: {message} (AWS error {code})"
+    if "timeout" in type(exc).__name__.lower():
+        return f"the answer was lost (none came in time: {exc})"
+    return f"the answer was lost ({str(exc).rstrip('.')})"
+
+
 # ----- timeouts -------------------------------------------------------------------------------
 
 
@@ -503,21 +545,151 @@ class Hook:
         self.rng = rng or random.Random()
         self.sleep = sleep
         self.session = session or boto3.session.Session(region_name=self.region)
-        self.config = BotoConfig(
-            retries={"mode": "standard", "max_attempts": 10},  # full-jitter backoff
-            connect_timeout=3,
-            read_timeout=10,
-            user_agent_extra="cutover-hook",
-        )
-        self._clients: dict[str, Any] = {}
+        timeouts = {"connect_timeout": 3, "read_timeout": 10, "user_agent_extra": "cutover-hook"}
+        # Reads: botocore's standard retries (full-jitter backoff). Changes: sent once (see send).
+        self.config = BotoConfig(retries={"mode": "standard", "max_attempts": 10}, **timeouts)
+        self.once = BotoConfig(retries={"mode": "standard", "total_max_attempts": 1}, **timeouts)
+        self._clients: dict[tuple[str, bool], Any] = {}
 
-    def client(self, service: str) -> Any:
-        c = self._clients.get(service)
+    def client(self, service: str, *, changes: bool = False) -> Any:
+        """The reading client of `service`, or with `changes` the one that sends each call
+        once (use `send` for calls that change something)."""
+        c = self._clients.get((service, changes))
         if c is None:
-            c = self.session.client(service, region_name=self.region, config=self.config)
+            config = self.once if changes else self.config
+            c = self.session.client(service, region_name=self.region, config=config)
             c.meta.events.register("after-call", self._after_call)
-            self._clients[service] = c
+            self._clients[(service, changes)] = c
         return c
+
+    def send(
+        self, service: str, operation: str, check: Callable[[], tuple[bool, str]], **params: Any
+    ) -> None:
+        """One call that changes something, sent once: a resend after an answer that was lost
+        would fail on what the first one did (EnterStandby: "not in InService"). Refusals that
+        prove nothing was done (throttling, no connection) are sent again with full-jitter
+        backoff. A lost answer (connection closed or timed out after sending, an HTTP 5xx that
+        does not say whether it was done) or any error after a resend is settled by reading the
+        state back: `check` -> (took effect, what was seen). Took effect: one line saying so,
+        and on. Else HookError with the error and what was seen."""
+        client = self.client(service, changes=True)
+        api = client.meta.method_to_api_mapping.get(operation, operation)
+        last: Exception | None = None
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                self.sleep(self.rng.uniform(0, min(self.poll_cap, self.poll_base * 2**attempt)))
+            try:
+                getattr(client, operation)(**params)
+                return
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+                if error.get("Code") in REFUSALS:
+                    last = exc
+                    continue
+                if status < 500 and not attempt:
+                    raise  # the only send was refused: AWS's own answer stands
+                lost: Exception = exc
+            except NotSentError as exc:
+                last = exc
+                continue
+            except HTTPClientError as exc:
+                lost = exc
+            self._read_back(api, lost, check)
+            return
+        assert last is not None
+        raise last
+
+    def _read_back(self, api: str, exc: Exception, check: Callable[[], tuple[bool, str]]) -> None:
+        why = lost_reason(exc)
+        seen = ""
+        try:
+            for delay in (0.0, 0.5, 1.0):  # what was done may take a moment to show
+                if delay:
+                    self.sleep(delay)
+                done, seen = check()
+                if done:
+                    self.say.info(f"{api}: {why}; read back: {seen}: it took effect, going on")
+                    return
+        except (ClientError, BotoCoreError) as read_exc:
+            raise HookError(
+                f"{api}: {why}; reading the state back failed too: {describe_aws_error(read_exc)}"
+            ) from None
+        raise HookError(f"{api}: {why}; read back: {seen}: it did not take effect")
+
+    # ----- what a change looks like once done (for send's read-back) --------------------------
+
+    def lifecycle_is(self, asg: str, *wanted: str) -> Callable[[], tuple[bool, str]]:
+        def check() -> tuple[bool, str]:
+            member = self.membership()
+            state = member["LifecycleState"] if member else "not a member"
+            return state in wanted, f"{self.instance_id} is {state} in {asg}"
+
+        return check
+
+    def group_shows(
+        self, asg: str, done: Callable[[dict], bool], what: Callable[[dict], str]
+    ) -> Callable[[], tuple[bool, str]]:
+        def check() -> tuple[bool, str]:
+            group = self.group(asg)
+            return done(group), f"{asg} {what(group)}"
+
+        return check
+
+    def group_tags_are(self, asg: str, wanted: dict[str, str | None]) -> Callable:
+        """`wanted`: key -> value, None for absent."""
+
+        def done(group: dict) -> bool:
+            tags = self._group_tags(group)
+            return all(tags.get(k) == v for k, v in wanted.items())
+
+        def what(group: dict) -> str:
+            tags = self._group_tags(group)
+            return "has " + ", ".join(
+                f"{k}={tags[k]!r}" if k in tags else f"no {k}" for k in wanted
+            )
+
+        return self.group_shows(asg, done, what)
+
+    def instance_tags_are(self, wanted: dict[str, str | None]) -> Callable:
+        def check() -> tuple[bool, str]:
+            tags = self.instance_tags()
+            shown = ", ".join(f"{k}={tags[k]!r}" if k in tags else f"no {k}" for k in wanted)
+            return all(tags.get(k) == v for k, v in wanted.items()), f"the instance has {shown}"
+
+        return check
+
+    def tg_is(self, tg: TgPlace, ports: Iterable[int], *, into: bool) -> Callable:
+        """Registered (any state but unused or draining) or, not `into`, deregistering."""
+
+        def check() -> tuple[bool, str]:
+            states = {p: self.tg_health(tg, p) for p in ports}
+            out = [
+                p
+                for p, (state, reason, _) in states.items()
+                if state in ("draining", "unhealthy.draining")
+                or target_verdict(state, reason, None, into=False).action == DONE
+            ]
+            done = not out if into else len(out) == len(states)
+            shown = ", ".join(f"{tg.name}:{p} {st}" for p, (st, _, _) in states.items())
+            return done, shown
+
+        return check
+
+    def min_size_is(self, asg: str, value: int) -> Callable[[], tuple[bool, str]]:
+        return self.group_shows(
+            asg, lambda g: g["MinSize"] == value, lambda g: f"has MinSize {g['MinSize']}"
+        )
+
+    def clb_is(self, name: str, *, into: bool) -> Callable:
+        def check() -> tuple[bool, str]:
+            state, _, desc = self.clb_health(name)
+            leaving = state is None or DRAINING_TEXT in (desc or "").lower()
+            leaving = leaving or (not into and state == "OutOfService")
+            shown = f"{name} {state or 'not registered'}" + (f" ({desc})" if desc else "")
+            return (not leaving) if into else leaving, shown
+
+        return check
 
     def _after_call(self, http_response: Any = None, **_: Any) -> None:
         if http_response is not None:
@@ -660,14 +832,24 @@ class Hook:
         return f"{d.deployment_id or '-'} {now:%Y-%m-%dT%H:%M:%SZ} {d.event or '-'}"
 
     def write_instance_tags(self, home: str) -> None:
-        self.client("ec2").create_tags(
+        out = self.out_value()
+        self.send(
+            "ec2",
+            "create_tags",
+            self.instance_tags_are({TAG_HOME: home, TAG_OUT: out}),
             Resources=[self.instance_id],
-            Tags=[{"Key": TAG_HOME, "Value": home}, {"Key": TAG_OUT, "Value": self.out_value()}],
+            Tags=[{"Key": TAG_HOME, "Value": home}, {"Key": TAG_OUT, "Value": out}],
         )
         self.say.info(f"recorded {TAG_HOME}={home!r} and {TAG_OUT} on the instance")
 
     def delete_out_tag(self) -> None:
-        self.client("ec2").delete_tags(Resources=[self.instance_id], Tags=[{"Key": TAG_OUT}])
+        self.send(
+            "ec2",
+            "delete_tags",
+            self.instance_tags_are({TAG_OUT: None}),
+            Resources=[self.instance_id],
+            Tags=[{"Key": TAG_OUT}],
+        )
         self.say.info(f"removed {TAG_OUT}: the instance is back in service")
 
     # ----- waiting ----------------------------------------------------------------------------
@@ -753,8 +935,12 @@ class Hook:
                     raise HookError(f"{v.note} in {where}")
                 elif v.action == REREGISTER:
                     self.say.info(f"{state} in {where}: registering again")
-                    self.client("elbv2").register_targets(
-                        TargetGroupArn=tg.arn, Targets=[{"Id": self.instance_id, "Port": port}]
+                    self.send(
+                        "elbv2",
+                        "register_targets",
+                        self.tg_is(tg, [port], into=True),
+                        TargetGroupArn=tg.arn,
+                        Targets=[{"Id": self.instance_id, "Port": port}],
                     )
                     states.append(f"{name}:{port} {state}")
                 else:
@@ -772,8 +958,12 @@ class Hook:
                     raise HookError(f"{v.note} in {where}")
                 elif v.action == REREGISTER and not clb.managed:
                     self.say.info(f"{state or 'not registered'} in {where}: registering again")
-                    self.client("elb").register_instances_with_load_balancer(
-                        LoadBalancerName=clb.name, Instances=[{"InstanceId": self.instance_id}]
+                    self.send(
+                        "elb",
+                        "register_instances_with_load_balancer",
+                        self.clb_is(clb.name, into=True),
+                        LoadBalancerName=clb.name,
+                        Instances=[{"InstanceId": self.instance_id}],
                     )
                     states.append(f"{clb.name} {state}")
                 else:
@@ -889,15 +1079,22 @@ class Hook:
             return
         timeout = self.derive_timeout(active_tgs, registered_clbs, into=False)
         for tg in active_tgs:
-            self.client("elbv2").deregister_targets(
+            self.send(
+                "elbv2",
+                "deregister_targets",
+                self.tg_is(tg, tg.ports, into=False),
                 TargetGroupArn=tg.arn,
                 Targets=[{"Id": self.instance_id, "Port": p} for p in tg.ports],
             )
             ports = ", ".join(map(str, tg.ports))
             self.say.info(f"deregistering from target group {tg.name} (port {ports})")
         for clb in registered_clbs:
-            self.client("elb").deregister_instances_from_load_balancer(
-                LoadBalancerName=clb.name, Instances=[{"InstanceId": self.instance_id}]
+            self.send(
+                "elb",
+                "deregister_instances_from_load_balancer",
+                self.clb_is(clb.name, into=False),
+                LoadBalancerName=clb.name,
+                Instances=[{"InstanceId": self.instance_id}],
             )
             self.say.info(f"deregistering from load balancer {clb.name}")
         self.wait_out(active_tgs, registered_clbs, timeout)
@@ -948,11 +1145,13 @@ class Hook:
         home = " ".join(dict.fromkeys((home + " " + extra).split()))
         self.write_instance_tags(home)
         timeout = self.derive_timeout([*tgs, *extra_tgs], [*clbs, *extra_clbs], into=False)
-        asg = self.client("autoscaling")
         if state == "InService":
             self._suspend(group)
             self._lower_min_size(group)
-            asg.enter_standby(
+            self.send(
+                "autoscaling",
+                "enter_standby",
+                self.lifecycle_is(asg_name, "EnteringStandby", "Standby"),
                 AutoScalingGroupName=asg_name,
                 InstanceIds=[self.instance_id],
                 ShouldDecrementDesiredCapacity=True,
@@ -961,15 +1160,22 @@ class Hook:
         else:
             self.say.info(f"already {state} (an earlier run?): waiting for it to be out")
         for tg in extra_tgs:
-            self.client("elbv2").deregister_targets(
+            self.send(
+                "elbv2",
+                "deregister_targets",
+                self.tg_is(tg, tg.ports, into=False),
                 TargetGroupArn=tg.arn,
                 Targets=[{"Id": self.instance_id, "Port": p} for p in tg.ports],
             )
             self.say.info(f"deregistering from target group {tg.name}")
         for clb in extra_clbs:
             if self.clb_health(clb.name)[0] is not None:
-                self.client("elb").deregister_instances_from_load_balancer(
-                    LoadBalancerName=clb.name, Instances=[{"InstanceId": self.instance_id}]
+                self.send(
+                    "elb",
+                    "deregister_instances_from_load_balancer",
+                    self.clb_is(clb.name, into=False),
+                    LoadBalancerName=clb.name,
+                    Instances=[{"InstanceId": self.instance_id}],
                 )
                 self.say.info(f"deregistering from load balancer {clb.name}")
         # Standby is not enough: the sample scripts stop there while targets still drain.
@@ -981,7 +1187,10 @@ class Hook:
         return {t["Key"]: t.get("Value", "") for t in group.get("Tags") or []}
 
     def _set_group_tag(self, asg_name: str, key: str, value: str) -> None:
-        self.client("autoscaling").create_or_update_tags(
+        self.send(
+            "autoscaling",
+            "create_or_update_tags",
+            self.group_tags_are(asg_name, {key: value}),
             Tags=[
                 {
                     "ResourceId": asg_name,
@@ -990,7 +1199,7 @@ class Hook:
                     "Value": value,
                     "PropagateAtLaunch": False,
                 }
-            ]
+            ],
         )
 
     def _suspend(self, group: dict) -> None:
@@ -1003,8 +1212,16 @@ class Hook:
         merged = list(dict.fromkeys([*recorded, *ours]))
         # The record first: if the suspend succeeds and we die, the next register resumes them.
         self._set_group_tag(name, TAG_SUSPENDED, ",".join(merged))
-        self.client("autoscaling").suspend_processes(
-            AutoScalingGroupName=name, ScalingProcesses=ours
+        self.send(
+            "autoscaling",
+            "suspend_processes",
+            self.group_shows(
+                name,
+                lambda g: set(ours) <= _suspended(g),
+                lambda g: "has suspended: " + (", ".join(sorted(_suspended(g))) or "nothing"),
+            ),
+            AutoScalingGroupName=name,
+            ScalingProcesses=ours,
         )
         self.say.info(f"suspended {', '.join(ours)} in {name} (recorded in {TAG_SUSPENDED})")
 
@@ -1035,8 +1252,12 @@ class Hook:
         value = f"{original}>{min_size - 1}"
         # The record first: if the update succeeds and we die, the next register restores it.
         self._set_group_tag(name, TAG_MIN_SIZE, value)
-        self.client("autoscaling").update_auto_scaling_group(
-            AutoScalingGroupName=name, MinSize=min_size - 1
+        self.send(
+            "autoscaling",
+            "update_auto_scaling_group",
+            self.min_size_is(name, min_size - 1),
+            AutoScalingGroupName=name,
+            MinSize=min_size - 1,
         )
         self.say.info(
             f"lowered MinSize of {name} from {min_size} to {min_size - 1}"
@@ -1073,15 +1294,22 @@ class Hook:
 
     def _register_explicit(self, tgs: list[TgPlace], clbs: list[ClbPlace]) -> None:
         for tg in tgs:
-            self.client("elbv2").register_targets(
+            self.send(
+                "elbv2",
+                "register_targets",
+                self.tg_is(tg, tg.ports, into=True),
                 TargetGroupArn=tg.arn,
                 Targets=[{"Id": self.instance_id, "Port": p} for p in tg.ports],
             )
             ports = ", ".join(map(str, tg.ports))
             self.say.info(f"registering with target group {tg.name} (port {ports})")
         for clb in clbs:
-            self.client("elb").register_instances_with_load_balancer(
-                LoadBalancerName=clb.name, Instances=[{"InstanceId": self.instance_id}]
+            self.send(
+                "elb",
+                "register_instances_with_load_balancer",
+                self.clb_is(clb.name, into=True),
+                LoadBalancerName=clb.name,
+                Instances=[{"InstanceId": self.instance_id}],
             )
             self.say.info(f"registering with load balancer {clb.name}")
 
@@ -1110,8 +1338,14 @@ class Hook:
             self.wait_lifecycle(asg_name, "Standby", timeout)
             state = "Standby"
         if state == "Standby":
-            self.client("autoscaling").exit_standby(
-                AutoScalingGroupName=asg_name, InstanceIds=[self.instance_id]
+            self.send(
+                "autoscaling",
+                "exit_standby",
+                self.lifecycle_is(
+                    asg_name, "Pending", "Pending:Wait", "Pending:Proceed", "InService"
+                ),
+                AutoScalingGroupName=asg_name,
+                InstanceIds=[self.instance_id],
             )
             self.say.info(f"leaving Standby in {asg_name}")
         if state != "InService":
@@ -1151,7 +1385,6 @@ class Hook:
                     "(the last one back restores it)"
                 )
                 return
-        asg = self.client("autoscaling")
         delete = []
         if TAG_MIN_SIZE in gtags:
             raw = gtags[TAG_MIN_SIZE]
@@ -1160,7 +1393,13 @@ class Hook:
             if record is None:
                 self.say.error(f"{TAG_MIN_SIZE}={raw!r} is not a record: MinSize left alone")
             elif current == record[1]:
-                asg.update_auto_scaling_group(AutoScalingGroupName=asg_name, MinSize=record[0])
+                self.send(
+                    "autoscaling",
+                    "update_auto_scaling_group",
+                    self.min_size_is(asg_name, record[0]),
+                    AutoScalingGroupName=asg_name,
+                    MinSize=record[0],
+                )
                 self.say.info(f"restored MinSize of {asg_name} to {record[0]}")
             elif current == record[0]:
                 self.say.info(f"MinSize of {asg_name} is already {current}: nothing to restore")
@@ -1174,16 +1413,35 @@ class Hook:
         if TAG_SUSPENDED in gtags:
             processes = split_list(gtags[TAG_SUSPENDED])
             if processes:
-                asg.resume_processes(AutoScalingGroupName=asg_name, ScalingProcesses=processes)
+                self.send(
+                    "autoscaling",
+                    "resume_processes",
+                    self.group_shows(
+                        asg_name,
+                        lambda g: not set(processes) & _suspended(g),
+                        lambda g: (
+                            "has suspended: " + (", ".join(sorted(_suspended(g))) or "nothing")
+                        ),
+                    ),
+                    AutoScalingGroupName=asg_name,
+                    ScalingProcesses=processes,
+                )
                 self.say.info(f"resumed {', '.join(processes)} in {asg_name}")
             delete.append(TAG_SUSPENDED)
-        asg.delete_tags(
+        self.send(
+            "autoscaling",
+            "delete_tags",
+            self.group_tags_are(asg_name, dict.fromkeys(delete)),
             Tags=[
                 {"ResourceId": asg_name, "ResourceType": "auto-scaling-group", "Key": k}
                 for k in delete
-            ]
+            ],
         )
         self.say.info(f"removed {', '.join(delete)} from {asg_name}")
+
+
+def _suspended(group: dict) -> set[str]:
+    return {p["ProcessName"] for p in group.get("SuspendedProcesses") or []}
 
 
 def run_hook(

@@ -2,6 +2,8 @@
 
 API faults act on every AWS call before it reaches a service: a share throttled with the
 protocol's own throttling error, added latency, or the whole endpoint unreachable for a while.
+One acts after: a lost answer (the call is performed, then the connection is closed without
+a response), what a client sees when the network drops between AWS and it.
 Instance faults live on each `Instance` (see `world.InstanceFault`); the data plane reads them
 on every request and health check.
 """
@@ -27,9 +29,14 @@ class ApiFaults:
     # "credentials": every call is refused as if the access key were revoked.
     deny: str | None = None
     deny_operations: list[str] = field(default_factory=list)
+    # The next `drop_response` answers to `drop_operations` (every operation when empty) are
+    # lost: the call takes effect, the client gets no response.
+    drop_response: int = 0
+    drop_operations: list[str] = field(default_factory=list)
     calls: int = 0
     throttled: int = 0
     denied: int = 0
+    dropped: int = 0
 
     def applies(self, service: str, operation: str) -> bool:
         return (not self.services or service in self.services) and (
@@ -67,6 +74,16 @@ class Faults:
             api.throttled += 1
             raise Throttled()
 
+    def drop_answer(self, service: str, operation: str) -> bool:
+        """Called by the wire layer once a call is performed: True means close the connection
+        without answering it."""
+        api = self.api
+        if api.drop_response <= 0 or (api.drop_operations and operation not in api.drop_operations):
+            return False
+        api.drop_response -= 1
+        api.dropped += 1
+        return True
+
     def set_api(
         self,
         *,
@@ -76,7 +93,14 @@ class Faults:
         operations: list[str] | None = None,
         deny: str | None = None,
         deny_operations: list[str] | None = None,
+        drop_response: int | None = None,
+        drop_operations: list[str] | None = None,
     ) -> None:
+        if drop_response is not None:
+            if not 0 <= drop_response <= 1000:
+                raise ValueError("drop_response must be from 0 to 1000 answers")
+            self.api.drop_response = drop_response
+            self.api.drop_operations = list(drop_operations or [])
         if deny is not None:
             if deny not in ("access", "credentials", "none"):
                 raise ValueError("deny must be access, credentials or none")
@@ -129,7 +153,10 @@ class Faults:
                 self.world.instance(instance_id).fault = InstanceFault()
                 return
             self.api = ApiFaults(
-                calls=self.api.calls, throttled=self.api.throttled, denied=self.api.denied
+                calls=self.api.calls,
+                throttled=self.api.throttled,
+                denied=self.api.denied,
+                dropped=self.api.dropped,
             )
             for inst in self.world.instances.values():
                 inst.fault = InstanceFault()

@@ -190,6 +190,7 @@ class Sandbox:
             clock=self.world.now,
             on_request=self.faults.on_request,
             served=services.served,
+            drop_answer=self.faults.drop_answer,
         )
         self._add_control_routes(self.wire.app)
         await self.wire.start(HOST, self.requested_port)
@@ -313,6 +314,8 @@ class Sandbox:
             "unreachable_s",
             "deny",
             "deny_operations",
+            "drop_response",
+            "drop_operations",
         }
         if unknown:
             return self._bad(f"unknown API fault field(s): {', '.join(sorted(unknown))}")
@@ -324,6 +327,8 @@ class Sandbox:
                 operations=body.get("operations"),
                 deny=body.get("deny"),
                 deny_operations=body.get("deny_operations"),
+                drop_response=_opt(body, "drop_response", int),
+                drop_operations=body.get("drop_operations"),
             )
             seconds = _opt(body, "unreachable_s", float)
         except (TypeError, ValueError) as exc:

@@ -122,6 +122,7 @@ class World:
         *,
         env: dict[str, str] | None = None,
         settings: HookSettings | None = None,
+        sleep: Any = time.sleep,
         **flags: object,
     ) -> tuple[int, list[str], list[str]]:
         """Run a hook in-process: (exit code, stdout lines, stderr lines)."""
@@ -143,7 +144,7 @@ class World:
                 env=environ,
                 settings=settings or HookSettings(),
             )
-            code = run_hook(options, reporter, environ, session=session, poll_cap=0.5)
+            code = run_hook(options, reporter, environ, session=session, poll_cap=0.5, sleep=sleep)
         except HookError as exc:
             reporter.error(str(exc))
             code = exc.code
@@ -735,3 +736,119 @@ def test_safety_11_a_stale_record_is_started_afresh_from_the_operator_s_value(
     code, out, err = world.hook("register", iid)
     assert code == 0, err
     assert world.group()["MinSize"] == 4 and TAG_MIN_SIZE not in world.group_tags()
+
+
+# ----- issue 12: a lost answer is read back, never resent -------------------------------------
+
+
+def lose_answers(world: World, operation: str, count: int = 1) -> None:
+    """The next `count` answers to `operation` are lost after the call took effect."""
+    world.control("/_sandbox/faults/api", {"drop_response": count, "drop_operations": [operation]})
+
+
+def sent(world: World, operation: str) -> int:
+    with urllib.request.urlopen(world.sb.endpoint_url + "/_sandbox/faults", timeout=5) as r:
+        return int(json.load(r)["requests"].get(operation, 0))
+
+
+def test_safety_12_a_lost_answer_to_enter_standby_is_not_a_failure(world: World) -> None:
+    iid = world.members()[0]
+    lose_answers(world, "EnterStandby")
+    code, out, err = world.hook("deregister", iid)
+    assert code == 0, err
+    assert sent(world, "EnterStandby") == 1  # sent once, never resent
+    said = [line for line in out if "EnterStandby: the answer was lost" in line]
+    assert len(said) == 1 and said[0].endswith(
+        f"read back: {iid} is EnteringStandby in web-asg: it took effect, going on"
+    ), out
+    assert world.lifecycle(iid) == "Standby"
+    assert world.hook("register", iid)[0] == 0
+    assert world.group()["MinSize"] == 4
+
+
+def test_safety_12_a_lost_answer_to_exit_standby_is_not_a_failure(world: World) -> None:
+    iid = world.members()[0]
+    assert world.hook("deregister", iid)[0] == 0
+    lose_answers(world, "ExitStandby")
+    code, out, err = world.hook("register", iid)
+    assert code == 0, err
+    assert sent(world, "ExitStandby") == 1
+    assert any(
+        "ExitStandby: the answer was lost" in line and "it took effect, going on" in line
+        for line in out
+    ), out
+    assert world.lifecycle(iid) == "InService" and world.tg_states("web-tg", iid) == ["healthy"]
+
+
+# Every other call the hooks make that changes something: each is sent exactly as often as
+# without the fault (once per call), and its lost answer is read back.
+CHANGES = [
+    ("web", "deregister", "CreateTags", 1),
+    ("web", "deregister", "CreateOrUpdateTags", 2),  # the suspended record, the MinSize record
+    ("web", "deregister", "SuspendProcesses", 1),
+    ("web", "deregister", "UpdateAutoScalingGroup", 1),
+    ("web", "register", "DeleteTags", 2),  # the instance's out tag, then the group's records
+    ("web", "register", "UpdateAutoScalingGroup", 1),
+    ("web", "register", "ResumeProcesses", 1),
+    ("api", "deregister", "DeregisterTargets", 1),
+    ("api", "register", "RegisterTargets", 1),
+    ("legacy", "deregister", "DeregisterInstancesFromLoadBalancer", 1),
+    ("legacy", "register", "RegisterInstancesWithLoadBalancer", 1),
+]
+
+
+@pytest.mark.parametrize(("app", "action", "operation", "calls"), CHANGES)
+def test_safety_12_every_change_is_sent_once_and_a_lost_answer_read_back(
+    world: World, app: str, action: str, operation: str, calls: int
+) -> None:
+    env = {"web": {}, "api": {"TARGET_GROUP_LIST": "api-tg"}, "legacy": {"ELB_LIST": "legacy-elb"}}
+    iid = world.members()[0] if app == "web" else world.tagged(app)[0]
+    if action == "register":
+        assert world.hook("deregister", iid, env=env[app])[0] == 0
+    before = sent(world, operation)
+    lose_answers(world, operation)
+    code, out, err = world.hook(action, iid, env=env[app])
+    assert code == 0, err
+    assert sent(world, operation) - before == calls
+    assert any(
+        f"{operation}: the answer was lost" in line and "it took effect, going on" in line
+        for line in out
+    ), out
+    if action == "deregister":
+        code, _, err = world.hook("register", iid, env=env[app])
+        assert code == 0, err
+    group = world.group()
+    assert (group["MinSize"], group["SuspendedProcesses"]) == (4, [])
+    assert not [k for k in world.group_tags() if k.startswith("cutover:hook:")]
+    assert TAG_OUT not in world.instance_tags(iid)
+
+
+def test_safety_12_a_lost_answer_to_a_call_that_did_not_take_effect_fails_with_the_error(
+    world: World,
+) -> None:
+    iid = world.members()[0]
+    # MinSize == desired and not lowered: Auto Scaling refuses EnterStandby, and that refusal
+    # is lost on the way back.
+    lose_answers(world, "EnterStandby")
+    code, _, err = world.hook("deregister", iid, settings=HookSettings(lower_min_size=False))
+    assert code == 1
+    assert sent(world, "EnterStandby") == 1
+    assert err[-1].startswith(f"cutover hook deregister: {iid}: EnterStandby: the answer was lost")
+    assert err[-1].endswith(f"read back: {iid} is InService in web-asg: it did not take effect")
+    assert world.lifecycle(iid) == "InService"
+
+
+def test_safety_12_a_throttled_change_is_sent_again(world: World) -> None:
+    """Throttling is a refusal before anything was done: sending it again is safe."""
+    iid = world.members()[0]
+    world.control("/_sandbox/faults/api", {"throttle": 1.0, "operations": ["EnterStandby"]})
+
+    def lift_then_sleep(seconds: float) -> None:
+        world.control("/_sandbox/faults", None, method="DELETE")
+        time.sleep(seconds)
+
+    code, out, err = world.hook("deregister", iid, sleep=lift_then_sleep)
+    assert code == 0, err
+    assert sent(world, "EnterStandby") == 2  # throttled, then sent again and done
+    assert not any("answer was lost" in line for line in out)
+    assert world.lifecycle(iid) == "Standby"

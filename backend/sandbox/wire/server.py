@@ -28,6 +28,9 @@ Handler = Callable[[str, str, dict], "Awaitable[dict] | dict"]
 RequestHook = Callable[[str, str], "Awaitable[None] | None"]
 """(service, operation) -> None; may sleep, or raise Throttled / ApiError."""
 
+DropHook = Callable[[str, str], bool]
+"""(service, operation) -> True to lose the answer to a call already performed."""
+
 # Room for large PutMetricData batches; AWS's own limit is 1 MB for most of these APIs.
 _MAX_BODY = 16 * 1024 * 1024
 # In-flight requests get this long to finish when the server stops.
@@ -64,6 +67,8 @@ class WireServer:
     ``on_request(service, operation)`` runs before the handler for every routed, served call; it
     may sleep (latency) or raise Throttled / ApiError. ``served(service, operation)`` says
     whether the handler implements an operation; False answers a non-retryable 400 naming it.
+    ``drop_answer(service, operation)`` runs once a call has been answered; True closes the
+    connection instead of sending the answer (the call took effect, the client never hears).
     """
 
     def __init__(
@@ -73,8 +78,10 @@ class WireServer:
         clock: Callable[[], datetime] = utcnow,
         on_request: RequestHook | None = None,
         served: Callable[[str, str], bool] = lambda s, o: True,
+        drop_answer: DropHook | None = None,
     ) -> None:
         self._handler = handler
+        self._drop_answer = drop_answer
         self._clock = clock
         self._on_request = on_request
         self._served = served
@@ -233,6 +240,10 @@ class WireServer:
                 "sandbox endpoint failed on %s:%s (request %s)", service, operation, request_id
             )
             response = self.codec.encode_error(protocol, service, exc, request_id)
+        drop = self._drop_answer
+        if service is not None and request.transport and drop and drop(service, operation):
+            # A lost answer: the call took effect, the connection closes with no response.
+            request.transport.close()
         return self._to_http(response)
 
     async def _dispatch(self, call: Call, request_id: str) -> RawResponse:
