@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
@@ -153,6 +154,19 @@ class CutoverApp(App[None]):
     def now(self) -> datetime:
         """The server's time (or the injected clock)."""
         return self._now()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """As App.notify, but literal by default: notifications carry AWS's own words, and
+        `[DeploymentIsNotInReadyStateException]` must be shown, not parsed as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen()

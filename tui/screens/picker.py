@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -56,7 +57,7 @@ class PickerScreen(ModalScreen[str | None]):
         self.app.call_from_thread(self._fill, rows)
 
     def _failed(self, error: str) -> None:
-        self.query_one(Static).update(f"Could not list deployments: {error}")
+        self.query_one(Static).update(Text(f"Could not list deployments: {error}"))
 
     def _fill(self, rows: list[DeploymentSummary]) -> None:
         now = self._now()
@@ -64,15 +65,15 @@ class PickerScreen(ModalScreen[str | None]):
         table = self.query_one(DataTable)
         for d in rows:
             status = d.status + (f" ({d.error_code})" if d.error_code else "")
-            table.add_row(
+            cells = (
                 d.id,
                 status,
                 short_revision(d.revision),
                 (d.creator or "-"),
                 ago(d.create_time, now),
                 ago(d.complete_time, now),
-                key=d.id,
             )
+            table.add_row(*(Text(c) for c in cells), key=d.id)
         table.focus()
 
     @on(DataTable.RowSelected)

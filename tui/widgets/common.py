@@ -45,6 +45,13 @@ class TextStatic(Static):
     _shown: Text | str | None = None
 
     def set_text(self, text: Text | str) -> None:
+        """Show `text`; a plain string is shown as it is, never parsed as markup (it may be
+        AWS's own words, with square brackets)."""
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(literal(text))
+
+
+def literal(value: object) -> object:
+    """A string as a Text (Textual reads a plain string as markup); anything else as it is."""
+    return Text(value) if isinstance(value, str) else value

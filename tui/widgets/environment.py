@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Sparkline
 
 from backend.model import Environment, Instance, TargetHealth
-from tui.widgets.common import TextStatic, countdown
+from tui.widgets.common import TextStatic, countdown, literal
 
 COLUMNS = ("instance", "az", "status", "event", "health", "drain")
 HISTORY = 60  # snapshots kept for the sparklines
@@ -196,15 +196,18 @@ class EnvironmentPanel(Vertical):
                 if self._shown.get(iid) == (inst, str(drain), flying) and iid in table.rows:
                     continue
                 self._shown[iid] = (inst, str(drain), flying)
-                cells = (
-                    _id_text(iid, flying),
-                    _zone(inst.az),
-                    _status_text(inst, fleet=fleet),
-                    _event_text(inst, fleet=fleet),
-                    # In-place: each target group / classic LB by name (the hooks' path may
-                    # differ per instance).
-                    health_text(inst.health, names=fleet),
-                    drain,
+                cells = tuple(
+                    literal(c)
+                    for c in (
+                        _id_text(iid, flying),
+                        _zone(inst.az),
+                        _status_text(inst, fleet=fleet),
+                        _event_text(inst, fleet=fleet),
+                        # In-place: each target group / classic LB by name (the hooks' path
+                        # may differ per instance).
+                        health_text(inst.health, names=fleet),
+                        drain,
+                    )
                 )
                 if iid in table.rows:
                     row = table.get_row(iid)

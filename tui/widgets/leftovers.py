@@ -75,7 +75,11 @@ class LeftoversPanel(Vertical):
                 if self._shown.get(key) == lo and key in table.rows:
                     continue
                 self._shown[key] = lo
-                cells = (Text(lo.kind, style=_STYLE.get(lo.kind, "")), lo.resource, lo.detail)
+                cells = (
+                    Text(lo.kind, style=_STYLE.get(lo.kind, "")),
+                    Text(lo.resource),
+                    Text(lo.detail),
+                )
                 if key in table.rows:
                     for col, value in zip(COLUMNS, cells, strict=True):
                         table.update_cell(key, col, value)
