@@ -1,115 +1,60 @@
-"""Every mutating call Cutover makes, in one place.
+"""Every mutating call Cutover makes, in one place, from every front end.
 
-An action goes: `Controller.plan(name, snapshot, ...)` checks the precondition against what is
-on screen and returns a `Plan` a person can read (the exact API calls, what will change, the
-gate results), or a refused plan saying why. `Controller.execute(plan)` re-checks the
-precondition against a fresh snapshot (someone else may have moved the deployment), sends the
-plan's calls once, and appends one audit record whatever happens. A plan that was already
-sent is never sent again.
+`Controller.plan(name, snapshot, ...)` first asks the snapshot's own availability check for the
+action (the one that dims a key in the dashboard and that `status` prints): when it refuses,
+the plan is refused with its reason, whatever front end asked. Only a failing readiness gate
+can be overridden, with `override_gates`, and the override is audited. Otherwise the plan says
+the exact calls, what changes, the gates, where it acts and the state it was made from.
+
+`Controller.execute(plan, fresh)`:
+1. refuses a plan already sent (its id covers account, region, endpoint, group and the state
+   it was made from: a double keypress is caught, a new decision is not);
+2. reads the state again (`fresh`) and refuses when it moved since the plan was made;
+3. writes and fsyncs an intent record, and sends nothing when it cannot;
+4. sends each call once, with no SDK retries;
+5. an error answer (4xx) is AWS refusing: nothing of that call was done; no answer (a timeout,
+   a closed connection) or a 5xx is "outcome unknown": it reads the state again and says what
+   actually happened (`readback`);
+6. records the outcome, with how it was learnt.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
+from backend import audit as audit_outcomes
 from backend.audit import AuditLog, AuditRecord
 from backend.config import TargetConfig
 from backend.errors import describe_aws_error
-from backend.model import Check, Leftover, ListenerWeights, Snapshot
+from backend.model import Leftover, PendingAction, Snapshot
+from backend.plan import ApiCall, Outcome, Plan, planned_from
+from backend.readback import DONE, NOT_DONE, UNKNOWN, Intent, read_back
 from backend.session import AwsSession
+from backend.shift import plan_move, plan_weights
+
+__all__ = ["MUTATING", "ActionRefused", "ApiCall", "Controller", "Outcome", "Plan"]
 
 MUTATING = ("deploy", "approve", "terminate-original", "stop", "rollback", "shift", "repair")
-# Actions whose confirmation asks for the deployment id's last four characters, not just `y`.
+# Actions whose confirmation asks for a typed word (the deployment id's last four characters,
+# or the deployment group's name when there is no deployment), not just `y`.
 TYPED_CONFIRMATION = ("terminate-original", "rollback", "shift")
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    service: str
-    operation: str  # the boto3 method name, e.g. continue_deployment
-    params: dict[str, Any]
-
-    @property
-    def api_name(self) -> str:
-        return "".join(part.capitalize() for part in self.operation.split("_"))
-
-    def text(self) -> str:
-        """`codedeploy:ContinueDeployment deploymentId=d-… deploymentWaitType=READY_WAIT`"""
-        args = " ".join(f"{k}={_short(v)}" for k, v in self.params.items())
-        return f"{self.service}:{self.api_name} {args}".rstrip()
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What an action will do, for a person to confirm. `refused` set means it must not run."""
-
-    action: str
-    target: str
-    summary: str
-    deployment_id: str | None = None
-    calls: tuple[ApiCall, ...] = ()
-    changes: tuple[str, ...] = ()
-    gates: tuple[Check, ...] = ()
-    override: bool = False
-    refused: str | None = None
-    confirm_token: str | None = None  # what a person types to confirm ("y" or 4 characters)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    # What the precondition saw; execute() compares it with a fresh snapshot.
-    expect_status: str | None = None
-    # repair: the leftovers the plan puts right, and when they were seen (part of the id, so
-    # the same leftovers coming back after another failed deployment can be repaired again).
-    leftovers: tuple[Leftover, ...] = ()
-    seen_at: str | None = None
-
-    @property
-    def id(self) -> str:
-        """Stable for the same action on the same deployment state with the same calls."""
-        body = json.dumps(
-            [self.action, self.target, self.deployment_id, self.expect_status]
-            + [[c.service, c.operation, c.params] for c in self.calls]
-            + ([self.seen_at] if self.seen_at else []),
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
-
-    def lines(self) -> list[str]:
-        """The plan in plain lines, for a terminal or a confirmation screen."""
-        out = [self.summary]
-        if self.refused:
-            out.append(f"Refused: {self.refused}")
-        for call in self.calls:
-            out.append(f"  call: {call.text()}")
-        for change in self.changes:
-            out.append(f"  change: {change}")
-        for gate in self.gates:
-            mark = "pass" if gate.passed else ("OVERRIDDEN" if self.override else "FAIL")
-            out.append(f"  gate {gate.name}: {mark}: {gate.reason}")
-        return out
-
-
-@dataclass(frozen=True)
-class Outcome:
-    plan: Plan
-    ok: bool
-    message: str
-    request_ids: tuple[str, ...] = ()
-    error_code: str | None = None
-    result: dict[str, Any] = field(default_factory=dict)
+# How long a lost answer is read back for before it is reported as unknown (real seconds).
+READ_BACK_FOR = 8.0
+READ_BACK_EVERY = 2.0
 
 
 class ActionRefused(Exception):
@@ -134,7 +79,7 @@ class Controller:
         self.read_only = read_only or target.read_only
         self._caller = caller
         self._caller_arn: str | None = None
-        self._sent: dict[str, Outcome] = {}
+        self._sent: dict[str, Outcome | None] = {}
         self._lock = threading.Lock()
 
     # ----- identity ------------------------------------------------------------------------
@@ -151,6 +96,14 @@ class Controller:
                 return None
         return self._caller_arn
 
+    @property
+    def endpoint(self) -> str | None:
+        """Where the calls go: the endpoint given, else AWS's regional endpoint."""
+        try:
+            return self.session.custom_endpoint or self.session.endpoint_url("codedeploy")
+        except Exception:  # no region yet: the plan says "region unknown" instead
+            return self.session.custom_endpoint
+
     # ----- planning --------------------------------------------------------------------------
 
     def plan(
@@ -163,10 +116,23 @@ class Controller:
         move: str | None = None,
         override_gates: bool = False,
     ) -> Plan:
-        """The plan for `action` on what `snap` shows; refused plans say why."""
+        """The plan for `action` on what `snap` shows; refused plans say why.
+
+        Refused whenever the snapshot's availability check for the action refuses (a gate
+        failure only unless `override_gates`)."""
         if action not in MUTATING:
             raise ValueError(f"unknown action {action}")
-        base = Plan(action=action, target=self.target.name, summary=action)
+        base = Plan(
+            action=action,
+            target=self.target.name,
+            summary=action,
+            application=snap.application,
+            deployment_group=snap.deployment_group,
+            account=snap.account,
+            region=snap.region,
+            endpoint=self.endpoint,
+            planned_from=planned_from(snap),
+        )
         if self.read_only:
             return replace(base, refused="read-only mode: mutating actions are disabled")
         builder = getattr(self, "_plan_" + action.replace("-", "_"))
@@ -178,11 +144,14 @@ class Controller:
             move=move,
             override_gates=override_gates,
         )
+        check = snap.action(action)
+        if not check.passed and not (check.overridable and override_gates):
+            hint = (
+                " (pass --override-gates to act anyway; it is audited)" if check.overridable else ""
+            )
+            plan = replace(plan, refused=check.reason + hint, calls=(), override=False)
         if plan.refused is None and plan.confirm_token is None:
-            token = "y"
-            if action in TYPED_CONFIRMATION and plan.deployment_id:
-                token = plan.deployment_id[-4:]
-            plan = replace(plan, confirm_token=token)
+            plan = replace(plan, **_confirmation(plan, snap))
         return plan
 
     def _deployment(self, snap: Snapshot) -> tuple[str | None, str | None]:
@@ -198,10 +167,11 @@ class Controller:
         )
 
     def _plan_deploy(self, base: Plan, snap: Snapshot, *, revision: str | None, **_: Any) -> Plan:
+        where = f"{snap.application}/{snap.deployment_group}"
         if snap.deployment is not None and snap.deployment.active:
             return replace(
                 base,
-                summary=f"Start a deployment of {snap.application}/{snap.deployment_group}",
+                summary=f"Start a deployment of {where}",
                 refused=f"deployment {snap.deployment.id} is still {snap.deployment.status}; "
                 "CodeDeploy allows one active deployment per group",
             )
@@ -220,7 +190,7 @@ class Controller:
             label = "the group's last revision"
         return replace(
             base,
-            summary=f"Start a deployment of {label} to {snap.application}/{snap.deployment_group}",
+            summary=f"Start a deployment of {label} to {where}",
             calls=(ApiCall("codedeploy", "create_deployment", params),),
             changes=(
                 "a replacement fleet is provisioned and the revision installed on it"
@@ -228,6 +198,7 @@ class Controller:
                 else "instances are updated in place, batch by batch",
             ),
             parameters={"revision": revision},
+            expect={"kind": "deploy"},
         )
 
     def _plan_approve(self, base: Plan, snap: Snapshot, *, override_gates: bool, **_: Any) -> Plan:
@@ -238,11 +209,7 @@ class Controller:
         gates = snap.gates
         failed = [g for g in gates if not g.passed]
         if failed and not override_gates:
-            return replace(
-                base,
-                gates=gates,
-                refused="; ".join(g.reason for g in failed),
-            )
+            return replace(base, gates=gates, refused="; ".join(g.reason for g in failed))
         return replace(
             base,
             calls=(
@@ -259,13 +226,20 @@ class Controller:
             gates=gates,
             override=bool(failed),
             parameters={"override_gates": override_gates},
+            expect={"kind": "approve"},
         )
 
-    def _plan_terminate_original(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
+    def _plan_terminate_original(
+        self, base: Plan, snap: Snapshot, *, override_gates: bool, **_: Any
+    ) -> Plan:
         base = self._about(base, snap, "Terminate the original instances of {id} now")
         dep_id = base.deployment_id
         if snap.deployment is None or snap.deployment.waiting_for != "termination":
             return replace(base, refused=_not_waiting(snap, "in its termination wait"))
+        gates = snap.gates
+        failed = [g for g in gates if not g.passed]
+        if failed and not override_gates:
+            return replace(base, gates=gates, refused="; ".join(g.reason for g in failed))
         originals = [i.id for i in snap.original.instances] if snap.original else []
         return replace(
             base,
@@ -280,6 +254,10 @@ class Controller:
                 f"{len(originals)} original instance(s) terminated: {', '.join(originals)}",
                 "after this, the only way back is a new deployment of the previous revision",
             ),
+            gates=gates,
+            override=bool(failed),
+            parameters={"override_gates": override_gates},
+            expect={"kind": "terminate-original"},
         )
 
     def _plan_stop(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
@@ -297,14 +275,18 @@ class Controller:
                 ),
             ),
             changes=("the deployment stops where it is; traffic stays as it is now",),
+            expect={"kind": "stop", "rollback": False},
         )
 
     def _plan_rollback(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
         dep = snap.deployment
         dep_id, status = self._deployment(snap)
-        base = replace(base, deployment_id=dep_id, expect_status=status)
-        check = snap.action("rollback")
-        if dep is not None and dep.active and check.passed:
+        base = replace(
+            base, summary=f"Roll back {dep_id}", deployment_id=dep_id, expect_status=status
+        )
+        if dep is None:
+            return replace(base, refused="there is no deployment to roll back")
+        if dep.active:
             return replace(
                 base,
                 summary=f"Stop {dep_id} and roll back",
@@ -321,24 +303,84 @@ class Controller:
                     if dep.style == "BLUE_GREEN"
                     else "the previous revision is deployed again",
                 ),
+                expect={"kind": "rollback", "rollback": True},
             )
-        if dep is not None and not dep.active and dep.previous_revision_location:
-            params = {
-                "applicationName": snap.application,
-                "deploymentGroupName": snap.deployment_group,
-                "revision": dep.previous_revision_location,
-                "description": f"Redeploy of the revision before {dep.id}, started with Cutover",
-            }
+        if dep.rollback_of or dep.rolled_back_by:
+            return replace(base, refused=snap.action("rollback").reason)
+        try:
+            found = self._last_good(snap, dep.id, dep.create_time, dep.revision_location)
+        except (ClientError, BotoCoreError) as exc:
             return replace(
                 base,
-                summary=f"Redeploy {dep.previous_revision} (the revision before {dep_id})",
-                calls=(ApiCall("codedeploy", "create_deployment", params),),
-                changes=(
-                    "the originals are gone, so the way back is a new deployment of the "
-                    "previous revision",
-                ),
+                refused="could not read the group's earlier deployments to find the revision"
+                f" to go back to: {describe_aws_error(exc)}",
             )
-        return replace(base, summary=f"Roll back {dep_id}", refused=check.reason)
+        if found is None:
+            return replace(
+                base,
+                refused=f"no deployment of {snap.application}/{snap.deployment_group} succeeded"
+                f" before {dep_id} with another revision: there is nothing to go back to",
+            )
+        good_id, location, label = found
+        params = {
+            "applicationName": snap.application,
+            "deploymentGroupName": snap.deployment_group,
+            "revision": location,
+            "description": f"Redeploy of {label} (from {good_id}), the revision before {dep_id};"
+            " started with Cutover",
+        }
+        return replace(
+            base,
+            summary=f"Redeploy {label}, the last revision that succeeded before {dep_id}",
+            calls=(ApiCall("codedeploy", "create_deployment", params),),
+            changes=(
+                f"{dep_id} has finished ({dep.status}), so the way back is a new deployment",
+                f"the revision deployed is {label}: deployment {good_id} succeeded with it, the"
+                f" last before {dep_id} ({dep.revision or 'unknown revision'})",
+            ),
+            parameters={"revision": label, "from_deployment": good_id},
+            expect={"kind": "redeploy"},
+        )
+
+    def _last_good(
+        self,
+        snap: Snapshot,
+        dep_id: str,
+        created: datetime | None,
+        bad_revision: dict | None,
+    ) -> tuple[str, dict, str] | None:
+        """(deployment id, revision, label) of the group's last deployment that succeeded
+        before `dep_id` with another revision, from CodeDeploy's own history."""
+        from backend.observe import revision_label
+
+        cd = self.session.client("codedeploy")
+        kwargs: dict[str, Any] = {
+            "applicationName": snap.application,
+            "deploymentGroupName": snap.deployment_group,
+            "includeOnlyStatuses": ["Succeeded"],
+        }
+        if created is not None:
+            kwargs["createTimeRange"] = {"end": created}
+        ids: list[str] = []
+        for page in cd.get_paginator("list_deployments").paginate(**kwargs):
+            ids += [i for i in page.get("deployments", []) if i != dep_id]
+        infos: list[dict] = []
+        for start in range(0, len(ids), 25):
+            got = cd.batch_get_deployments(deploymentIds=ids[start : start + 25])
+            infos += got.get("deploymentsInfo", [])
+        infos = [
+            d
+            for d in infos
+            if d.get("status") == "Succeeded"
+            and d.get("revision")
+            and d.get("revision") != bad_revision
+            and (created is None or d.get("createTime") is None or d["createTime"] < created)
+        ]
+        if not infos:
+            return None
+        best = max(infos, key=lambda d: d.get("createTime") or datetime.min.replace(tzinfo=UTC))
+        revision = best["revision"]
+        return best["deploymentId"], revision, revision_label(revision) or "the revision"
 
     def _plan_shift(
         self,
@@ -356,118 +398,315 @@ class Controller:
                 base, summary="Reroute by hand", refused="give a replacement share or a move"
             )
         if replacement_percent is not None:
-            return _plan_weights(base, snap, replacement_percent)
-        return _plan_move(base, snap, move or "")
+            return plan_weights(base, snap, replacement_percent)
+        return plan_move(base, snap, move or "")
 
     def _plan_repair(self, base: Plan, snap: Snapshot, **_: Any) -> Plan:
-        return plan_repair(base, snap)
+        plan = plan_repair(base, snap)
+        return replace(
+            plan, expect={"kind": "repair", "leftovers": [lo.text() for lo in plan.leftovers]}
+        )
 
     # ----- execution --------------------------------------------------------------------------
 
     def execute(self, plan: Plan, fresh: Callable[[], Snapshot] | None = None) -> Outcome:
         """Send a confirmed plan once, audit it, and return what happened.
 
-        Refused plans, plans whose precondition no longer holds on a fresh snapshot, and plans
-        already sent are not sent; each is audited as refused.
+        Refused plans, plans whose precondition no longer holds on a fresh snapshot, plans
+        already sent, and plans whose intent cannot be written to the audit log are not
+        sent; each refusal is audited when the log can be written.
         """
         with self._lock:
-            if plan.id in self._sent or self.audit.executed(plan.id):
+            try:
+                already = plan.id in self._sent or self.audit.executed(plan.id)
+            except OSError as exc:
+                message = (
+                    f"nothing was sent: the audit log {self.audit.path} cannot be read"
+                    f" ({exc.strerror or exc}), so whether this plan was sent before is unknown"
+                )
+                return Outcome(plan, False, message, error_code="AuditLogUnreadable")
+            if plan.refused is None and already:
                 previous = self._sent.get(plan.id)
                 message = "this exact plan was already sent; it is not sent twice"
-                self._record(plan, "refused", message=message)
-                if previous is not None:
-                    return replace(previous, ok=False, message=message, error_code="Duplicate")
-                return Outcome(plan, False, message, error_code="Duplicate")
-            if (
-                plan.refused is None
-                and fresh is not None
-                and (plan.deployment_id or plan.action == "repair")
-            ):
+                return self._refused(plan, message, previous)
+            if plan.refused is None and fresh is not None:
                 try:
                     current = fresh()
                 except Exception as exc:
-                    reason = f"could not re-check the deployment before acting: {exc}"
-                    plan = replace(plan, refused=reason)
+                    plan = replace(
+                        plan, refused=f"could not re-check the state before acting: {exc}"
+                    )
                 else:
                     changed = _changed(plan, current)
                     if changed:
                         plan = replace(plan, refused=changed)
             if plan.refused is not None:
-                self._record(plan, "refused", message=plan.refused)
-                return Outcome(plan, False, plan.refused)
-            request_ids: list[str] = []
-            result: dict[str, Any] = {}
-            for index, call in enumerate(plan.calls):
-                try:
-                    response = getattr(self.session.client(call.service), call.operation)(
-                        **call.params
-                    )
-                except ClientError as exc:
-                    code = exc.response.get("Error", {}).get("Code", "Unknown")
-                    meta = exc.response.get("ResponseMetadata", {})
-                    rid = meta.get("RequestId")
-                    message = describe_aws_error(exc)
-                    outcome = Outcome(
-                        plan,
-                        False,
-                        message,
-                        tuple(request_ids + ([rid] if rid else [])),
-                        code,
-                    )
-                    # A 4xx on the first call is AWS refusing it: nothing changed, and once
-                    # the cause is fixed (a permission, say) a person may confirm it again.
-                    # After a call went through, or on a 5xx, what happened is not known:
-                    # never again.
-                    status = int(meta.get("HTTPStatusCode") or 0)
-                    rejected = index == 0 and 400 <= status < 500
-                    if not rejected:
-                        self._sent[plan.id] = outcome
-                    self._record(
-                        plan,
-                        "failed",
-                        message=message,
-                        error_code=code,
-                        request_id=rid,
-                        rejected=rejected,
-                    )
-                    return outcome
-                except BotoCoreError as exc:
-                    message = describe_aws_error(exc)
-                    outcome = Outcome(plan, False, message, tuple(request_ids), "Connection")
-                    self._sent[plan.id] = outcome
-                    self._record(plan, "failed", message=message, error_code="Connection")
-                    return outcome
-                rid = response.get("ResponseMetadata", {}).get("RequestId")
-                if rid:
-                    request_ids.append(rid)
-                result = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-            message = _done_message(plan, result)
-            outcome = Outcome(plan, True, message, tuple(request_ids), None, result)
+                return self._refused(plan, plan.refused)
+            attempt = uuid.uuid4().hex
+            try:
+                self._record(plan, audit_outcomes.INTENT, attempt=attempt, intent=True)
+            except OSError as exc:
+                message = (
+                    f"nothing was sent: the audit log {self.audit.path} cannot be written"
+                    f" ({exc.strerror or exc}); an action is sent only once its intent is"
+                    " on disk"
+                )
+                return Outcome(plan, False, message, error_code="AuditLogUnwritable")
+            self._sent[plan.id] = None
+            outcome = self._send(plan, attempt, fresh)
             self._sent[plan.id] = outcome
+            return outcome
+
+    def _refused(self, plan: Plan, message: str, previous: Outcome | None = None) -> Outcome:
+        plan = replace(plan, refused=plan.refused or message)
+        audit_error = None
+        try:
+            self._record(plan, audit_outcomes.REFUSED, message=message)
+        except OSError as exc:
+            audit_error = f"the refusal could not be written to {self.audit.path}: {exc}"
+        if previous is not None:
+            return replace(
+                previous, ok=False, message=message, error_code="Duplicate", state="refused"
+            )
+        code = "Duplicate" if "already sent" in message else None
+        return Outcome(plan, False, message, error_code=code, audit_error=audit_error)
+
+    def _send(self, plan: Plan, attempt: str, fresh: Callable[[], Snapshot] | None) -> Outcome:
+        request_ids: list[str] = []
+        result: dict[str, Any] = {}
+        started = time.monotonic()
+        for index, call in enumerate(plan.calls):
+            sent_before = f"; {index} earlier call(s) of the plan went through" if index else ""
+            try:
+                response = getattr(self.session.sender(call.service), call.operation)(**call.params)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "Unknown")
+                meta = exc.response.get("ResponseMetadata", {})
+                rid = meta.get("RequestId")
+                status = int(meta.get("HTTPStatusCode") or 0)
+                if 400 <= status < 500:
+                    # AWS answered with a refusal: nothing of this call was done.
+                    nothing = " Nothing was done." if index == 0 else ""
+                    message = f"{describe_aws_error(exc)}{sent_before}.{nothing}"
+                    return self._finish(
+                        plan,
+                        attempt,
+                        audit_outcomes.FAILED,
+                        message,
+                        request_ids + ([rid] if rid else []),
+                        code,
+                        rejected=index == 0,
+                    )
+                lost = f"{call.api_name}: AWS answered with an error of its own ({code})"
+                return self._lost(plan, attempt, fresh, lost, index, request_ids, started)
+            except (EndpointConnectionError, ConnectTimeoutError) as exc:
+                # No connection was made: the call never left this machine.
+                nothing = " Nothing was sent." if index == 0 else ""
+                return self._finish(
+                    plan,
+                    attempt,
+                    audit_outcomes.FAILED,
+                    f"{describe_aws_error(exc)}{sent_before}.{nothing}",
+                    request_ids,
+                    "Connection",
+                    rejected=index == 0,
+                )
+            except BotoCoreError as exc:
+                lost = f"{call.api_name}: no answer ({describe_aws_error(exc)})"
+                return self._lost(plan, attempt, fresh, lost, index, request_ids, started)
+            rid = response.get("ResponseMetadata", {}).get("RequestId")
+            if rid:
+                request_ids.append(rid)
+            result = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+        return self._finish(
+            plan,
+            attempt,
+            audit_outcomes.DONE,
+            _done_message(plan, result),
+            request_ids,
+            None,
+            result=result,
+        )
+
+    def _lost(
+        self,
+        plan: Plan,
+        attempt: str,
+        fresh: Callable[[], Snapshot] | None,
+        lost: str,
+        index: int,
+        request_ids: list[str],
+        started: float,
+    ) -> Outcome:
+        """An answer lost (or a 5xx): read the state again and say what happened."""
+        rest = len(plan.calls) - index - 1
+        unsent = f"; the {rest} call(s) after it were not sent" if rest else ""
+        intent = Intent(plan.action, plan.deployment_id, plan.planned_from, plan.expect)
+        verdict, evidence = UNKNOWN, "the state could not be read again here"
+        deadline = time.monotonic() + READ_BACK_FOR
+        while fresh is not None:
+            try:
+                current = fresh()
+            except Exception as exc:
+                verdict, evidence = UNKNOWN, f"the state could not be read again: {exc}"
+            else:
+                aged = replace(intent, age_s=time.monotonic() - started)
+                verdict, evidence = read_back(aged, current)
+            if verdict != UNKNOWN or time.monotonic() >= deadline:
+                break
+            time.sleep(READ_BACK_EVERY)
+        words = {
+            DONE: "it took effect",
+            NOT_DONE: "it did not take effect",
+            UNKNOWN: "outcome unknown; read the state again before acting",
+        }[verdict]
+        message = f"{lost}{unsent}; the state read again shows {evidence}: {words}"
+        state = {DONE: audit_outcomes.DONE, NOT_DONE: audit_outcomes.NOT_DONE}.get(
+            verdict, audit_outcomes.UNKNOWN
+        )
+        return self._finish(
+            plan,
+            attempt,
+            state,
+            message,
+            request_ids,
+            "OutcomeReadBack" if verdict != UNKNOWN else "OutcomeUnknown",
+            resolved_by=f"state read again: {evidence}",
+        )
+
+    def _finish(
+        self,
+        plan: Plan,
+        attempt: str,
+        state: str,
+        message: str,
+        request_ids: list[str],
+        code: str | None,
+        *,
+        rejected: bool = False,
+        result: dict[str, Any] | None = None,
+        resolved_by: str | None = None,
+    ) -> Outcome:
+        audit_error = None
+        try:
             self._record(
                 plan,
-                "done",
+                state,
+                attempt=attempt,
                 message=message,
+                error_code=code,
                 request_id=",".join(request_ids) or None,
-                deployment_id=result.get("deploymentId"),
+                deployment_id=(result or {}).get("deploymentId"),
+                rejected=rejected,
+                resolved_by=resolved_by,
             )
-            return outcome
+        except OSError as exc:
+            # The calls went out: say so, and that the record of it is missing.
+            audit_error = (
+                f"the outcome could not be written to {self.audit.path} ({exc}); its intent"
+                " is there, so `cutover status` shows it until the state is read again"
+            )
+        return Outcome(
+            plan,
+            state == audit_outcomes.DONE,
+            message,
+            tuple(request_ids),
+            code,
+            result or {},
+            state=state,
+            audit_error=audit_error,
+        )
 
     def refuse(self, plan: Plan, reason: str) -> None:
         """Audit a plan a person declined or a precondition refused before execute()."""
-        outcome = "cancelled" if plan.refused is None else "refused"
+        outcome = audit_outcomes.CANCELLED if plan.refused is None else audit_outcomes.REFUSED
         self._record(replace(plan, refused=reason), outcome, message=reason)
+
+    # ----- intents nobody recorded an outcome for ------------------------------------------------
+
+    def settle(self, snap: Snapshot) -> Snapshot:
+        """`snap` with the actions sent from here whose outcome nobody recorded (Ctrl-C, a
+        crash): each read back against `snap`; a clear answer is recorded as its outcome."""
+        try:
+            pending = self.audit.pending(
+                application=snap.application,
+                deployment_group=snap.deployment_group,
+                region=snap.region,
+                endpoint=self.endpoint,
+                account=snap.account,
+            )
+        except OSError:
+            return snap
+        out = []
+        for r in pending:
+            try:
+                written = datetime.fromisoformat(r.get("local_time") or "")
+                age = (datetime.now(UTC) - written).total_seconds()
+            except ValueError:
+                age = 0.0
+            intent = Intent(
+                r.get("action") or "",
+                r.get("deployment_id"),
+                r.get("planned_from") or {},
+                r.get("expect") or {},
+                age,
+            )
+            verdict, evidence = read_back(intent, snap)
+            if verdict != UNKNOWN:
+                try:
+                    self._record_settled(r, verdict, evidence, snap)
+                except OSError:
+                    verdict = UNKNOWN
+            out.append(
+                PendingAction(
+                    action=intent.action,
+                    attempt=r.get("attempt") or "",
+                    summary=(r.get("plan") or [intent.action])[0],
+                    sent_at=r.get("server_time") or "",
+                    plan=tuple(r.get("plan") or ()),
+                    verdict=verdict,
+                    evidence=evidence,
+                    deployment_id=intent.deployment_id,
+                )
+            )
+        return replace(snap, pending=tuple(out))
+
+    def _record_settled(self, r: dict, verdict: str, evidence: str, snap: Snapshot) -> None:
+        when = snap.server_time.isoformat()
+        self.audit.append(
+            AuditRecord(
+                action=r.get("action") or "",
+                outcome=audit_outcomes.DONE if verdict == DONE else audit_outcomes.NOT_DONE,
+                target=r.get("target") or self.target.name,
+                server_time=when,
+                caller=self.caller_arn(),
+                account=r.get("account"),
+                region=r.get("region"),
+                endpoint=r.get("endpoint"),
+                application=r.get("application"),
+                deployment_group=r.get("deployment_group"),
+                deployment_id=r.get("deployment_id"),
+                plan_id=r.get("plan_id"),
+                attempt=r.get("attempt"),
+                message=f"outcome not recorded when sent; the state read at {when} shows"
+                f" {evidence}",
+                resolved_by=f"state read again at {when}: {evidence}",
+            )
+        )
 
     def _record(
         self,
         plan: Plan,
         outcome: str,
         *,
+        attempt: str | None = None,
+        intent: bool = False,
         message: str | None = None,
         error_code: str | None = None,
         request_id: str | None = None,
         deployment_id: str | None = None,
         rejected: bool = False,
+        resolved_by: str | None = None,
     ) -> None:
         self.audit.append(
             AuditRecord(
@@ -476,8 +715,11 @@ class Controller:
                 target=self.target.name,
                 server_time=self.session.clock.now().isoformat(),
                 caller=self.caller_arn(),
-                application=self.target.application,
-                deployment_group=self.target.deployment_group,
+                account=plan.account,
+                region=plan.region,
+                endpoint=plan.endpoint,
+                application=plan.application or self.target.application,
+                deployment_group=plan.deployment_group or self.target.deployment_group,
                 deployment_id=deployment_id or plan.deployment_id,
                 parameters=plan.parameters,
                 gates=[
@@ -490,6 +732,11 @@ class Controller:
                 error_code=error_code,
                 message=message,
                 rejected=rejected,
+                attempt=attempt,
+                plan=plan.lines() if intent else [],
+                planned_from=plan.planned_from if intent else {},
+                expect=plan.expect if intent else {},
+                resolved_by=resolved_by,
             )
         )
 
@@ -525,6 +772,20 @@ def parse_revision(text: str) -> dict[str, Any]:
     )
 
 
+def _confirmation(plan: Plan, snap: Snapshot) -> dict[str, str]:
+    """What a person types to confirm: `y`, or for the irreversible and the traffic-moving a
+    word they must read off the screen."""
+    if plan.action not in TYPED_CONFIRMATION:
+        return {"confirm_token": "y"}
+    if plan.deployment_id:
+        return {
+            "confirm_token": plan.deployment_id[-4:],
+            "confirm_hint": f"the end of {plan.deployment_id}",
+        }
+    group = snap.deployment_group or plan.target
+    return {"confirm_token": group, "confirm_hint": "the deployment group's name"}
+
+
 def _is_blue_green(snap: Snapshot) -> bool:
     return (snap.deployment is not None and snap.deployment.style == "BLUE_GREEN") or (
         snap.original is not None
@@ -539,147 +800,66 @@ def _not_waiting(snap: Snapshot, wanted: str) -> str:
 
 
 def _changed(plan: Plan, current: Snapshot) -> str | None:
-    """Why the plan no longer fits the deployment as it is now, or None."""
+    """Why the plan no longer fits the state as it is now, or None."""
+    look = "; look again before acting"
+    if plan.account and current.account and plan.account != current.account:
+        return (
+            f"the credentials now reach account {current.account}, not {plan.account} where"
+            f" the plan was made{look}"
+        )
+    if plan.region and current.region and plan.region != current.region:
+        return f"the region is now {current.region}, not {plan.region}{look}"
     if plan.action == "repair":
         return _leftovers_changed(plan, current)
-    d = current.deployment
-    if d is None or d.id != plan.deployment_id:
-        now = f"{d.id} ({d.status})" if d else "none"
-        return (
-            f"the deployment changed since the plan was made: planned for {plan.deployment_id}, "
-            f"now {now}; look again before acting"
-        )
-    if plan.expect_status is not None and d.status != plan.expect_status:
-        return (
-            f"deployment {d.id} changed since the plan was made: it was {plan.expect_status}, "
-            f"it is now {d.status}; look again before acting"
-        )
-    if plan.action == "approve" and not plan.override:
-        failed = [g for g in current.gates if not g.passed]
-        if failed:
-            return "; ".join(g.reason for g in failed)
+    before = plan.planned_from
+    if plan.expect.get("kind") in ("deploy", "redeploy"):
+        if current.latest_deployment != before.get("latest_deployment"):
+            return (
+                f"a deployment started since the plan was made: the group's latest is now"
+                f" {current.latest_deployment} (was {before.get('latest_deployment')}){look}"
+            )
+    elif plan.deployment_id is not None or current.deployment is not None:
+        d = current.deployment
+        if (d.id if d else None) != plan.deployment_id:
+            now = f"{d.id} ({d.status})" if d else "none"
+            return (
+                "the deployment changed since the plan was made: planned for"
+                f" {plan.deployment_id or 'no deployment'}, now {now}{look}"
+            )
+        if d is not None and plan.expect_status is not None and d.status != plan.expect_status:
+            return (
+                f"deployment {d.id} changed since the plan was made: it was"
+                f" {plan.expect_status}, it is now {d.status}{look}"
+            )
+    kind = plan.expect.get("kind")
+    if kind == "weights":
+        now = planned_from(current)
+        for rule in plan.expect.get("weights", {}):
+            if now["weights"].get(rule) != before.get("weights", {}).get(rule) or now[
+                "actions"
+            ].get(rule) != before.get("actions", {}).get(rule):
+                return f"the listener's actions or weights changed since the plan was made{look}"
+    if kind == "move":
+        sources = set(plan.expect.get("sources", []))
+        then = {r for r in before.get("registered", []) if r.split("@", 1)[1] in sources}
+        now_reg = {r for r in planned_from(current)["registered"] if r.split("@", 1)[1] in sources}
+        if then != now_reg:
+            return f"the registrations changed since the plan was made{look}"
+    check = current.action(plan.action)
+    if not check.passed and not (check.overridable and plan.override):
+        return check.reason
     return None
 
 
 def _done_message(plan: Plan, result: dict[str, Any]) -> str:
-    if plan.action in ("deploy",) or (
-        plan.action == "rollback" and plan.calls[0].operation == "create_deployment"
-    ):
+    if plan.expect.get("kind") in ("deploy", "redeploy"):
         return f"deployment {result.get('deploymentId', '?')} started"
-    if plan.action == "stop" or plan.action == "rollback":
+    if plan.action in ("stop", "rollback"):
         status = result.get("status")
         return f"{plan.summary}: {status or 'requested'}" + (
             f" ({result['statusMessage']})" if result.get("statusMessage") else ""
         )
     return f"{plan.summary}: done"
-
-
-def _plan_weights(base: Plan, snap: Snapshot, percent: int) -> Plan:
-    base = replace(base, summary=f"Send {percent}% of traffic to the replacement")
-    if not 0 <= percent <= 100:
-        return replace(base, refused="the replacement share must be from 0 to 100")
-    if not snap.listeners:
-        return replace(
-            base,
-            refused="no listener of this group forwards to two target groups by weight; "
-            "use a move instead",
-        )
-    calls = []
-    changes = []
-    for lw in snap.listeners:
-        names = [n for n, _ in lw.weights]
-        if len(names) != 2:
-            continue
-        original_tg, replacement_tg = _sides(snap, names)
-        weights = {original_tg: 100 - percent, replacement_tg: percent}
-        groups = [
-            {"TargetGroupArn": arn, "Weight": weights[name]} for name, arn in _arns(snap, lw, names)
-        ]
-        action = {"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}
-        if lw.is_default:
-            calls.append(
-                ApiCall(
-                    "elbv2",
-                    "modify_listener",
-                    {"ListenerArn": lw.listener_arn, "DefaultActions": [action]},
-                )
-            )
-        else:
-            calls.append(
-                ApiCall("elbv2", "modify_rule", {"RuleArn": lw.rule_arn, "Actions": [action]})
-            )
-        before = ", ".join(f"{n} {w}" for n, w in lw.weights)
-        changes.append(
-            f"{lw.load_balancer}:{lw.port}: {before} -> "
-            f"{original_tg} {100 - percent}, {replacement_tg} {percent}"
-        )
-    if not calls:
-        return replace(base, refused="no listener forwards to exactly two target groups")
-    return replace(
-        base,
-        calls=tuple(calls),
-        changes=tuple(changes),
-        parameters={"replacement_percent": percent},
-    )
-
-
-def _sides(snap: Snapshot, names: list[str]) -> tuple[str, str]:
-    """(original group, replacement group) of a weighted pair, by the environments the
-    snapshot attached them to; else the listener's order (first is the original)."""
-    original = snap.original.target_groups if snap.original else ()
-    replacement = snap.replacement.target_groups if snap.replacement else ()
-    for a, b in ((names[0], names[1]), (names[1], names[0])):
-        if a in original or b in replacement:
-            return a, b
-    return names[0], names[1]
-
-
-def _arns(snap: Snapshot, lw: ListenerWeights, names: list[str]) -> list[tuple[str, str]]:
-    mapping = dict(lw.arns) | dict(snap.target_group_arns)
-    return [(n, mapping.get(n, n)) for n in names]
-
-
-def _plan_move(base: Plan, snap: Snapshot, move: str) -> Plan:
-    choices = ("replacement-in", "replacement-out", "original-in", "original-out")
-    base = replace(base, summary=f"Move an environment: {move}")
-    if move not in choices:
-        return replace(base, refused=f"--move must be one of {', '.join(choices)}")
-    role, direction = move.split("-")
-    env = snap.replacement if role == "replacement" else snap.original
-    if env is None or not env.instances:
-        return replace(base, refused=f"there is no {role} environment to move")
-    tg_arns = dict(snap.target_group_arns)
-    calls = []
-    for tg in snap.target_groups:
-        targets = [
-            {"Id": i.id} for i in env.instances if i.ec2_state in (None, "running", "pending")
-        ]
-        if not targets:
-            continue
-        op = "register_targets" if direction == "in" else "deregister_targets"
-        calls.append(
-            ApiCall("elbv2", op, {"TargetGroupArn": tg_arns.get(tg, tg), "Targets": targets})
-        )
-    for clb in snap.classic_load_balancers:
-        instances = [{"InstanceId": i.id} for i in env.instances]
-        op = (
-            "register_instances_with_load_balancer"
-            if direction == "in"
-            else "deregister_instances_from_load_balancer"
-        )
-        calls.append(ApiCall("elb", op, {"LoadBalancerName": clb, "Instances": instances}))
-    if not calls:
-        return replace(
-            base, refused="the group has no load balancer to move instances in or out of"
-        )
-    verb = "registered with" if direction == "in" else "deregistered from"
-    lbs = ", ".join(snap.target_groups + snap.classic_load_balancers)
-    return replace(
-        base,
-        calls=tuple(calls),
-        changes=(f"{len(env.instances)} {role} instance(s) {verb} {lbs}",),
-        parameters={"move": move},
-    )
 
 
 # ----- repair -----------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""The audit log: one JSON line per action attempt, appended and fsynced before anything else.
+"""The audit log: one JSON line per record, appended and fsynced before anything else.
 
-Every mutating action, whether it ran, failed at AWS or was refused by a gate, leaves a record:
-server time, caller identity, target, action, parameters, gate results and outcome. The file
-is only ever appended to, so it can be shipped or tailed as is.
+Every mutating action, whether it ran, failed at AWS or was refused by a gate, leaves records:
+server time, caller identity, account, region, endpoint, target, action, parameters, gate
+results and outcome. An action that is sent writes an `intent` record (fsynced) before its
+first call, then one outcome record with the same `attempt`: so an intent with no outcome is
+an action whose fate nobody recorded (Ctrl-C, a crash, lost power), and `pending` finds it.
+The file is only ever appended to, so it can be shipped or tailed as is.
 """
 
 from __future__ import annotations
@@ -22,13 +25,27 @@ def default_path() -> Path:
     return Path(base) / "cutover" / "audit.jsonl"
 
 
+# What became of an action, as its records say.
+INTENT = "intent"  # written before the first call; an outcome record follows
+DONE = "done"  # AWS accepted every call (or the state read again shows it took effect)
+NOT_DONE = "not-done"  # the state read again shows it did not take effect
+FAILED = "failed"  # AWS refused a call (see `rejected`)
+UNKNOWN = "unknown"  # no answer, and the state read again could not tell
+REFUSED = "refused"  # not sent: a precondition, a gate, a duplicate, an unwritable log
+CANCELLED = "cancelled"  # not sent: a person declined at the confirmation
+OUTCOMES = (DONE, NOT_DONE, FAILED, UNKNOWN)
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     action: str
-    outcome: str  # done | failed | refused | cancelled
+    outcome: str  # intent | done | not-done | failed | unknown | refused | cancelled
     target: str
     server_time: str
     caller: str | None = None
+    account: str | None = None
+    region: str | None = None
+    endpoint: str | None = None
     application: str | None = None
     deployment_group: str | None = None
     deployment_id: str | None = None
@@ -44,6 +61,16 @@ class AuditRecord:
     # was done and a person may send the same plan again; False when the outcome is unknown
     # (no answer, a 5xx), so it is never sent again.
     rejected: bool = False
+    # One send of a plan: the intent record and its outcome record share it.
+    attempt: str | None = None
+    # intent only: the plan as the person confirmed it, line by line.
+    plan: list[str] = field(default_factory=list)
+    # intent only: the state the plan was made from and what it is meant to change, so the
+    # outcome can be read back from the state later (backend/readback.py).
+    planned_from: dict[str, Any] = field(default_factory=dict)
+    expect: dict[str, Any] = field(default_factory=dict)
+    # How an outcome was learnt when AWS gave no clear answer: what the state read again showed.
+    resolved_by: str | None = None
     local_time: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
@@ -80,13 +107,54 @@ class AuditLog:
             return
 
     def executed(self, plan_id: str) -> bool:
-        """Whether a plan with this id was already sent to AWS (from any process), counting a
-        failed send unless AWS rejected it outright (then nothing was done)."""
-        return any(
-            r.get("plan_id") == plan_id
-            and (
-                r.get("outcome") == "done"
-                or (r.get("outcome") == "failed" and not r.get("rejected"))
-            )
-            for r in self.records()
-        )
+        """Whether a plan with this id was already sent to AWS (from any process): an intent
+        was written for it, unless AWS rejected that send outright (nothing was done then, so
+        a person may confirm it again)."""
+        attempts: dict[str, bool] = {}  # attempt -> rejected
+        for r in self.records():
+            if r.get("plan_id") != plan_id:
+                continue
+            outcome = r.get("outcome")
+            if outcome == INTENT:
+                attempts.setdefault(r.get("attempt") or "", False)
+            elif outcome == FAILED and r.get("rejected"):
+                attempts[r.get("attempt") or ""] = True
+            elif outcome in (DONE, UNKNOWN, NOT_DONE) or (outcome == FAILED):
+                # Records written before intents existed: an outcome alone means it was sent.
+                attempts.setdefault(r.get("attempt") or "", False)
+        return any(not rejected for rejected in attempts.values())
+
+    def pending(
+        self,
+        *,
+        application: str | None,
+        deployment_group: str | None,
+        region: str | None = None,
+        endpoint: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Intent records of this deployment group with no outcome record: actions sent (or
+        about to be) whose outcome nobody recorded. Oldest first. Region, endpoint and
+        account narrow it when given (a record that lacks one still matches)."""
+        intents: dict[str, dict[str, Any]] = {}
+        for r in self.records():
+            attempt = r.get("attempt")
+            if not attempt:
+                continue
+            if r.get("outcome") == INTENT:
+                intents[attempt] = r
+            elif r.get("outcome") in OUTCOMES:
+                intents.pop(attempt, None)
+        out = []
+        for r in intents.values():
+            if r.get("application") != application or r.get("deployment_group") != (
+                deployment_group
+            ):
+                continue
+            if any(
+                want is not None and r.get(key) is not None and r.get(key) != want
+                for key, want in (("region", region), ("endpoint", endpoint), ("account", account))
+            ):
+                continue
+            out.append(r)
+        return out

@@ -62,14 +62,17 @@ def _health_text(instance: Instance, source: str) -> str | None:
 # ----- the gates ---------------------------------------------------------------------------------
 
 
-def replacement_healthy(snapshot: Snapshot, settings: GateSettings) -> Check:
+def replacement_healthy(
+    snapshot: Snapshot, settings: GateSettings, *, serving: bool = False
+) -> Check:
     """Every replacement instance running, installed, and healthy in every target group and
     classic load balancer of the group where it is registered.
 
     Before the reroute CodeDeploy has not registered the replacement instances yet (it does so
     in AllowTraffic), so an unregistered instance passes on CodeDeploy's own evidence (all its
     lifecycle events up to ValidateService succeeded); once registered, the load balancer's
-    health decides.
+    health decides. With `serving` (after the reroute, before the originals go) every
+    replacement must be registered and healthy everywhere: it is all that will be left.
     """
     name = "replacement-healthy"
     if not settings.require_healthy:
@@ -103,6 +106,9 @@ def replacement_healthy(snapshot: Snapshot, settings: GateSettings) -> Check:
             if f"health:{source}" in snapshot.unread:
                 continue
             h = next((h for h in inst.health if h.name == source), None)
+            if serving and (h is None or not h.registered or h.state == "unused"):
+                problems.append(f"{inst.id} is not registered in {source}")
+                continue
             if h is not None and not h.registered:
                 unregistered.add(source)
                 continue
@@ -184,35 +190,42 @@ def alarms(snapshot: Snapshot, settings: GateSettings) -> Check:
 
 
 def fleet_unchanged(snapshot: Snapshot, settings: GateSettings) -> Check:
-    """The replacement instances are the ones that were there when the deployment became
-    Ready (no instance replaced, terminated or added since CodeDeploy validated them)."""
+    """The live replacement instances are exactly the ones this deployment installed and
+    validated, by CodeDeploy's own target list (no instance replaced, terminated or added
+    since, e.g. by Auto Scaling)."""
     name = "fleet-unchanged"
     if not settings.require_unchanged_fleet:
         return Check(name, True, "not checked (gates: require_unchanged_fleet is false)")
     dep = snapshot.deployment
-    if dep is None or dep.ready_fleet is None:
-        return Check(name, True, "the deployment has not been Ready yet: nothing to compare")
     if {"targets", "instances", "auto-scaling"} & set(snapshot.unread):
         return Check(
             name, False, "the replacement fleet could not be read just now (retry in a moment)"
         )
+    if dep is None or dep.ready_fleet is None:
+        return Check(
+            name, True, "the deployment has no replacement targets yet: nothing to compare"
+        )
     now = set(live_ids(snapshot.replacement))
     then = set(dep.ready_fleet)
-    when = dep.ready_fleet_seen.strftime("%H:%M:%S UTC") if dep.ready_fleet_seen else "then"
+    when = (
+        f" (Ready at {dep.ready_fleet_seen.strftime('%H:%M:%S UTC')})"
+        if dep.ready_fleet_seen
+        else ""
+    )
     if now == then:
         return Check(
             name,
             True,
-            f"replacement fleet unchanged since it was Ready at {when}"
-            f" ({_plural(len(now), 'instance')})",
+            f"the replacement fleet is the {_plural(len(now), 'instance')} CodeDeploy installed"
+            f" and validated{when}",
         )
     changes = [f"{i} is gone" for i in sorted(then - now)]
-    changes += [f"{i} is new (not validated by this deployment)" for i in sorted(now - then)]
+    changes += [f"{i} is new (not deployed by {dep.id})" for i in sorted(now - then)]
     return Check(
         name,
         False,
-        f"replacement fleet changed since it was Ready at {when}: {_join(changes)};"
-        " stop this deployment and deploy again",
+        f"the replacement fleet differs from the instances {dep.id} deployed{when}:"
+        f" {_join(changes)}; stop this deployment and deploy again",
     )
 
 
@@ -223,6 +236,17 @@ def evaluate(snapshot: Snapshot, settings: GateSettings) -> tuple[Check, ...]:
         capacity(snapshot, settings),
         alarms(snapshot, settings),
         fleet_unchanged(snapshot, settings),
+    )
+
+
+def evaluate_termination(snapshot: Snapshot, settings: GateSettings) -> tuple[Check, ...]:
+    """The gates for ending the termination wait early: once the originals are gone the
+    replacement is all there is, so it must be healthy everywhere, big enough, and no alarm
+    may be firing."""
+    return (
+        replacement_healthy(snapshot, settings, serving=True),
+        capacity(snapshot, settings),
+        alarms(snapshot, settings),
     )
 
 
@@ -312,7 +336,9 @@ def _action(snapshot: Snapshot, name: str) -> Check:
             )
         bad = failed(snapshot.gates)
         if bad:
-            return Check(name, False, "a gate failed: " + "; ".join(c.reason for c in bad))
+            return Check(
+                name, False, "a gate failed: " + "; ".join(c.reason for c in bad), overridable=True
+            )
         n = len(live_ids(snapshot.replacement))
         return Check(
             name,
@@ -329,6 +355,14 @@ def _action(snapshot: Snapshot, name: str) -> Check:
                 name, False, "the group keeps the originals running after the reroute (KEEP_ALIVE)"
             )
         if dep.phase == "termination-wait":
+            bad = failed(snapshot.gates)
+            if bad:
+                return Check(
+                    name,
+                    False,
+                    "a gate failed: " + "; ".join(c.reason for c in bad),
+                    overridable=True,
+                )
             when = f" instead of at {dep.deadline.strftime('%H:%M:%S UTC')}" if dep.deadline else ""
             n = len(live_ids(snapshot.original))
             return Check(
@@ -370,26 +404,37 @@ def _action(snapshot: Snapshot, name: str) -> Check:
     if name == "rollback":
         if dep is None:
             return Check(name, False, "there is no deployment to roll back")
-        if is_rollback and active:
-            return Check(name, False, f"{dep.id} is itself the rollback of {dep.rollback_of}")
+        if is_rollback:
+            return Check(
+                name,
+                False,
+                f"{dep.id} is itself the rollback of {dep.rollback_of}; rolling it back would"
+                " redeploy what was rolled back. To go elsewhere, deploy the revision you want",
+            )
+        if dep.rolled_back_by:
+            return Check(name, False, f"{dep.id} was already rolled back by {dep.rolled_back_by}")
+        if not active:
+            if snapshot.active_deployment:
+                return Check(
+                    name,
+                    False,
+                    f"deployment {snapshot.active_deployment} is running in the group; CodeDeploy"
+                    " runs one deployment per group at a time",
+                )
+            return Check(
+                name,
+                True,
+                f"CreateDeployment: {dep.id} has finished ({dep.status}), so the way back is a"
+                " new deployment of the last revision that succeeded before it (the plan names"
+                " it)",
+            )
         if blue_green and _originals_gone(snapshot):
             return Check(
                 name,
                 False,
-                "the original instances are terminated, so CodeDeploy cannot route back to"
-                " them; the way back is a new deployment of the previous revision"
-                f"{_previous(snapshot)}",
-            )
-        if not active:
-            if dep.rolled_back_by:
-                return Check(
-                    name, False, f"{dep.id} was already rolled back by {dep.rolled_back_by}"
-                )
-            return Check(
-                name,
-                False,
-                f"deployment {dep.id} has finished ({dep.status}); the way back is a new"
-                f" deployment of the previous revision{_previous(snapshot)}",
+                "the original instances are being terminated, so CodeDeploy cannot route back"
+                " to them; once the deployment ends, the way back is a new deployment of the"
+                f" previous revision{_previous(snapshot)}",
             )
         if blue_green:
             n = len(live_ids(snapshot.original))
@@ -463,7 +508,7 @@ def _repair(snapshot: Snapshot) -> Check:
     words = {
         "standby": "out of Standby",
         "out-of-service": "registered again",
-        "min-size": "MinSize restored",
+        "min-size": "MinSize restored, or a stale record of it deleted",
         "suspended": "processes resumed",
     }
     parts = [f"{words[k]} ({n})" for k, n in kinds.items()]

@@ -160,6 +160,9 @@ class Check:
     name: str
     passed: bool
     reason: str
+    # An action refused only because a readiness gate failed: `--override-gates` may send it
+    # anyway (audited as an override). Nothing else can be overridden.
+    overridable: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,9 @@ class ListenerWeights:
     weights: tuple[tuple[str, int], ...]  # (target group name, weight)
     is_default: bool = True
     arns: tuple[tuple[str, str], ...] = ()  # (target group name, ARN)
+    # The rule's whole action list as ELB returned it (JSON): a weight change sends it back
+    # with only the weights changed, so authentication actions and stickiness survive.
+    actions: str = ""
 
 
 @dataclass(frozen=True)
@@ -302,6 +308,21 @@ class Leftover:
 
 
 @dataclass(frozen=True)
+class PendingAction:
+    """An action whose intent was recorded but whose outcome was not (Ctrl-C, a crash, a
+    lost answer), and what the state read with this snapshot says about it."""
+
+    action: str
+    attempt: str
+    summary: str
+    sent_at: str  # the server's time when the intent was recorded (ISO 8601)
+    plan: tuple[str, ...]
+    verdict: str  # unknown | done | not-done (done/not-done are recorded as its outcome)
+    evidence: str
+    deployment_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     target: str
     server_time: datetime
@@ -339,6 +360,10 @@ class Snapshot:
     # and `leftovers_note` says why (blue/green, a deployment running, something unread).
     leftovers: tuple[Leftover, ...] | None = None
     leftovers_note: str | None = None
+    # The group's last attempted deployment, whichever is shown (deploy plans are made from it).
+    latest_deployment: str | None = None
+    # Actions sent from this machine whose outcome was not recorded (filled by the Controller).
+    pending: tuple[PendingAction, ...] = ()
 
     def action(self, name: str) -> Check:
         return next(

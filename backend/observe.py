@@ -24,6 +24,7 @@ plain-words note in `Snapshot.notes` (and a key in `Snapshot.unread`) and the re
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import threading
@@ -141,6 +142,10 @@ CORE_THROTTLE_RETRIES = 4
 # botocore's own retries, and at 90% throttling unbounded patience made `cutover status` take
 # 40 s. Past it, a throttled core call ends the snapshot (the view goes stale, says why).
 CORE_THROTTLE_BUDGET = 6.0
+
+
+# ObserveError's code when a deployment chosen by id belongs to another group (a usage error).
+WRONG_GROUP = "DeploymentNotInGroup"
 
 
 class ObserveError(Exception):
@@ -909,6 +914,8 @@ class Observer:
         f_asgs = submit(self._asgs, list(dict.fromkeys(asg_names)), parts)
 
         info, targets = f_dep.result() if f_dep else (None, [])
+        if deployment_id and info is not None:
+            _same_group(deployment_id, info, app, group_name)
         tgs, clbs = f_static.result()
         alarms = f_alarms.result()
         asgs = f_asgs.result()
@@ -1376,6 +1383,7 @@ class Observer:
                             arns=tuple(
                                 (names.get(arn) or _name_from_arn(arn), arn) for arn, _ in weights
                             ),
+                            actions=json.dumps(rule.get("Actions") or [], sort_keys=True),
                         )
                     )
             if self._relevant_listeners is None:
@@ -1504,6 +1512,17 @@ def _forward_weights(rule: dict) -> list[tuple[str, int]]:
         if action.get("TargetGroupArn"):
             return [(action["TargetGroupArn"], 1)]
     return []
+
+
+def _same_group(dep_id: str, info: dict, app: str, group: str) -> None:
+    """A deployment chosen by id must belong to the group on screen: acting on it would act
+    on another group while the view (and the audit) named this one."""
+    owner = (info.get("applicationName"), info.get("deploymentGroupName"))
+    if owner != (app, group):
+        raise ObserveError(
+            f"--deployment: {dep_id} belongs to {owner[0]}/{owner[1]}, not {app}/{group}",
+            WRONG_GROUP,
+        )
 
 
 # ----- assembly (pure: responses already parsed -> Snapshot) --------------------------------------
@@ -2110,22 +2129,14 @@ def assemble(
             None,
         )
         err = info.get("errorInformation") or {}
+        # The fleet CodeDeploy installed and validated: its own replacement targets. The
+        # gate compares the live replacement fleet with this list, so a fresh process (every
+        # CLI run, a dashboard just opened) compares with CodeDeploy, not with itself.
         ready_fleet = None
         ready_fleet_seen = None
-        prev_dep = previous.deployment if previous is not None else None
-        if (
-            prev_dep is not None
-            and prev_dep.id == info.get("deploymentId")
-            and prev_dep.ready_fleet
-        ):
-            ready_fleet, ready_fleet_seen = prev_dep.ready_fleet, prev_dep.ready_fleet_seen
-        elif (
-            status == "Ready"
-            and replacement is not None
-            and not {"targets", "instances", "auto-scaling"} & set(unread)
-        ):
-            # Recorded only from a complete read: a partial one would fail the gate for good.
-            ready_fleet, ready_fleet_seen = gates.live_ids(replacement), now
+        if blue_green and targets and "targets" not in unread:
+            ready_fleet = tuple(sorted(t.id for t in targets if roles.get(t.id) == "replacement"))
+            ready_fleet_seen = ready_at
         dstyle = (info.get("deploymentStyle") or {}).get("deploymentType") or style
         option = (info.get("deploymentStyle") or {}).get("deploymentOption")
         replacement_asg = replacement.asg_name if replacement else None
@@ -2212,6 +2223,7 @@ def assemble(
         metrics=tuple(metrics),
         read_only=target.read_only,
         active_deployment=active_id,
+        latest_deployment=last.get("deploymentId"),
     )
     if not blue_green:
         found, why = find_leftovers(
@@ -2231,6 +2243,8 @@ def assemble(
         snap = replace(snap, leftovers_note="blue/green groups are not checked for leftovers")
     if deployment is not None and deployment.status == "Ready" and blue_green:
         snap = replace(snap, gates=gates.evaluate(snap, target.gates))
+    elif deployment is not None and deployment.waiting_for == "termination" and blue_green:
+        snap = replace(snap, gates=gates.evaluate_termination(snap, target.gates))
     return replace(
         snap, actions=gates.action_checks(snap, target.gates, read_only=target.read_only)
     )

@@ -109,7 +109,16 @@ class AwsSession:
             read_timeout=read_timeout,
             user_agent_extra="cutover",
         )
+        # Mutating calls are sent once: a resend after a lost answer can act twice, or fail
+        # although the first send worked. A lost answer is settled by reading the state again.
+        self.send_config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=max(read_timeout, 20.0),
+            user_agent_extra="cutover",
+        )
         self._clients: dict[str, Any] = {}
+        self._senders: dict[str, Any] = {}
         self.calls = 0  # API calls sent (retries included), for the bench and the status bar
         self._calls_lock = threading.Lock()
 
@@ -130,9 +139,23 @@ class AwsSession:
             self._clients[service] = client
         return client
 
+    def sender(self, service: str) -> Any:
+        """The client that sends mutating calls for a service: once, no SDK retries."""
+        client = self._senders.get(service)
+        if client is None:
+            client = self.session.client(
+                service, endpoint_url=self.target.endpoint_url, config=self.send_config
+            )
+            client.meta.events.register("after-call", self._after_call)
+            client.meta.events.register("before-send", self._before_send)
+            self._senders[service] = client
+        return client
+
     def create_clients(self) -> None:
         for service in SERVICES:
             self.client(service)
+        for service in ("codedeploy", "elbv2", "elb", "autoscaling", "ec2"):
+            self.sender(service)
 
     def endpoint_url(self, service: str = "codedeploy") -> str:
         """Where calls to `service` go: AWS's regional endpoint, or the one given."""

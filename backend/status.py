@@ -174,6 +174,18 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
             for lo in snapshot.leftovers
         ],
         "leftovers_note": snapshot.leftovers_note,
+        "pending_actions": [
+            {
+                "action": p.action,
+                "summary": p.summary,
+                "sent_at": p.sent_at,
+                "deployment_id": p.deployment_id,
+                "outcome": p.verdict,
+                "evidence": p.evidence,
+                "plan": list(p.plan),
+            }
+            for p in snapshot.pending
+        ],
         "notes": list(snapshot.notes),
         "api_calls": snapshot.api_calls,
         "elapsed_ms": snapshot.elapsed_ms,

@@ -150,6 +150,7 @@ class CutoverApp(App[None]):
         self.failures: dict[str, str] = {}
         self.events: list[Event] = []
         self._shown_refusals: set[str] = set()  # plan ids refused (and said so) when planned
+        self._settled_seen: set[str] = set()  # attempts whose read-back outcome was shown
 
     def now(self) -> datetime:
         """The server's time (or the injected clock)."""
@@ -209,6 +210,9 @@ class CutoverApp(App[None]):
         assert self.observer is not None
         try:
             snap = self.observer.snapshot(deployment_id=self.deployment_id, previous=self.snapshot)
+            if self.controller is not None:
+                # Actions sent from here whose outcome nobody recorded: read back and shown.
+                snap = self.controller.settle(snap)
         except ObserveError as exc:
             self.post_message(self.RefreshFailed(str(exc), exc.aws_code))
         except Exception as exc:  # never crash the app: log it, show it, keep polling
@@ -280,6 +284,17 @@ class CutoverApp(App[None]):
             self.events = (self.events + events)[-TIMELINE_KEEP:]
         self.snapshot = snap
         self.stale_error = None
+        for p in snap.pending:
+            if p.verdict != "unknown" and p.attempt not in self._settled_seen:
+                self._settled_seen.add(p.attempt)
+                words = "it took effect" if p.verdict == "done" else "it did not take effect"
+                self.notify(
+                    f"{p.summary} (sent {p.sent_at[11:19]}Z, outcome not recorded then): the"
+                    f" state now shows {p.evidence}: {words}. Recorded in the audit log.",
+                    title=f"{p.action}: outcome read back",
+                    severity="information" if p.verdict == "done" else "warning",
+                    timeout=20,
+                )
         dep = snap.deployment
         if dep is not None and (dep.error_code or dep.error_message):
             self.failures[dep.id] = f"{dep.error_code or ''} {dep.error_message or ''}".strip()
@@ -347,15 +362,38 @@ class CutoverApp(App[None]):
             self._plan("shift", replacement_percent=percent, move=move)
 
     def _plan(self, action: str, **kwargs: Any) -> None:
+        """Plan from the snapshot on screen. Planning is pure and instant, except the way back
+        from a finished deployment, which reads the group's history: that one is planned off
+        the event loop, so keys keep answering while AWS does."""
         assert self.controller is not None and self.snapshot is not None
-        try:
-            plan = self.controller.plan(action, self.snapshot, **kwargs)
-        except Exception as exc:
-            log.exception("plan failed")
-            self.notify(f"could not plan {action}: {exc}", severity="error")
+        controller, snap = self.controller, self.snapshot
+        dep = snap.deployment
+        if not (action == "rollback" and dep is not None and not dep.active):
+            try:
+                plan = controller.plan(action, snap, **kwargs)
+            except Exception as exc:
+                log.exception("plan failed")
+                self.notify(f"could not plan {action}: {exc}", severity="error")
+                return
+            self._planned(plan)
             return
+
+        def work() -> None:
+            try:
+                plan = controller.plan(action, snap, **kwargs)
+            except Exception as exc:
+                log.exception("plan failed")
+                self.call_from_thread(
+                    self.notify, f"could not plan {action}: {exc}", severity="error"
+                )
+                return
+            self.call_from_thread(self._planned, plan)
+
+        self.run_worker(work, thread=True, name=f"plan:{action}", exit_on_error=False)
+
+    def _planned(self, plan: Plan) -> None:
         if plan.refused is not None:
-            self.notify(plan.refused, title=f"{action} refused", severity="error", timeout=8)
+            self.notify(plan.refused, title=f"{plan.action} refused", severity="error", timeout=8)
             # execute() sends nothing for a refused plan but keeps the audit record.
             self._shown_refusals.add(plan.id)
             self._run_execute(plan)
@@ -398,9 +436,18 @@ class CutoverApp(App[None]):
 
         try:
             outcome = self.controller.execute(plan, fresh)
-        except Exception as exc:  # e.g. the audit log cannot be written: nothing was sent
+        except Exception as exc:
+            # execute() records its intent before sending and turns every AWS answer into an
+            # Outcome: reaching here means a bug, and what was sent is in the audit log.
             log.exception("execute failed")
-            outcome = Outcome(plan, False, f"not sent: {exc}", error_code="Internal")
+            outcome = Outcome(
+                plan,
+                False,
+                f"unexpected error ({exc}); the audit log says whether anything was sent,"
+                " and the next refresh reads the state again",
+                error_code="Internal",
+                state="unknown",
+            )
         self.post_message(self.ActionDone(outcome))
 
     @on(ActionDone)
@@ -411,12 +458,20 @@ class CutoverApp(App[None]):
             return  # a refusal already shown when it was planned
         ids = f" (request {', '.join(outcome.request_ids)})" if outcome.request_ids else ""
         code = f" [{outcome.error_code}]" if outcome.error_code and not outcome.ok else ""
+        verdict = {
+            "done": "done",
+            "not-done": "not done",
+            "failed": "refused by AWS",
+            "unknown": "OUTCOME UNKNOWN",
+        }.get(outcome.state, "not sent")
         self.notify(
             f"{outcome.message}{code}{ids}",
-            title=f"{outcome.plan.action}: {'done' if outcome.ok else 'not done'}",
+            title=f"{outcome.plan.action}: {verdict}",
             severity="information" if outcome.ok else "error",
-            timeout=10,
+            timeout=30 if outcome.state == "unknown" else 10,
         )
+        if outcome.audit_error:
+            self.notify(outcome.audit_error, title="audit log", severity="error", timeout=30)
         new_id = outcome.result.get("deploymentId") if outcome.ok else None
         if new_id:
             self.deployment_id = new_id  # supervise what we just started

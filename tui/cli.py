@@ -278,6 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="with --deny access: the operation refused (e.g. ContinueDeployment); repeatable",
     )
+    api.add_argument(
+        "--drop-response",
+        type=_non_negative_int,
+        metavar="N",
+        help="the next N calls take effect but their answers are lost (connection closed)",
+    )
+    api.add_argument(
+        "--drop-operation",
+        action="append",
+        metavar="NAME",
+        help="with --drop-response: only answers to this operation are lost; repeatable",
+    )
 
     inst = fsub.add_parser("instance", help="make an instance unhealthy, slow, erroring or down")
     add_global_flags(inst, 3)
@@ -495,6 +507,17 @@ def _run_dashboard(
     from tui.app import CutoverApp  # textual only now: scripted commands stay fast
 
     observer = Observer(session, target)  # type: ignore[arg-type]
+    deployment_id = getattr(args, "deployment", None)
+    if deployment_id:
+        from backend.observe import WRONG_GROUP, ObserveError
+
+        try:
+            observer.snapshot(deployment_id=deployment_id)
+        except ObserveError as exc:
+            if exc.aws_code == WRONG_GROUP:  # supervising it would act on another group
+                observer.close()
+                print(f"cutover: {exc}", file=sys.stderr)
+                return EXIT_USAGE
     controller = Controller(session, target, AuditLog())  # type: ignore[arg-type]
     app = CutoverApp(
         target,  # type: ignore[arg-type]
@@ -742,10 +765,17 @@ def _fault(args: argparse.Namespace) -> int:
             if args.deny is not None:
                 body["deny"] = args.deny
                 body["deny_operations"] = args.deny_operation or []
+            if args.drop_operation and args.drop_response is None:
+                raise UsageError(
+                    "cutover sandbox fault api: --drop-operation needs --drop-response N"
+                )
+            if args.drop_response is not None:
+                body["drop_response"] = args.drop_response
+                body["drop_operations"] = args.drop_operation or []
             if not body:
                 raise UsageError(
-                    "cutover sandbox fault api: give --throttle, --latency-ms, --unreachable"
-                    " or --deny"
+                    "cutover sandbox fault api: give --throttle, --latency-ms, --unreachable,"
+                    " --deny or --drop-response"
                 )
             result = _control(args, "POST", "/_sandbox/faults/api", body)
         elif kind == "instance":
@@ -810,6 +840,9 @@ def _describe_faults(result: dict) -> str:
         lines.append(f"API: access denied to {ops}")
     if result.get("unreachable"):
         lines.append("API: unreachable now")
+    if api.get("drop_response"):
+        ops = ", ".join(api.get("drop_operations") or []) or "any operation"
+        lines.append(f"API: the next {api['drop_response']} answer(s) to {ops} are lost")
     instances = result.get("instances") or {}
     for iid, fault in instances.items():
         active = [k for k in ("down", "unhealthy") if fault.get(k)]

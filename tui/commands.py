@@ -21,7 +21,7 @@ from backend.audit import AuditLog
 from backend.config import ConfigError, TargetConfig, load_config
 from backend.errors import describe_aws_error
 from backend.model import Environment, Instance, Snapshot
-from backend.observe import ObserveError, Observer
+from backend.observe import WRONG_GROUP, ObserveError, Observer
 from backend.session import AwsSession
 from backend.status import status_document
 
@@ -76,13 +76,17 @@ def _snapshot(observer: Observer, deployment_id: str | None) -> Snapshot:
     try:
         return observer.snapshot(deployment_id=deployment_id)
     except ObserveError as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from None
+        code = EXIT_USAGE if exc.aws_code == WRONG_GROUP else EXIT_FAILED
+        raise CommandError(str(exc), code) from None
 
 
 def run_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     target = resolve_target(args)
     session = _session(target)
     snap = _snapshot(Observer(session, target), args.deployment)
+    # Actions sent from this machine whose outcome nobody recorded: read back from this
+    # state, recorded when it tells, and shown either way.
+    snap = Controller(session, target, AuditLog()).settle(snap)
     if args.json:
         json.dump(status_document(snap), out, indent=2, sort_keys=False)
         out.write("\n")
@@ -113,29 +117,46 @@ def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) 
     )
     for line in plan.lines():
         out.write(line + "\n")
+    out.flush()
     if plan.refused is not None:
         controller.execute(plan)  # audits the refusal; sends nothing
         raise CommandError(f"refused: {plan.refused}", EXIT_FAILED)
     if not args.yes:
         if not sys.stdin.isatty() or os.environ.get("CUTOVER_NO_PROMPT"):
-            controller.refuse(plan, "not on a terminal and no --yes, so nobody confirmed")
+            _refuse(controller, plan, "not on a terminal and no --yes, so nobody confirmed")
             raise CommandError(
                 "not on a terminal, so nobody can confirm: pass --yes to act", EXIT_USAGE
             )
         confirmed = _confirm(plan, out)
         if not confirmed:
-            controller.refuse(plan, "cancelled at the confirmation prompt")
+            _refuse(controller, plan, "cancelled at the confirmation prompt")
             raise CommandError("cancelled; nothing was sent", EXIT_FAILED)
 
     def fresh() -> Snapshot:
         return observer.snapshot(deployment_id=plan.deployment_id)
 
     outcome = controller.execute(plan, fresh)
+    if outcome.audit_error:
+        print(f"cutover {action}: {outcome.audit_error}", file=sys.stderr)
     if not outcome.ok:
-        raise CommandError(outcome.message, EXIT_FAILED)
+        prefix = {
+            "unknown": "OUTCOME UNKNOWN: ",
+            "not-done": "not done: ",
+            "failed": "refused by AWS: ",
+        }.get(outcome.state, "")
+        raise CommandError(prefix + outcome.message, EXIT_FAILED)
     ids = f" (request {', '.join(outcome.request_ids)})" if outcome.request_ids else ""
     out.write(f"{outcome.message}{ids}\n")
     return EXIT_OK
+
+
+def _refuse(controller: Controller, plan: Plan, reason: str) -> None:
+    """Audit a plan nobody confirmed; a log that cannot be written is said, not fatal (nothing
+    is sent either way)."""
+    try:
+        controller.refuse(plan, reason)
+    except OSError as exc:
+        print(f"cutover {plan.action}: the audit log could not be written: {exc}", file=sys.stderr)
 
 
 def _confirm(plan: Plan, out: TextIO) -> bool:
@@ -143,7 +164,8 @@ def _confirm(plan: Plan, out: TextIO) -> bool:
     if token == "y":
         prompt = "Send it? Type y to confirm, anything else cancels: "
     else:
-        prompt = f"Type {token} (the end of {plan.deployment_id}) to confirm: "
+        hint = plan.confirm_hint or f"the end of {plan.deployment_id}"
+        prompt = f"Type {token} ({hint}) to confirm: "
     out.write(prompt)
     out.flush()
     try:
@@ -226,6 +248,19 @@ def render_status(s: Snapshot) -> str:
         if x
     )
     lines = [f"{s.application}/{s.deployment_group} ({where})"]
+    for p in s.pending:
+        if p.verdict == "unknown":
+            lines.append(
+                f"OUTCOME UNKNOWN: {p.summary} (sent {p.sent_at[:19]}Z from this machine; no"
+                f" outcome recorded): {p.evidence}"
+            )
+            lines += [f"  {line.strip()}" for line in p.plan[1:]]
+        else:
+            words = "it took effect" if p.verdict == "done" else "it did not take effect"
+            lines.append(
+                f"Earlier action read back: {p.summary} (sent {p.sent_at[:19]}Z, no outcome"
+                f" recorded then): {p.evidence}: {words} (now recorded in the audit log)"
+            )
     d = s.deployment
     if d is None:
         lines.append("No deployment yet.")

@@ -60,12 +60,14 @@ def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Controller, Observer, list[
     session.create_clients()
     calls: list[str] = []
     for service in ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts"):
-        client = session.client(service)
 
         def record(model: object, service: str = service, **_: object) -> None:
             calls.append(f"{IAM_PREFIX[service]}:{model.name}")  # type: ignore[attr-defined]
 
-        client.meta.events.register("before-call", record)
+        session.client(service).meta.events.register("before-call", record)
+        if service not in ("cloudwatch", "sts"):
+            # Mutating calls go through the send-once clients.
+            session.sender(service).meta.events.register("before-call", record)
     controller = Controller(session, target, AuditLog(tmp_path / "audit.jsonl"))
     try:
         yield sb, controller, Observer(session, target), calls
@@ -121,13 +123,18 @@ def test_plans_run_once_are_rechecked_and_stay_within_iam(
 
     records = list(ctl.audit.records())
     assert [(r["action"], r["outcome"]) for r in records] == [
+        ("deploy", "intent"),
         ("deploy", "done"),
+        ("approve", "intent"),
         ("approve", "done"),
         ("approve", "refused"),
         ("terminate-original", "refused"),
     ]
-    assert records[0]["deployment_id"] == dep_id and records[0]["request_id"]
-    assert records[1]["gates"] and all(g["passed"] for g in records[1]["gates"])
+    assert records[1]["deployment_id"] == dep_id and records[1]["request_id"]
+    assert records[3]["gates"] and all(g["passed"] for g in records[3]["gates"])
+    # The intent names the plan and where it acts; its outcome carries the same attempt.
+    assert records[0]["attempt"] == records[1]["attempt"] and records[0]["plan"]
+    assert records[0]["region"] == "us-east-1" and records[0]["endpoint"]
 
     # Every call made, and every call any plan would make, is in the operator policy; every
     # read is in the read-only one.

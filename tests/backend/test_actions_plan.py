@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from backend.actions import Controller, parse_revision
 from backend.audit import AuditLog
 from backend.config import TargetConfig
+from backend.gates import action_checks
 from backend.model import (
     Check,
     Deployment,
@@ -17,6 +19,7 @@ from backend.model import (
     Instance,
     ListenerWeights,
     Snapshot,
+    TargetHealth,
 )
 from backend.session import AwsSession
 
@@ -50,10 +53,13 @@ def snap(deployment: Deployment | None, **kw: object) -> Snapshot:
         replacement=Environment("replacement", (Instance("i-3"), Instance("i-4"))),
         target_groups=("web-tg",),
         target_group_arns=(("web-tg", "arn:tg/web-tg"),),
-        actions=(Check("rollback", True, "the originals are still there"),),
     )
     base.update(kw)
-    return Snapshot(**base)  # type: ignore[arg-type]
+    built = Snapshot(**base)  # type: ignore[arg-type]
+    if "actions" in kw:
+        return built
+    # The availability checks every front end uses: plans are refused whenever they refuse.
+    return replace(built, actions=action_checks(built))
 
 
 @pytest.fixture
@@ -74,7 +80,9 @@ def test_approve_plans_one_continue_deployment(ctl: Controller) -> None:
 def test_approve_refused_by_gate_names_the_reason(ctl: Controller) -> None:
     gate = Check("replacement-healthy", False, "i-3 is unhealthy in web-tg")
     plan = ctl.plan("approve", snap(dep(), gates=(gate,)))
-    assert plan.refused == "i-3 is unhealthy in web-tg" and not plan.calls
+    assert plan.refused is not None and not plan.calls
+    assert plan.refused.startswith("a gate failed: i-3 is unhealthy in web-tg")
+    assert "--override-gates" in plan.refused
     overridden = ctl.plan("approve", snap(dep(), gates=(gate,)), override_gates=True)
     assert overridden.refused is None and overridden.override
 
@@ -82,10 +90,15 @@ def test_approve_refused_by_gate_names_the_reason(ctl: Controller) -> None:
 def test_approve_refused_when_not_ready(ctl: Controller) -> None:
     plan = ctl.plan("approve", snap(dep("InProgress")))
     assert plan.refused is not None and "not waiting for reroute approval" in plan.refused
+    # The refusal is the availability check's own words, as the dashboard shows them.
+    assert plan.refused == snap(dep("InProgress")).action("approve").reason
 
 
 def test_dangerous_actions_need_the_id_typed(ctl: Controller) -> None:
-    plan = ctl.plan("terminate-original", snap(dep("InProgress", waiting_for="termination")))
+    plan = ctl.plan(
+        "terminate-original",
+        snap(dep("InProgress", waiting_for="termination", phase="termination-wait")),
+    )
     assert plan.confirm_token == "FGH1"
     assert "i-1, i-2" in plan.changes[0]
     rb = ctl.plan("rollback", snap(dep("InProgress")))
@@ -93,26 +106,9 @@ def test_dangerous_actions_need_the_id_typed(ctl: Controller) -> None:
     assert rb.calls[0].params == {"deploymentId": "d-ABCDEFGH1", "autoRollbackEnabled": True}
 
 
-def test_rollback_after_originals_are_gone_offers_a_redeploy(ctl: Controller) -> None:
-    finished = dep(
-        "Succeeded",
-        previous_revision="v1",
-        previous_revision_location={
-            "revisionType": "S3",
-            "s3Location": {"bucket": "b", "key": "v1.zip", "bundleType": "zip"},
-        },
-    )
-    s = snap(finished, actions=(Check("rollback", False, "the originals are terminated"),))
-    plan = ctl.plan("rollback", s)
-    assert plan.refused is None
-    assert plan.calls[0].operation == "create_deployment"
-    assert plan.calls[0].params["revision"]["s3Location"]["key"] == "v1.zip"
-    assert "Redeploy v1" in plan.summary
-
-
 def test_deploy_refused_while_one_is_active(ctl: Controller) -> None:
     plan = ctl.plan("deploy", snap(dep("InProgress")), revision="s3://b/web/v2.zip")
-    assert plan.refused is not None and "one active deployment" in plan.refused
+    assert plan.refused is not None and "one deployment per group" in plan.refused
     ok = ctl.plan("deploy", snap(dep("Succeeded")), revision="s3://b/web/v2.zip")
     assert ok.calls[0].params["revision"] == {
         "revisionType": "S3",
@@ -129,7 +125,17 @@ def test_shift_weights_and_moves(ctl: Controller) -> None:
         weights=(("web-blue-tg", 100), ("web-green-tg", 0)),
         arns=(("web-blue-tg", "arn:blue"), ("web-green-tg", "arn:green")),
     )
-    s = snap(None, listeners=(lw,))
+
+    def inst(iid: str, tg: str) -> Instance:
+        return Instance(iid, health=(TargetHealth(tg, "target-group", "healthy"),))
+
+    s = snap(
+        None,
+        listeners=(lw,),
+        original=Environment("original", (inst("i-1", "web-blue-tg"),)),
+        replacement=Environment("replacement", (inst("i-3", "web-green-tg"),)),
+        target_groups=("web-blue-tg", "web-green-tg"),
+    )
     plan = ctl.plan("shift", s, replacement_percent=25)
     (call,) = plan.calls
     assert call.operation == "modify_listener"
@@ -139,9 +145,29 @@ def test_shift_weights_and_moves(ctl: Controller) -> None:
         {"TargetGroupArn": "arn:green", "Weight": 25},
     ]
     assert "web-blue-tg 100, web-green-tg 0 -> web-blue-tg 75, web-green-tg 25" in plan.changes[0]
-    move = ctl.plan("shift", snap(dep("InProgress")), move="replacement-out")
+    # CodeDeploy owns the traffic while a deployment runs: no move then.
+    busy = ctl.plan("shift", snap(dep("InProgress")), move="replacement-out")
+    assert busy.refused is not None and "CodeDeploy owns the traffic" in busy.refused
+    both = (("web-tg", "healthy"),)
+
+    def env(role: str, ids: tuple[str, ...]) -> Environment:
+        return Environment(
+            role,  # type: ignore[arg-type]
+            tuple(
+                Instance(i, health=tuple(TargetHealth(t, "target-group", h) for t, h in both))
+                for i in ids
+            ),
+        )
+
+    done = snap(
+        dep("Succeeded"),
+        original=env("original", ("i-1", "i-2")),
+        replacement=env("replacement", ("i-3", "i-4")),
+    )
+    move = ctl.plan("shift", done, move="replacement-out")
     assert move.calls[0].operation == "deregister_targets"
     assert move.calls[0].params["Targets"] == [{"Id": "i-3"}, {"Id": "i-4"}]
+    assert move.confirm_token == "FGH1"
     bad = ctl.plan("shift", s, move="sideways")
     assert bad.refused is not None and "--move must be one of" in bad.refused
 

@@ -174,7 +174,7 @@ def test_all_gates_pass_for_a_ready_fleet_not_yet_registered() -> None:
     assert "not yet registered with web-tg" in checks["replacement-healthy"].reason
     assert "4 running, original 4" in checks["capacity"].reason
     assert "web-tg-5xx OK" in checks["alarms"].reason
-    assert "unchanged" in checks["fleet-unchanged"].reason
+    assert "the 4 instances CodeDeploy installed and validated" in checks["fleet-unchanged"].reason
 
 
 def test_unhealthy_replacement_names_the_instance_the_group_and_the_reason() -> None:
@@ -290,7 +290,10 @@ def test_fleet_changed_since_ready() -> None:
     assert not check.passed
     assert f"{reps[0].id} is gone" in check.reason
     assert "i-1ffffffffffffffff is new" in check.reason
-    assert "since it was Ready at 11:59:00 UTC" in check.reason
+    assert (
+        "differs from the instances d-" in check.reason
+        and "(Ready at 11:59:00 UTC)" in check.reason
+    )
     assert gates.fleet_unchanged(s, GateSettings(require_unchanged_fleet=False)).passed
     unread = gates.fleet_unchanged(replace(s, unread=("instances",)), SETTINGS)
     assert not unread.passed
@@ -373,13 +376,16 @@ def test_rollback_after_originals_terminated_points_to_a_redeploy() -> None:
     gone = tuple(replace(i, ec2_state="terminated", health=()) for i in originals())
     dep = deployment("Succeeded", "succeeded")
     a = actions(snapshot(dep=dep, original=gone))
-    assert not a["rollback"].passed
-    assert "original instances are terminated" in a["rollback"].reason
-    assert "new deployment of the previous revision (s3://b/web/v1.zip)" in a["rollback"].reason
+    # Finished: the way back is a redeploy of the last revision that succeeded before it.
+    assert a["rollback"].passed
+    assert (
+        "CreateDeployment" in a["rollback"].reason and "succeeded before it" in a["rollback"].reason
+    )
     assert a["deploy"].passed
     terminating = deployment("InProgress", "terminating", termination_wait_started=True)
     a = actions(snapshot(dep=terminating))
-    assert not a["rollback"].passed and "terminated" in a["rollback"].reason
+    assert not a["rollback"].passed and "being terminated" in a["rollback"].reason
+    assert "new deployment of the previous revision (s3://b/web/v1.zip)" in a["rollback"].reason
     assert (
         not a["terminate-original"].passed and "being terminated" in a["terminate-original"].reason
     )
@@ -392,6 +398,9 @@ def test_rollback_of_a_rollback_and_of_a_finished_deployment() -> None:
     assert a["stop"].passed
     stopped = deployment("Stopped", "stopped", rolled_back_by="d-RB")
     assert "already rolled back by d-RB" in actions(snapshot(dep=stopped))["rollback"].reason
+    done = deployment("Succeeded", "succeeded", rollback_of="d-ORIGINAL1")
+    a = actions(snapshot(dep=done))
+    assert not a["rollback"].passed and "itself the rollback of d-ORIGINAL1" in a["rollback"].reason
 
 
 def test_in_place_actions() -> None:

@@ -441,15 +441,30 @@ def test_assemble_a_ready_deployment() -> None:
     assert s.original.target_groups == ("web-tg",) and s.replacement.target_groups == ()
 
 
-def test_assemble_keeps_the_ready_fleet_and_drain_start_across_snapshots() -> None:
+def test_safety_10_the_fleet_gate_compares_with_codedeploys_targets_without_history() -> None:
     rows = [{"id": f"i-b{k}", "port": 80, "state": "healthy"} for k in range(4)]
     first = assemble(ready_info(), ready_targets(), rows)
-    targets = ready_targets()[:-1]  # a replacement instance vanished
-    second = assemble(ready_info(), targets, rows, previous=first, now=NOW + timedelta(minutes=1))
-    assert second.deployment.ready_fleet == first.deployment.ready_fleet
+    assert first.deployment.ready_fleet == ("i-g0", "i-g1", "i-g2", "i-g3")
+    gate = next(g for g in first.gates if g.name == "fleet-unchanged")
+    assert gate.passed, gate.reason
+    # No earlier snapshot (a CLI run, a dashboard just opened): Auto Scaling replaced i-g3
+    # with i-g9, which CodeDeploy never deployed to. The gate still sees it.
+    ids = [t.id for t in ready_targets()] + ["i-g9"]
+    ec2 = {i: _Ec2(i, "us-east-1a", "t3.micro", "running", NOW, None) for i in ids}
+    ec2["i-g3"] = _Ec2("i-g3", "us-east-1a", "t3.micro", "terminated", NOW, None)
+    members = {f"i-g{k}": "InService" for k in (0, 1, 2, 9)}
+    asgs = {
+        "web-asg": _Asg("web-asg", 4, 8, 4, {f"i-b{k}": "InService" for k in range(4)}),
+        "CodeDeploy_web-prod_d-A": _Asg("CodeDeploy_web-prod_d-A", 4, 8, 4, members),
+    }
+    second = assemble(ready_info(), ready_targets(), rows, ec2=ec2, asgs=asgs, previous=None)
     gate = next(g for g in second.gates if g.name == "fleet-unchanged")
-    assert not gate.passed and "i-g3 is gone" in gate.reason
+    assert not gate.passed
+    assert "i-g3 is gone" in gate.reason and "i-g9 is new (not deployed by d-A)" in gate.reason
     assert not second.action("approve").passed
+
+
+def test_assemble_keeps_the_drain_start_across_snapshots() -> None:
 
     draining = [
         {"id": "i-b0", "port": 80, "state": "draining", "reason": "Target.DeregistrationInProgress"}
@@ -478,7 +493,9 @@ def test_assemble_termination_wait_deadline() -> None:
     assert s.deployment.deadline == NOW + timedelta(minutes=50)
     assert s.traffic.replacement_percent == 100.0
     assert s.action("terminate-original").passed
-    assert s.gates == ()
+    # Ending the wait early is gated: the replacement is all that will be left.
+    assert [g.name for g in s.gates] == ["replacement-healthy", "capacity", "alarms"]
+    assert all(g.passed for g in s.gates), s.gates
 
 
 def test_assemble_a_rollback_in_words_of_the_rolled_back_deployment() -> None:

@@ -65,7 +65,7 @@ def test_deploy_approve_terminate_then_deploy_approve_rollback(env: dict[str, st
     assert len(ready["replacement"]["instances"]) == 4
 
     res = cutover(env, "terminate-original", *WHERE, "--yes")
-    assert res.returncode == 1 and "not in its termination wait" in res.stderr
+    assert res.returncode == 1 and "the termination wait starts after the reroute" in res.stderr
 
     res = cutover(env, "approve", *WHERE, "--yes")
     assert res.returncode == 0, res.stderr
@@ -78,7 +78,8 @@ def test_deploy_approve_terminate_then_deploy_approve_rollback(env: dict[str, st
     res = cutover(env, "terminate-original", *WHERE, "--yes")
     assert res.returncode == 0, res.stderr
     done = until(env, lambda d: phase(d) == "succeeded")
-    assert not done["actions"]["rollback"]["allowed"]
+    # The originals are gone: the way back is a redeploy of the revision before.
+    assert "new deployment of the last revision" in done["actions"]["rollback"]["reason"]
     v2_fleet = {i["id"] for i in done["replacement"]["instances"]}
     assert len(v2_fleet) == 4
 
@@ -125,7 +126,12 @@ def test_deploy_approve_terminate_then_deploy_approve_rollback(env: dict[str, st
         for r in records
         if r["outcome"] == "done"
     )
-    assert [r["outcome"] for r in records if r["outcome"] != "done"] == ["cancelled", "refused"]
+    assert [r["outcome"] for r in records if r["outcome"] not in ("done", "intent")] == [
+        "cancelled",
+        "refused",
+    ]
+    # Every send was preceded by its intent, fsynced.
+    assert sum(r["outcome"] == "intent" for r in records) == len(done_actions)
     sent, errors = load_errors(env)
     assert sent > 500 and errors == 0, (sent, errors)
 

@@ -80,10 +80,11 @@ def test_repair_from_the_command_line(tmp_path: Path) -> None:
         records = [json.loads(line) for line in path.read_text().splitlines()]
         assert [(r["action"], r["outcome"]) for r in records] == [
             ("repair", "cancelled"),
+            ("repair", "intent"),
             ("repair", "done"),
             ("repair", "refused"),
         ]
-        assert any("RegisterTargets" in c for c in records[1]["calls"])
+        assert any("RegisterTargets" in c for c in records[2]["calls"])
 
 
 def test_safety_11_cutover_repair_leaves_an_operator_s_min_size_and_says_why(

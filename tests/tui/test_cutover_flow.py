@@ -105,8 +105,11 @@ async def _full_cutover(live: Live) -> None:
         assert set(states.values()) <= {"shutting-down", "terminated"}, states
     outcomes = [(r["action"], r["outcome"]) for r in live.audit.records()]
     assert outcomes == [
+        ("deploy", "intent"),
         ("deploy", "done"),
+        ("approve", "intent"),
         ("approve", "done"),
+        ("terminate-original", "intent"),
         ("terminate-original", "done"),
     ]
 
@@ -165,7 +168,7 @@ async def _rollback(live: Live) -> None:
         )
         assert dep_id in screen_text(live, "#banner")
     outcomes = [(r["action"], r["outcome"]) for r in live.audit.records()]
-    assert outcomes == [("rollback", "cancelled"), ("rollback", "done")]
+    assert outcomes == [("rollback", "cancelled"), ("rollback", "intent"), ("rollback", "done")]
 
 
 def test_stop_then_manual_reroute_by_keypresses(live: Live) -> None:
@@ -211,4 +214,9 @@ async def _stop_and_move(live: Live) -> None:
             what="the replacement registered and healthy",
         )
     outcomes = [(r["action"], r["outcome"]) for r in live.audit.records()]
-    assert outcomes == [("stop", "done"), ("shift", "done")]
+    assert outcomes == [
+        ("stop", "intent"),
+        ("stop", "done"),
+        ("shift", "intent"),
+        ("shift", "done"),
+    ]

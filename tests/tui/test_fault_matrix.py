@@ -73,7 +73,19 @@ def status_of(live: Live, dep_id: str) -> str:
 
 
 def outcomes(live: Live, action: str) -> list[str]:
-    return [r["outcome"] for r in live.audit.records() if r["action"] == action]
+    """What became of each attempt of `action` (the intent records that precede every send
+    are counted by `intents`)."""
+    return [
+        r["outcome"]
+        for r in live.audit.records()
+        if r["action"] == action and r["outcome"] != "intent"
+    ]
+
+
+def intents(live: Live, action: str) -> int:
+    return sum(
+        1 for r in live.audit.records() if r["action"] == action and r["outcome"] == "intent"
+    )
 
 
 async def ready(live: Live, pilot: Pilot[Any]) -> str:
@@ -299,14 +311,15 @@ async def _access_denied(live: Live) -> None:
         await pilot.press("r", "y")
         await wait_until(
             pilot,
-            lambda: notes.any("approve: not done", "AccessDeniedException"),
+            lambda: notes.any("approve: refused by AWS", "AccessDeniedException"),
             what="the error shown",
         )
-        assert notes.any("approve: not done", "access denied")
+        assert notes.any("approve: refused by AWS", "access denied")
         await pilot.pause(1.0)  # time for a retry, were there one
         assert sent(live) == 1
         assert outcomes(live, "approve") == ["failed"]
-        (record,) = [r for r in live.audit.records() if r["action"] == "approve"]
+        (intent, record) = [r for r in live.audit.records() if r["action"] == "approve"]
+        assert intent["outcome"] == "intent" and intent["attempt"] == record["attempt"]
         assert record["error_code"] == "AccessDeniedException" and record["request_id"]
         assert status_of(live, dep_id) == "Ready"
         assert "Ready" in header(app)
@@ -343,10 +356,10 @@ async def _changed(live: Live) -> None:
         await pilot.press("y")
         await wait_until(
             pilot,
-            lambda: notes.any("approve: not done", "changed since the plan was made"),
+            lambda: notes.any("approve: not sent", "changed since the plan was made"),
             what="the refusal shown",
         )
-        assert notes.any("approve: not done", "it was Ready, it is now")
+        assert notes.any("approve: not sent", "it was Ready, it is now")
         assert sent(live) == 1  # ours was not sent
         assert outcomes(live, "approve") == ["refused"]
 

@@ -183,7 +183,8 @@ def test_repair_by_keypress(live: Live) -> None:
                 what="no leftovers after the repair",
             )
             assert [(r["action"], r["outcome"]) for r in live.audit.records()] == [
-                ("repair", "done")
+                ("repair", "intent"),
+                ("repair", "done"),
             ]
             health = elbv2.describe_target_health(TargetGroupArn=arn)
             assert api in {d["Target"]["Id"] for d in health["TargetHealthDescriptions"]}

@@ -52,6 +52,10 @@ def test_confirm_screen(snap_compare: Any) -> None:
         ),
         changes=("the replacement fleet is deregistered and terminated",),
         confirm_token=DEP[-4:],
+        application="web",
+        deployment_group="web-prod",
+        account="123456789012",
+        region="eu-west-1",
     )
 
     async def run_before(pilot: Pilot[Any]) -> None:

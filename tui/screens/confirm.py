@@ -45,9 +45,9 @@ class ConfirmScreen(ModalScreen[bool]):
             if self.token == "y":
                 yield Static("Send it? y sends, n or Escape cancels.", id="prompt")
             else:
+                hint = self.plan.confirm_hint or f"the end of {self.plan.deployment_id}"
                 yield Static(
-                    f"Type {self.token} (the end of {self.plan.deployment_id}) and Enter to send;"
-                    " Escape cancels.",
+                    Text(f"Type {self.token} ({hint}) and Enter to send; Escape cancels."),
                     id="prompt",
                 )
                 yield Input(placeholder=self.token, max_length=len(self.token), id="token")

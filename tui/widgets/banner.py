@@ -17,6 +17,16 @@ def banner_text(
 
     `why` maps deployment ids to the failure seen on them earlier, so a rollback deployment
     can still say what went wrong with the one it rolls back."""
+    unknown = [p for p in snap.pending if p.verdict == "unknown"] if snap else []
+    if unknown:
+        p = unknown[0]
+        text = Text("Outcome unknown: ", style="bold")
+        text.append(f"{p.summary}, sent {p.sent_at[11:19]}Z; {p.evidence}. ")
+        calls = [line.strip().removeprefix("call: ") for line in p.plan if "call:" in line]
+        text.append("Plan: " + "; ".join(calls) if calls else "")
+        if len(unknown) > 1:
+            text.append(f" (and {len(unknown) - 1} more: cutover status lists them)")
+        return "bad", text
     dep = snap.deployment if snap else None
     if snap is None or dep is None:
         return None
@@ -29,6 +39,12 @@ def banner_text(
         return "waiting", text
     if dep.waiting_for == "termination":
         left = countdown(dep.deadline, now)
+        check = snap.action("terminate-original")
+        if not check.passed and check.overridable:
+            text = Text("Traffic is on the replacement, but a gate fails: ", style="bold")
+            text.append(check.reason.removeprefix("a gate failed: "))
+            text.append(f". Originals terminate: {left}; b rolls back to them")
+            return "bad", text
         return "info", Text(f"Traffic is on the replacement. Originals terminate: {left} (t now)")
     if dep.rollback_of:
         verb = "Rolled back" if dep.status == "Succeeded" else f"Rolling back ({dep.status})"

@@ -1,0 +1,279 @@
+"""Rerouting by hand: listener weights, or moving an environment in or out.
+
+Two rules a person at 3 a.m. cannot check by eye:
+- A weight change sends the rule's whole action list back (ModifyListener and ModifyRule
+  replace it) with only the forward's weights changed: authentication actions, their order,
+  the forward's target-group stickiness and every other attribute are kept as ELB returned
+  them. The plan shows the actions before and after.
+- Nothing that would leave traffic with no healthy target: a weight on a target group with
+  no healthy target, or moving an environment out when what stays has none, is refused,
+  naming what would be left serving.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+from typing import Any
+
+from backend.model import ListenerWeights, Snapshot, TargetHealth
+from backend.plan import ApiCall, Plan
+
+MOVES = ("replacement-in", "replacement-out", "original-in", "original-out")
+
+
+def plan_weights(base: Plan, snap: Snapshot, percent: int) -> Plan:
+    base = replace(base, summary=f"Send {percent}% of traffic to the replacement")
+    if not 0 <= percent <= 100:
+        return replace(base, refused="the replacement share must be from 0 to 100")
+    if not snap.listeners:
+        return replace(
+            base,
+            refused="no listener of this group forwards to two target groups by weight; "
+            "use a move instead",
+        )
+    calls, changes, problems = [], [], []
+    wanted: dict[str, dict[str, int]] = {}
+    for lw in snap.listeners:
+        names = [n for n, _ in lw.weights]
+        if len(names) != 2:
+            continue
+        original_tg, replacement_tg = _sides(snap, names)
+        weights = {original_tg: 100 - percent, replacement_tg: percent}
+        if dict(lw.weights) == weights:
+            continue
+        by_arn = {arn: weights[name] for name, arn in _arns(snap, lw, names)}
+        before = _actions(lw)
+        after = with_weights(before, by_arn)
+        where = f"{lw.load_balancer}:{lw.port}" + ("" if lw.is_default else " (rule)")
+        for name, weight in weights.items():
+            if weight > 0:
+                problem = _no_healthy(snap, name)
+                if problem:
+                    problems.append(f"{where}: {name} would get {weight}% but {problem}")
+        if lw.is_default:
+            call = ApiCall(
+                "elbv2",
+                "modify_listener",
+                {"ListenerArn": lw.listener_arn, "DefaultActions": after},
+            )
+        else:
+            call = ApiCall("elbv2", "modify_rule", {"RuleArn": lw.rule_arn, "Actions": after})
+        calls.append(call)
+        wanted[lw.rule_arn] = weights
+        changes.append(
+            f"{where}: {', '.join(f'{n} {w}' for n, w in lw.weights)} -> "
+            f"{original_tg} {100 - percent}, {replacement_tg} {percent}"
+        )
+        changes.append(f"{where} actions now: {describe_actions(before, snap)}")
+        changes.append(f"{where} actions after: {describe_actions(after, snap)}")
+    if problems:
+        return replace(base, refused="; ".join(problems))
+    if not calls:
+        already = any(len(lw.weights) == 2 for lw in snap.listeners)
+        return replace(
+            base,
+            refused=f"the weights are already {100 - percent}/{percent}: nothing to change"
+            if already
+            else "no listener forwards to exactly two target groups",
+        )
+    return replace(
+        base,
+        calls=tuple(calls),
+        changes=tuple(changes),
+        parameters={"replacement_percent": percent},
+        expect={"kind": "weights", "weights": wanted},
+    )
+
+
+def _actions(lw: ListenerWeights) -> list[dict[str, Any]]:
+    """The rule's actions as read; a forward rebuilt from the weights when they were not."""
+    if lw.actions:
+        loaded = json.loads(lw.actions)
+        if loaded:
+            return loaded
+    arns = dict(lw.arns)
+    groups = [{"TargetGroupArn": arns.get(n, n), "Weight": w} for n, w in lw.weights]
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
+
+
+def with_weights(actions: list[dict[str, Any]], weights: dict[str, int]) -> list[dict[str, Any]]:
+    """`actions` with the forward's weights set from {target group ARN: weight}; everything
+    else as it was."""
+    out = []
+    for action in actions:
+        a = copy.deepcopy(action)
+        if a.get("Type") == "forward":
+            cfg = a.get("ForwardConfig") or {
+                "TargetGroups": [{"TargetGroupArn": a["TargetGroupArn"], "Weight": 1}]
+            }
+            cfg["TargetGroups"] = [
+                {**g, "Weight": weights.get(g["TargetGroupArn"], g.get("Weight", 1))}
+                for g in cfg.get("TargetGroups") or []
+            ]
+            a["ForwardConfig"] = cfg
+            if len(cfg["TargetGroups"]) > 1:
+                # ELB refuses TargetGroupArn beside a ForwardConfig of several groups.
+                a.pop("TargetGroupArn", None)
+        elif a.get("Type") == "authenticate-oidc":
+            # DescribeRules does not return the client secret; without this flag
+            # ModifyListener would need it again.
+            cfg = a.setdefault("AuthenticateOidcConfig", {})
+            if "ClientSecret" not in cfg:
+                cfg["UseExistingClientSecret"] = True
+        out.append(a)
+    return out
+
+
+def describe_actions(actions: list[dict[str, Any]], snap: Snapshot) -> str:
+    """`1. authenticate-cognito (pool …), 2. forward web-blue 90, web-green 10, sticky 300 s`"""
+    names = {arn: name for name, arn in snap.target_group_arns}
+    parts = []
+    for n, a in enumerate(sorted(actions, key=lambda x: x.get("Order", 0)), start=1):
+        kind = a.get("Type", "?")
+        if kind == "forward":
+            cfg = a.get("ForwardConfig") or {}
+            groups = cfg.get("TargetGroups") or [{"TargetGroupArn": a.get("TargetGroupArn")}]
+            split = ", ".join(
+                f"{names.get(g['TargetGroupArn'], g['TargetGroupArn'])} {g.get('Weight', 1)}"
+                for g in groups
+            )
+            sticky = cfg.get("TargetGroupStickinessConfig") or {}
+            stick = (
+                f", stickiness {sticky.get('DurationSeconds', '?')} s"
+                if sticky.get("Enabled")
+                else ""
+            )
+            parts.append(f"{n}. forward {split}{stick}")
+        elif kind.startswith("authenticate-"):
+            cfg = a.get("AuthenticateOidcConfig") or a.get("AuthenticateCognitoConfig") or {}
+            who = cfg.get("Issuer") or cfg.get("UserPoolArn") or ""
+            parts.append(f"{n}. {kind}" + (f" ({who})" if who else ""))
+        else:
+            parts.append(f"{n}. {kind}")
+    return ", ".join(parts) or "none"
+
+
+def _sides(snap: Snapshot, names: list[str]) -> tuple[str, str]:
+    """(original group, replacement group) of a weighted pair, by the environments the
+    snapshot attached them to; else the listener's order (first is the original)."""
+    original = snap.original.target_groups if snap.original else ()
+    replacement = snap.replacement.target_groups if snap.replacement else ()
+    for a, b in ((names[0], names[1]), (names[1], names[0])):
+        if a in original or b in replacement:
+            return a, b
+    return names[0], names[1]
+
+
+def _arns(snap: Snapshot, lw: ListenerWeights, names: list[str]) -> list[tuple[str, str]]:
+    mapping = dict(lw.arns) | dict(snap.target_group_arns)
+    return [(n, mapping.get(n, n)) for n in names]
+
+
+def _readings(snap: Snapshot, source: str) -> list[tuple[str, TargetHealth]]:
+    return [(i.id, h) for i in snap.instances() for h in i.health if h.name == source]
+
+
+def _serving(h: TargetHealth) -> bool:
+    return h.registered and h.state != "unused" and not h.draining
+
+
+def _no_healthy(snap: Snapshot, source: str, leaving: set[str] = frozenset()) -> str | None:
+    """Why `source` would have no healthy target once `leaving` are out, or None."""
+    if f"health:{source}" in snap.unread:
+        return f"the health of {source} could not be read just now (retry in a moment)"
+    staying = [(iid, h) for iid, h in _readings(snap, source) if iid not in leaving]
+    if any(h.healthy for _, h in staying):
+        return None
+    serving = [(iid, h) for iid, h in staying if _serving(h)]
+    if not serving:
+        return f"{source} would have no registered target left"
+    left = ", ".join(
+        f"{iid} {h.state}" + (f" ({h.reason})" if h.reason else "") for iid, h in serving[:5]
+    )
+    return f"{source} has no healthy target: only {left} would be left serving"
+
+
+def plan_move(base: Plan, snap: Snapshot, move: str) -> Plan:
+    base = replace(base, summary=f"Move an environment: {move}")
+    if move not in MOVES:
+        return replace(base, refused=f"--move must be one of {', '.join(MOVES)}")
+    role, direction = move.split("-")
+    env = snap.replacement if role == "replacement" else snap.original
+    if env is None or not env.instances:
+        return replace(base, refused=f"there is no {role} environment to move")
+    live = [i for i in env.instances if i.ec2_state in (None, "running", "pending")]
+    ids = {i.id for i in live}
+    sources = [*snap.target_groups, *snap.classic_load_balancers]
+    if direction == "out":
+        # A target group every listener gives weight 0 gets no traffic: it may be emptied.
+        idle = {
+            tg
+            for tg in snap.target_groups
+            if any(tg in dict(w.weights) for w in snap.listeners)
+            and all(dict(w.weights).get(tg, 0) == 0 for w in snap.listeners)
+        }
+        problems = [
+            p for s in sources if s not in idle and (p := _no_healthy(snap, s, leaving=ids))
+        ]
+        if problems:
+            return replace(
+                base,
+                refused=f"moving the {role} instances out would leave no healthy target: "
+                + "; ".join(problems),
+            )
+    tg_arns = dict(snap.target_group_arns)
+    calls = []
+    for tg in snap.target_groups:
+        health = dict(_readings(snap, tg))
+        targets = [
+            {"Id": i.id}
+            for i in live
+            if (direction == "in") != (i.id in health and _serving(health[i.id]))
+        ]
+        if not targets:
+            continue
+        op = "register_targets" if direction == "in" else "deregister_targets"
+        calls.append(
+            ApiCall("elbv2", op, {"TargetGroupArn": tg_arns.get(tg, tg), "Targets": targets})
+        )
+    for clb in snap.classic_load_balancers:
+        health = dict(_readings(snap, clb))
+        instances = [
+            {"InstanceId": i.id}
+            for i in live
+            if (direction == "in") != (i.id in health and _serving(health[i.id]))
+        ]
+        if not instances:
+            continue
+        op = (
+            "register_instances_with_load_balancer"
+            if direction == "in"
+            else "deregister_instances_from_load_balancer"
+        )
+        calls.append(ApiCall("elb", op, {"LoadBalancerName": clb, "Instances": instances}))
+    if not sources:
+        return replace(
+            base, refused="the group has no load balancer to move instances in or out of"
+        )
+    if not calls:
+        where = "registered with" if direction == "in" else "out of"
+        return replace(
+            base,
+            refused=f"the {role} instances are already {where} {', '.join(sources)}:"
+            " nothing to change",
+        )
+    verb = "registered with" if direction == "in" else "deregistered from"
+    return replace(
+        base,
+        calls=tuple(calls),
+        changes=(f"{len(live)} {role} instance(s) {verb} {', '.join(sources)}",),
+        parameters={"move": move},
+        expect={
+            "kind": "move",
+            "direction": direction,
+            "instances": sorted(ids),
+            "sources": sources,
+        },
+    )
