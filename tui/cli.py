@@ -448,7 +448,8 @@ def _dashboard(args: argparse.Namespace) -> int:
     if args.command is None and not wants_target:
         return _dashboard_on_sandbox(args, log_path)
     try:
-        if os.environ.get("AWS_ENDPOINT_URL") and not (args.target or args.config):
+        endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint and not (args.target or args.config):
             # A `cutover sandbox` started elsewhere: its group is web/web-prod by default.
             args.application = args.application or "web"
             args.deployment_group = args.deployment_group or "web-prod"

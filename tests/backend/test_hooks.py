@@ -758,8 +758,10 @@ def test_safety_12_a_lost_answer_to_enter_standby_is_not_a_failure(world: World)
     assert code == 0, err
     assert sent(world, "EnterStandby") == 1  # sent once, never resent
     said = [line for line in out if "EnterStandby: the answer was lost" in line]
-    assert len(said) == 1 and said[0].endswith(
-        f"read back: {iid} is EnteringStandby in web-asg: it took effect, going on"
+    # On a busy machine the instance may already be through EnteringStandby when it is read.
+    assert len(said) == 1 and any(
+        said[0].endswith(f"read back: {iid} is {state} in web-asg: it took effect, going on")
+        for state in ("EnteringStandby", "Standby")
     ), out
     assert world.lifecycle(iid) == "Standby"
     assert world.hook("register", iid)[0] == 0
