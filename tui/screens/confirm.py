@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -20,9 +20,10 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 100; height: auto; max-height: 90%; border: thick $warning; padding: 1 2;
-        background: $surface;
+        width: 100%; max-width: 110; height: auto; max-height: 100%; border: thick $warning;
+        padding: 0 1; background: $surface;
     }
+    ConfirmScreen #plan-scroll { height: auto; max-height: 60vh; scrollbar-gutter: stable; }
     ConfirmScreen #plan { height: auto; }
     ConfirmScreen #prompt { margin-top: 1; text-style: bold; }
     ConfirmScreen Input { margin-top: 1; }
@@ -41,7 +42,9 @@ class ConfirmScreen(ModalScreen[bool]):
                     text.append("\n")
                 style = "bold" if i == 0 else ("red" if ": FAIL:" in line else "")
                 text.append(line, style=style)
-            yield Static(text, id="plan")
+            # A plan taller than the screen scrolls; the prompt and the token stay in view.
+            with VerticalScroll(id="plan-scroll", can_focus=False):
+                yield Static(text, id="plan")
             if self.token == "y":
                 yield Static("Send it? y sends, n or Escape cancels.", id="prompt")
             else:
@@ -51,6 +54,11 @@ class ConfirmScreen(ModalScreen[bool]):
                     id="prompt",
                 )
                 yield Input(placeholder=self.token, max_length=len(self.token), id="token")
+
+    def on_mount(self) -> None:
+        # The typed word goes straight into its field, never into the scrolling plan.
+        for field in self.query(Input):
+            field.focus()
 
     def on_key(self, event: object) -> None:
         # A plain plan answers to one key; the typed-token kind goes through the Input.

@@ -21,9 +21,11 @@ def banner_text(
     if unknown:
         p = unknown[0]
         text = Text("Outcome unknown: ", style="bold")
-        text.append(f"{p.summary}, sent {p.sent_at[11:19]}Z; {p.evidence}. ")
+        text.append(f"{p.summary} (sent {p.sent_at[11:19]}Z). ")
         calls = [line.strip().removeprefix("call: ") for line in p.plan if "call:" in line]
-        text.append("Plan: " + "; ".join(calls) if calls else "")
+        if calls:
+            text.append("Sent: " + "; ".join(calls) + ". ")
+        text.append(f"Now: {p.evidence}")
         if len(unknown) > 1:
             text.append(f" (and {len(unknown) - 1} more: cutover status lists them)")
         return "bad", text
@@ -41,9 +43,10 @@ def banner_text(
         left = countdown(dep.deadline, now)
         check = snap.action("terminate-original")
         if not check.passed and check.overridable:
-            text = Text("Traffic is on the replacement, but a gate fails: ", style="bold")
+            # What decides the next key first (b, and the clock), then who fails the gate.
+            text = Text("Traffic is on the replacement, but a gate fails", style="bold")
+            text.append(f" (b rolls back; originals terminate: {left}): ")
             text.append(check.reason.removeprefix("a gate failed: "))
-            text.append(f". Originals terminate: {left}; b rolls back to them")
             return "bad", text
         return "info", Text(f"Traffic is on the replacement. Originals terminate: {left} (t now)")
     if dep.rollback_of:
