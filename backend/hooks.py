@@ -681,6 +681,30 @@ class Hook:
             asg, lambda g: g["MinSize"] == value, lambda g: f"has MinSize {g['MinSize']}"
         )
 
+    def move_tg(self, tg: TgPlace, ports: Iterable[int], *, into: bool) -> None:
+        """Register this instance in (or deregister it from) a target group on `ports`, sent
+        once and read back after a lost answer."""
+        ports = list(ports)
+        self.send(
+            "elbv2",
+            "register_targets" if into else "deregister_targets",
+            self.tg_is(tg, ports, into=into),
+            TargetGroupArn=tg.arn,
+            Targets=[{"Id": self.instance_id, "Port": p} for p in ports],
+        )
+
+    def move_clb(self, name: str, *, into: bool) -> None:
+        """The same with a Classic Load Balancer."""
+        self.send(
+            "elb",
+            "register_instances_with_load_balancer"
+            if into
+            else "deregister_instances_from_load_balancer",
+            self.clb_is(name, into=into),
+            LoadBalancerName=name,
+            Instances=[{"InstanceId": self.instance_id}],
+        )
+
     def clb_is(self, name: str, *, into: bool) -> Callable:
         def check() -> tuple[bool, str]:
             state, _, desc = self.clb_health(name)
@@ -935,13 +959,7 @@ class Hook:
                     raise HookError(f"{v.note} in {where}")
                 elif v.action == REREGISTER:
                     self.say.info(f"{state} in {where}: registering again")
-                    self.send(
-                        "elbv2",
-                        "register_targets",
-                        self.tg_is(tg, [port], into=True),
-                        TargetGroupArn=tg.arn,
-                        Targets=[{"Id": self.instance_id, "Port": port}],
-                    )
+                    self.move_tg(tg, [port], into=True)
                     states.append(f"{name}:{port} {state}")
                 else:
                     states.append(f"{name}:{port} {state}" + (f" ({reason})" if reason else ""))
@@ -958,13 +976,7 @@ class Hook:
                     raise HookError(f"{v.note} in {where}")
                 elif v.action == REREGISTER and not clb.managed:
                     self.say.info(f"{state or 'not registered'} in {where}: registering again")
-                    self.send(
-                        "elb",
-                        "register_instances_with_load_balancer",
-                        self.clb_is(clb.name, into=True),
-                        LoadBalancerName=clb.name,
-                        Instances=[{"InstanceId": self.instance_id}],
-                    )
+                    self.move_clb(clb.name, into=True)
                     states.append(f"{clb.name} {state}")
                 else:
                     states.append(f"{clb.name} {state or 'not registered'} ({desc})")
@@ -1079,23 +1091,11 @@ class Hook:
             return
         timeout = self.derive_timeout(active_tgs, registered_clbs, into=False)
         for tg in active_tgs:
-            self.send(
-                "elbv2",
-                "deregister_targets",
-                self.tg_is(tg, tg.ports, into=False),
-                TargetGroupArn=tg.arn,
-                Targets=[{"Id": self.instance_id, "Port": p} for p in tg.ports],
-            )
+            self.move_tg(tg, tg.ports, into=False)
             ports = ", ".join(map(str, tg.ports))
             self.say.info(f"deregistering from target group {tg.name} (port {ports})")
         for clb in registered_clbs:
-            self.send(
-                "elb",
-                "deregister_instances_from_load_balancer",
-                self.clb_is(clb.name, into=False),
-                LoadBalancerName=clb.name,
-                Instances=[{"InstanceId": self.instance_id}],
-            )
+            self.move_clb(clb.name, into=False)
             self.say.info(f"deregistering from load balancer {clb.name}")
         self.wait_out(active_tgs, registered_clbs, timeout)
         self.say.info("out of service")
@@ -1160,23 +1160,11 @@ class Hook:
         else:
             self.say.info(f"already {state} (an earlier run?): waiting for it to be out")
         for tg in extra_tgs:
-            self.send(
-                "elbv2",
-                "deregister_targets",
-                self.tg_is(tg, tg.ports, into=False),
-                TargetGroupArn=tg.arn,
-                Targets=[{"Id": self.instance_id, "Port": p} for p in tg.ports],
-            )
+            self.move_tg(tg, tg.ports, into=False)
             self.say.info(f"deregistering from target group {tg.name}")
         for clb in extra_clbs:
             if self.clb_health(clb.name)[0] is not None:
-                self.send(
-                    "elb",
-                    "deregister_instances_from_load_balancer",
-                    self.clb_is(clb.name, into=False),
-                    LoadBalancerName=clb.name,
-                    Instances=[{"InstanceId": self.instance_id}],
-                )
+                self.move_clb(clb.name, into=False)
                 self.say.info(f"deregistering from load balancer {clb.name}")
         # Standby is not enough: the sample scripts stop there while targets still drain.
         self.wait_out([*tgs, *extra_tgs], [*clbs, *extra_clbs], timeout)
@@ -1294,23 +1282,11 @@ class Hook:
 
     def _register_explicit(self, tgs: list[TgPlace], clbs: list[ClbPlace]) -> None:
         for tg in tgs:
-            self.send(
-                "elbv2",
-                "register_targets",
-                self.tg_is(tg, tg.ports, into=True),
-                TargetGroupArn=tg.arn,
-                Targets=[{"Id": self.instance_id, "Port": p} for p in tg.ports],
-            )
+            self.move_tg(tg, tg.ports, into=True)
             ports = ", ".join(map(str, tg.ports))
             self.say.info(f"registering with target group {tg.name} (port {ports})")
         for clb in clbs:
-            self.send(
-                "elb",
-                "register_instances_with_load_balancer",
-                self.clb_is(clb.name, into=True),
-                LoadBalancerName=clb.name,
-                Instances=[{"InstanceId": self.instance_id}],
-            )
+            self.move_clb(clb.name, into=True)
             self.say.info(f"registering with load balancer {clb.name}")
 
     def _register_asg(self, member: dict, tags: dict[str, str]) -> None:

@@ -129,26 +129,21 @@ class AwsSession:
     def client(self, service: str) -> Any:
         """The shared client for a service (created on first use; create them up front with
         `create_clients` on the main thread)."""
-        client = self._clients.get(service)
-        if client is None:
-            client = self.session.client(
-                service, endpoint_url=self.target.endpoint_url, config=self.config
-            )
-            client.meta.events.register("after-call", self._after_call)
-            client.meta.events.register("before-send", self._before_send)
-            self._clients[service] = client
-        return client
+        return self._get(self._clients, service, self.config)
 
     def sender(self, service: str) -> Any:
         """The client that sends mutating calls for a service: once, no SDK retries."""
-        client = self._senders.get(service)
+        return self._get(self._senders, service, self.send_config)
+
+    def _get(self, cache: dict[str, Any], service: str, config: Config) -> Any:
+        client = cache.get(service)
         if client is None:
             client = self.session.client(
-                service, endpoint_url=self.target.endpoint_url, config=self.send_config
+                service, endpoint_url=self.target.endpoint_url, config=config
             )
             client.meta.events.register("after-call", self._after_call)
             client.meta.events.register("before-send", self._before_send)
-            self._senders[service] = client
+            cache[service] = client
         return client
 
     def create_clients(self) -> None:

@@ -25,6 +25,7 @@ from backend.sandbox.scenario import load_scenario
 from backend.session import AwsSession
 from backend.status import status_document
 from tests.backend.test_status import validate
+from tests.cli.sandbox_process import create_weighted_group
 
 TIME_SCALE = 100  # a 60-minute wait passes in 36 real seconds; health checks every 0.1 s
 V2 = {
@@ -455,25 +456,7 @@ def test_weighted_listener_defines_environments_traffic_and_metrics(
     try:
         w = Watch(sb, "web", "web-weighted")
         cd = w.client("codedeploy")
-        cd.create_application(applicationName="web", computePlatform="Server")
-        cd.create_deployment_group(
-            applicationName="web",
-            deploymentGroupName="web-weighted",
-            serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-            autoScalingGroups=["web-blue-asg", "web-green-asg"],
-            deploymentStyle={
-                "deploymentType": "BLUE_GREEN",
-                "deploymentOption": "WITH_TRAFFIC_CONTROL",
-            },
-            blueGreenDeploymentConfiguration={
-                "greenFleetProvisioningOption": {"action": "DISCOVER_EXISTING"},
-                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
-                "terminateBlueInstancesOnDeploymentSuccess": {"action": "KEEP_ALIVE"},
-            },
-            loadBalancerInfo={
-                "targetGroupInfoList": [{"name": "web-blue-tg"}, {"name": "web-green-tg"}]
-            },
-        )
+        create_weighted_group(cd)
         s = w.snap()
         assert s.deployment is None
         assert {i.asg_name for i in s.original.instances} == {"web-blue-asg"}

@@ -108,3 +108,27 @@ def audit(env: dict[str, str]) -> list[dict]:
 def phase(doc: dict) -> str | None:
     """The phase in a `cutover status --json` document."""
     return doc["deployment"]["phase"] if doc["deployment"] else None
+
+
+def create_weighted_group(codedeploy: Any, name: str = "web-weighted") -> None:
+    """The blue/green deployment group of the `weighted` scenario (which has none): its two
+    Auto Scaling groups found as they are, the listener's two target groups, no waits."""
+    codedeploy.create_application(applicationName="web", computePlatform="Server")
+    codedeploy.create_deployment_group(
+        applicationName="web",
+        deploymentGroupName=name,
+        serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployServiceRole",
+        autoScalingGroups=["web-blue-asg", "web-green-asg"],
+        deploymentStyle={
+            "deploymentType": "BLUE_GREEN",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        },
+        blueGreenDeploymentConfiguration={
+            "greenFleetProvisioningOption": {"action": "DISCOVER_EXISTING"},
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "KEEP_ALIVE"},
+        },
+        loadBalancerInfo={
+            "targetGroupInfoList": [{"name": "web-blue-tg"}, {"name": "web-green-tg"}]
+        },
+    )

@@ -20,6 +20,7 @@ from tests.cli.sandbox_process import (
     audit,
     client,
     control,
+    create_weighted_group,
     cutover,
     sandbox_process,
 )
@@ -31,26 +32,7 @@ WHERE = ["--application", "web", "--deployment-group", "web-weighted"]
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("shift")
     with sandbox_process(state, "--scenario", "weighted", "--time-scale", "100") as (environ, _):
-        cd = client(environ, "codedeploy")
-        cd.create_application(applicationName="web", computePlatform="Server")
-        cd.create_deployment_group(
-            applicationName="web",
-            deploymentGroupName="web-weighted",
-            serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-            autoScalingGroups=["web-blue-asg", "web-green-asg"],
-            deploymentStyle={
-                "deploymentType": "BLUE_GREEN",
-                "deploymentOption": "WITH_TRAFFIC_CONTROL",
-            },
-            blueGreenDeploymentConfiguration={
-                "greenFleetProvisioningOption": {"action": "DISCOVER_EXISTING"},
-                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
-                "terminateBlueInstancesOnDeploymentSuccess": {"action": "KEEP_ALIVE"},
-            },
-            loadBalancerInfo={
-                "targetGroupInfoList": [{"name": "web-blue-tg"}, {"name": "web-green-tg"}]
-            },
-        )
+        create_weighted_group(client(environ, "codedeploy"))
         yield environ
 
 
