@@ -22,15 +22,13 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import boto3
+from support import sandbox_session
 
 from backend.actions import Controller
 from backend.audit import AuditLog, AuditRecord
-from backend.config import TargetConfig
 from backend.observe import Observer
 from backend.sandbox.runner import Sandbox
 from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
 
 
 def audit_cost(records: int, where: str | None) -> tuple[float, float]:
@@ -102,18 +100,7 @@ def main() -> None:
     sb = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=args.time_scale)
     sb.start(wait_healthy=60)
     try:
-        target = TargetConfig(
-            name="bench",
-            region="us-east-1",
-            endpoint_url=sb.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
-        )
-        session = AwsSession(target)
-        session.session = boto3.session.Session(
-            aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
-        )
-        session.create_clients()
+        target, session = sandbox_session(sb)
         observer = Observer(session, target)
         cd = session.client("codedeploy")
         with tempfile.TemporaryDirectory() as tmp:

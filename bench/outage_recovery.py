@@ -21,16 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import boto3
+
+from support import sandbox_session
 
 import tui.app
 from backend.actions import Controller
 from backend.audit import AuditLog
-from backend.config import TargetConfig
 from backend.observe import Observer
 from backend.sandbox.runner import Sandbox
 from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
 from tui.app import CutoverApp
 
 
@@ -87,18 +86,7 @@ def main() -> None:
     sb = Sandbox(load_scenario("default"), free_listener_ports=True)
     sb.start(wait_healthy=30)
     try:
-        target = TargetConfig(
-            name="bench",
-            region="us-east-1",
-            endpoint_url=sb.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
-        )
-        session = AwsSession(target)
-        session.session = boto3.session.Session(
-            aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
-        )
-        session.create_clients()
+        target, session = sandbox_session(sb)
         observer = Observer(session, target)
         audit = AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
         app = CutoverApp(

@@ -21,32 +21,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
+from support import sandbox_session
 
 from backend.actions import Controller
 from backend.audit import AuditLog
-from backend.config import TargetConfig
 from backend.model import Snapshot
 from backend.observe import Observer
 from backend.sandbox.runner import Sandbox
 from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
 
 
 class Driver:
     def __init__(self, sb: Sandbox) -> None:
         self.sb = sb
-        target = TargetConfig(
-            name="bench",
-            region="us-east-1",
-            endpoint_url=sb.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
-        )
-        session = AwsSession(target)
-        session.session = boto3.session.Session(
-            aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
-        )
+        target, session = sandbox_session(sb)
         self.observer = Observer(session, target)
         self.controller = Controller(
             session, target, AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
