@@ -1005,14 +1005,10 @@ class CodeDeploy:
                 dep.targets[iid] = self._in_place_target(dep, iid)
 
     def _in_place_target(self, dep: Deployment, iid: str) -> DeploymentTarget:
-        events = [LifecycleEvent(n) for n in IN_PLACE_EVENTS]
-        if not dep.traffic_control:
-            # The console lists the traffic events of an in-place deployment without a load
-            # balancer as Skipped.
-            for ev in events:
-                if ev.name in BLOCK_EVENTS + ALLOW_EVENTS:
-                    ev.status = "Skipped"
-        return DeploymentTarget(iid, None, events, self.world.now())
+        # "For in-place deployments, the six hooks related to blocking and allowing traffic
+        # apply only if you specify a ... load balancer ... in the deployment group."
+        names = IN_PLACE_EVENTS if dep.traffic_control else INSTALL_EVENTS
+        return DeploymentTarget(iid, None, [LifecycleEvent(n) for n in names], self.world.now())
 
     def _prepare_blue_green(self, dep: Deployment, grp: DeploymentGroup) -> None:
         world = self.world
