@@ -1144,11 +1144,19 @@ class CodeDeploy:
                 rollback=False,
             )
             return False
+        # "The number of currently healthy instances in the Amazon EC2 Auto Scaling group
+        # you select is created in your replacement environment."
+        in_service = set(_in_service(world, source))
+        healthy = [
+            m
+            for m in source.members.values()
+            if m.health_status == "Healthy" and m.instance_id in in_service
+        ]
         params: dict[str, Any] = {
             "AutoScalingGroupName": dep.copied_asg,
-            "MinSize": source.min_size,
-            "MaxSize": source.max_size,
-            "DesiredCapacity": source.desired,
+            "MinSize": min(source.min_size, len(healthy)),
+            "MaxSize": max(source.max_size, len(healthy)),
+            "DesiredCapacity": len(healthy),
             "AvailabilityZones": list(source.azs),
             "VPCZoneIdentifier": source.vpc_zone_identifier,
             "HealthCheckType": source.health_check_type,

@@ -8,6 +8,7 @@ running event visible for a fraction of a real second.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,10 +17,13 @@ from backend.sandbox.runner import Sandbox
 from backend.sandbox.scenario import load_scenario
 from tests.sandbox.test_codedeploy import (
     FAST,
+    blue_green_group,
+    by_label,
     client,
     deploy,
     in_place_group,
     targets,
+    wait_for,
     wait_status,
 )
 
@@ -53,6 +57,46 @@ def start(sandboxes: list[Sandbox]) -> Callable[..., Sandbox]:
         return sb
 
     return run
+
+
+def lifecycle_state(asc: Any, iid: str) -> str | None:
+    rows = asc.describe_auto_scaling_instances(InstanceIds=[iid])["AutoScalingInstances"]
+    return rows[0]["LifecycleState"] if rows else None
+
+
+def members(asc: Any, name: str) -> dict[str, str]:
+    groups = asc.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+    return {i["InstanceId"]: i["LifecycleState"] for i in groups[0]["Instances"]} if groups else {}
+
+
+# ----- 8: the size of the copied Auto Scaling group ------------------------------------------
+
+
+def test_aws_12_08_the_copy_is_sized_from_healthy_in_service_instances(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(time_scale=300, durations=FAST)
+    cd, asc = client(sb), client(sb, "autoscaling")
+    (standby, *_) = sorted(members(asc, "web-asg"))
+    # Launch suspended, so the group does not replace the instance it no longer counts.
+    asc.suspend_processes(AutoScalingGroupName="web-asg", ScalingProcesses=["Launch"])
+    asc.enter_standby(
+        AutoScalingGroupName="web-asg", InstanceIds=[standby], ShouldDecrementDesiredCapacity=False
+    )
+    wait_for(lambda: lifecycle_state(asc, standby) == "Standby", what="Standby")
+    (source,) = asc.describe_auto_scaling_groups(AutoScalingGroupNames=["web-asg"])[
+        "AutoScalingGroups"
+    ]
+    assert source["DesiredCapacity"] == 4
+    blue_green_group(cd, "bg")
+    did = deploy(cd, "bg")
+    ready = wait_status(cd, did, "Ready")
+    (copy,) = asc.describe_auto_scaling_groups(AutoScalingGroupNames=[f"CodeDeploy_bg_{did}"])[
+        "AutoScalingGroups"
+    ]
+    assert copy["DesiredCapacity"] == 3 and copy["MinSize"] <= 3
+    assert ready["deploymentOverview"]["Ready"] == 3
+    assert len(by_label(targets(cd, did), "Green")) == 3
 
 
 # ----- 9: in-place without a load balancer lists the install events only -----------------------
