@@ -480,6 +480,9 @@ class Settings:
     # BlockTraffic gives up this long after the longest deregistration delay.
     block_traffic_margin: float = 300.0
     provision_timeout: float = 3600.0
+    # After StopDeployment, lifecycle events running on instances get this long to finish
+    # before they are cut short.
+    stop_grace: float = 300.0
     # A floor in real seconds under the traffic and provisioning timeouts: at a high time
     # scale the data plane's real-time granularity (a reconcile pass every 0.1 s, health
     # checks started on the next pass) would otherwise fail healthy targets.
@@ -623,6 +626,11 @@ class Deployment:
     install_failed: int = 0
     rollback_of: str | None = None
     originals_terminated: bool = False
+    # StopDeployment: the rollback flag while the stop is pending (events still finishing),
+    # its deadline, and whether a stop request ended the deployment.
+    stop_rollback: bool | None = None
+    stop_deadline: float = 0.0
+    stopped_on_request: bool = False
 
     @property
     def is_rollback(self) -> bool:
@@ -1061,18 +1069,41 @@ class CodeDeploy:
         self._advance(dep, now)
 
     def stop_deployment(self, dep: Deployment, auto_rollback: bool | None) -> dict:
-        """StopDeployment: the deployment is Stopped now (MANUAL_STOP); with rollback (asked
-        for, or DEPLOYMENT_STOP_ON_REQUEST in its auto-rollback configuration when not
-        refused) a rollback deployment starts."""
+        """StopDeployment. With no lifecycle event running on an instance the deployment is
+        Stopped (MANUAL_STOP) at once and the answer is Succeeded; otherwise the answer is
+        Pending and the deployment stays active until those events end (at most
+        `stop_grace`), starting no new ones. With rollback (asked for, or
+        DEPLOYMENT_STOP_ON_REQUEST when not refused) a rollback deployment follows the stop.
+        Asked again once a stop has ended the deployment, the answer is Succeeded."""
         if dep.status in FINISHED:
+            if dep.stopped_on_request:
+                return {"status": "Succeeded", "statusMessage": STOP_STATUS_MESSAGE}
             raise WorldError(
                 "DeploymentAlreadyCompletedException",
                 f"The deployment {dep.id} has already completed.",
             )
+        if dep.stop_rollback is not None:
+            return {"status": "Pending", "statusMessage": STOP_STATUS_MESSAGE}
         if auto_rollback is None:
             auto_rollback = _rollback_on(dep, "DEPLOYMENT_STOP_ON_REQUEST")
-        self._finish(dep, "Stopped", "MANUAL_STOP", MANUAL_STOP_MESSAGE, rollback=auto_rollback)
+        dep.stopped_on_request = True
+        if not _on_instances(dep):
+            self._finish(dep, "Stopped", "MANUAL_STOP", MANUAL_STOP_MESSAGE, rollback=auto_rollback)
+            return {"status": "Succeeded", "statusMessage": STOP_STATUS_MESSAGE}
+        dep.stop_rollback = auto_rollback
+        dep.stop_deadline = self.world.elapsed() + self._floor(self.settings.stop_grace)
         return {"status": "Pending", "statusMessage": STOP_STATUS_MESSAGE}
+
+    def _step_stopping(self, dep: Deployment, now: float) -> None:
+        """A pending stop: let the events running on instances end, then stop."""
+        for t in dep.targets.values():
+            if t.run is not None:
+                self._drive(dep, t, now)
+        if _on_instances(dep) and now < dep.stop_deadline:
+            return
+        rollback = bool(dep.stop_rollback)
+        dep.stop_rollback = None
+        self._finish(dep, "Stopped", "MANUAL_STOP", MANUAL_STOP_MESSAGE, rollback=rollback)
 
     # ----- time passes ----------------------------------------------------------------------
 
@@ -1081,7 +1112,7 @@ class CodeDeploy:
         now = self.world.elapsed()
         for dep in [d for d in self.deployments.values() if d.active]:
             try:
-                if not dep.is_rollback and self._alarms_stop(dep):
+                if dep.stop_rollback is None and not dep.is_rollback and self._alarms_stop(dep):
                     continue
                 self._advance(dep, now)
             except Exception as exc:
@@ -1097,6 +1128,9 @@ class CodeDeploy:
         # Each phase returns True when it moved on, so several may pass in one tick.
         for _ in range(20):
             if not dep.active:
+                return
+            if dep.stop_rollback is not None:
+                self._step_stopping(dep, now)
                 return
             step = getattr(self, f"_phase_{dep.phase}")
             if not step(dep, now):
@@ -1497,6 +1531,8 @@ class CodeDeploy:
             if t.run is None:
                 if t.cursor >= len(t.segment):
                     return "ok"
+                if dep.stop_rollback is not None:
+                    return None
                 self._start_event(dep, t, t.events[t.segment[t.cursor]])
             ev = t.events[t.segment[t.cursor]]
             result = self._poll_event(dep, t, ev, now)
@@ -2041,6 +2077,15 @@ def _rollback_on(dep: Deployment, event: str) -> bool:
 def launch_hook_name(world: World, group: str) -> str:
     """The name CodeDeploy gives the launch lifecycle hook it puts on a group's ASG."""
     return f"CodeDeploy-managed-automatic-launch-deployment-hook-{group}-{world.new_uuid()}"
+
+
+def _on_instances(dep: Deployment) -> bool:
+    """Whether a lifecycle event runs on an instance now (AllowTraffic and BlockTraffic are
+    CodeDeploy's own calls to the load balancers, and can be cut short at once)."""
+    return any(
+        t.run is not None and t.events[t.segment[t.cursor]].name not in TRAFFIC_EVENTS
+        for t in dep.targets.values()
+    )
 
 
 def clone(value: Any) -> Any:

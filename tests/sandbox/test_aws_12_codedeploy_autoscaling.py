@@ -16,12 +16,16 @@ from backend.sandbox import engine
 from backend.sandbox.runner import Sandbox
 from backend.sandbox.scenario import load_scenario
 from tests.sandbox.test_codedeploy import (
+    APP,
     FAST,
     blue_green_group,
     by_label,
     client,
     deploy,
+    events,
     in_place_group,
+    info,
+    s3,
     targets,
     wait_for,
     wait_status,
@@ -67,6 +71,46 @@ def lifecycle_state(asc: Any, iid: str) -> str | None:
 def members(asc: Any, name: str) -> dict[str, str]:
     groups = asc.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
     return {i["InstanceId"]: i["LifecycleState"] for i in groups[0]["Instances"]} if groups else {}
+
+
+# ----- 7: StopDeployment's answer -----------------------------------------------------------
+
+
+def test_aws_12_07_stop_answers_succeeded_when_immediate_and_pending_while_events_run(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(time_scale=60, durations=FAST)
+    cd = client(sb)
+    blue_green_group(cd, "bg")
+    engine.record_past_deployment(sb.world, APP, "bg", "v1", revision=s3("v1"))
+    did = deploy(cd, "bg")
+    wait_status(cd, did, "Ready")
+    # Nothing runs on an instance at Ready: the stop is immediate.
+    assert cd.stop_deployment(deploymentId=did, autoRollbackEnabled=False)["status"] == (
+        "Succeeded"
+    )
+    assert info(cd, did)["status"] == "Stopped"
+
+    engine.configure(sb.world, durations={"Install": 60.0})
+    second = deploy(cd, "bg", label="v3")
+
+    def installing() -> bool:
+        greens = by_label(targets(cd, second), "Green").values()
+        return bool(greens) and all(events(t)["Install"]["status"] == "InProgress" for t in greens)
+
+    wait_for(installing, what="Install under way")
+    answer = cd.stop_deployment(deploymentId=second, autoRollbackEnabled=False)
+    assert answer["status"] == "Pending"
+    # The running Install events finish before the deployment is Stopped.
+    assert info(cd, second)["status"] == "InProgress"
+    stopped = wait_status(cd, second, "Stopped", "Failed", "Succeeded")
+    assert stopped["status"] == "Stopped" and stopped["errorInformation"]["code"] == "MANUAL_STOP"
+    for t in by_label(targets(cd, second), "Green").values():
+        assert events(t)["Install"]["status"] == "Succeeded"
+        assert events(t)["AfterInstall"]["status"] == "Skipped"
+    # "After the pending operation is complete, subsequent calls to stop the deployment
+    # return a status of succeeded."
+    assert cd.stop_deployment(deploymentId=second)["status"] == "Succeeded"
 
 
 # ----- 8: the size of the copied Auto Scaling group ------------------------------------------
