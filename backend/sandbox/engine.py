@@ -22,6 +22,16 @@ FLEET_PERCENT is rounded up; CodeDeployDefault.OneAtATime (MOST_CONCURRENCY 1) k
 one instance healthy, so a failure on the last instance still succeeds; a deployment succeeds
 when at least the minimum, and at least one, target succeeded.
 
+Auto Scaling: every Auto Scaling group of a deployment group carries CodeDeploy's launch
+lifecycle hook (`sync_launch_hooks`; after a COPY_AUTO_SCALING_GROUP reroute the copy gets a
+new one and the original's goes). An instance launched into such a group waits in
+Pending:Wait while an `autoscaling` deployment installs the group's last successful revision
+on it (install events only: Auto Scaling adds it to its load balancers once InService); its
+success continues the launch, its failure abandons it (the instance is terminated and Auto
+Scaling launches another). These run beside the group's own deployment; instances launched
+during one that then succeeds get a `CodeDeployAutoUpdate` follow-on deployment of its
+revision, unless the group's outdatedInstancesStrategy is IGNORE.
+
 Lifecycle hook scripts are run by a replaceable strategy (`LifecycleHooks`): the default
 waits a configured duration per event. AllowTraffic and BlockTraffic are CodeDeploy's own
 work and always act on the world's load balancers. Faults for testing live on
@@ -40,7 +50,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from backend.sandbox.services import autoscaling as asg_ops
-from backend.sandbox.world import HEALTHY, AutoScalingGroup, Instance, World, WorldError
+from backend.sandbox.world import (
+    HEALTHY,
+    LAUNCHING,
+    AsgMember,
+    AutoScalingGroup,
+    Instance,
+    LifecycleAction,
+    LifecycleHook,
+    World,
+    WorldError,
+)
 
 log = logging.getLogger("cutover.sandbox")
 
@@ -67,6 +87,14 @@ STOP_EVENTS = ("ApplicationStop", "BeforeBlockTraffic", "AfterBlockTraffic")
 ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")
 FINISHED = ("Succeeded", "Failed", "Stopped")
 ROLLBACK_CREATOR = "codeDeployRollback"
+# Deployments CodeDeploy starts by itself: one per instance Auto Scaling launches into a
+# group with the deployment group's launch hook, and the follow-on that updates instances
+# launched during a deployment (outdatedInstancesStrategy UPDATE).
+AUTOSCALING_CREATOR = "autoscaling"
+AUTO_UPDATE_CREATOR = "CodeDeployAutoUpdate"
+AUTOMATIC_CREATORS = (AUTOSCALING_CREATOR, AUTO_UPDATE_CREATOR)
+# The launch hook CodeDeploy installs: what DescribeLifecycleHooks shows for it.
+LAUNCH_HOOK_HEARTBEAT = 600
 
 DEFAULT_CONFIG = "CodeDeployDefault.OneAtATime"
 # Minimum healthy hosts of the predefined Server configs as GetDeploymentConfig reports them.
@@ -547,6 +575,9 @@ class DeploymentGroup:
     last_successful: str | None = None
     last_attempted: str | None = None
     tags: list[dict] = field(default_factory=list)
+    # engine-private: a succeeded deployment's id and the instances launched during it, to
+    # update once their own (autoscaling) deployments are over.
+    follow_on: tuple[str, list[str]] | None = None
 
 
 @dataclass
@@ -626,6 +657,9 @@ class Deployment:
     install_failed: int = 0
     rollback_of: str | None = None
     originals_terminated: bool = False
+    # An autoscaling deployment's launch: (Auto Scaling group, hook name, instance id).
+    launch: tuple[str, str, str] | None = None
+    launched_during: list[str] = field(default_factory=list)
     # StopDeployment: the rollback flag while the stop is pending (events still finishing),
     # its deadline, and whether a stop request ended the deployment.
     stop_rollback: bool | None = None
@@ -635,6 +669,10 @@ class Deployment:
     @property
     def is_rollback(self) -> bool:
         return self.creator == ROLLBACK_CREATOR
+
+    @property
+    def automatic(self) -> bool:
+        return self.creator in AUTOMATIC_CREATORS
 
     @property
     def blue_green_style(self) -> bool:
@@ -839,6 +877,9 @@ class CodeDeploy:
         self.applications: dict[str, Application] = {}
         self.groups: dict[tuple[str, str], DeploymentGroup] = {}
         self.deployments: dict[str, Deployment] = {}
+        # Launch actions CodeDeploy took up, by token: the deployment started for each (None
+        # when there was nothing to deploy).
+        self._launches: dict[str, str | None] = {}
         # Sandbox second 0 as a datetime, read once so converted times keep their order.
         self._epoch = world.now() - timedelta(seconds=world.elapsed())
         epoch = datetime(2014, 11, 12, tzinfo=UTC)
@@ -888,11 +929,17 @@ class CodeDeploy:
         return dep
 
     def active_deployment(self, application: str, group: str) -> Deployment | None:
+        """The group's active deployment, Auto Scaling's per-instance ones aside: those run
+        beside any other ("Each deployment to a scaled-up Amazon EC2 instance ... counts as a
+        single concurrent deployment", CodeDeploy quotas)."""
         return next(
             (
                 d
                 for d in self.deployments.values()
-                if d.application == application and d.group == group and d.active
+                if d.application == application
+                and d.group == group
+                and d.active
+                and d.creator != AUTOSCALING_CREATOR
             ),
             None,
         )
@@ -1108,10 +1155,14 @@ class CodeDeploy:
     # ----- time passes ----------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Advance every active deployment to now (the world calls this under its lock)."""
+        """Start deployments for launching instances, advance every active deployment to now,
+        then start follow-on deployments (the world calls this under its lock)."""
         now = self.world.elapsed()
+        self._start_launch_deployments()
         for dep in [d for d in self.deployments.values() if d.active]:
             try:
+                if dep.launch is not None:
+                    self._heartbeat(dep, now)
                 if dep.stop_rollback is None and not dep.is_rollback and self._alarms_stop(dep):
                     continue
                 self._advance(dep, now)
@@ -1123,6 +1174,9 @@ class CodeDeploy:
                 if dep.active:
                     message = exc.message if isinstance(exc, WorldError) else repr(exc)
                     self._finish(dep, "Failed", "INTERNAL_ERROR", message, rollback=False)
+        for grp in list(self.groups.values()):
+            if grp.follow_on is not None:
+                self._start_follow_on(grp)
 
     def _advance(self, dep: Deployment, now: float) -> None:
         # Each phase returns True when it moved on, so several may pass in one tick.
@@ -1152,6 +1206,11 @@ class CodeDeploy:
         if not dep.targets:
             self._finish(dep, "Failed", "NO_INSTANCES", NO_INSTANCES_MESSAGE, rollback=False)
             return False
+        if dep.automatic:
+            # A few named instances, each of which must succeed: no minimum to keep healthy.
+            events = [e.name for e in next(iter(dep.targets.values())).events]
+            self._begin_stage(dep, "install", list(dep.targets.values()), events, now, strict=True)
+            return True
         if not self._check_constraints(dep, len(dep.targets)):
             return False
         segment_events = [
@@ -1399,12 +1458,16 @@ class CodeDeploy:
         dep.swapped = forward
         if grp is None:
             return
+        before = grp.spec["autoScalingGroups"]
         if forward:
+            # The groups that now serve become the deployment group's, with a new launch hook
+            # each; the originals' hooks go.
             grp.spec["autoScalingGroups"] = [
                 {"name": name, "hook": launch_hook_name(world, dep.group)} for name in dests
             ]
         else:
             grp.spec["autoScalingGroups"] = [dict(e) for e in dep.group_asgs_before]
+        sync_launch_hooks(world, grp.id, before, grp.spec["autoScalingGroups"])
 
     # ----- phases: blue/green rollback ------------------------------------------------------
 
@@ -1650,10 +1713,13 @@ class CodeDeploy:
         dep.phase = "done"
         dep.status = "Succeeded"
         dep.completed = self.world.now()
+        self._complete_launch(dep, "CONTINUE")
         grp = self.groups.get((dep.application, dep.group))
         if grp is not None:
             grp.last_successful = dep.id
-            if not dep.blue_green_style:
+            if dep.launched_during and grp.spec.get("outdatedInstancesStrategy") != "IGNORE":
+                grp.follow_on = (dep.id, list(dep.launched_during))
+            if not dep.blue_green_style and not dep.automatic:
                 # Instances the group launches later get the revision it now runs (CodeDeploy
                 # deploys it to them through the Auto Scaling lifecycle hook).
                 for entry in grp.spec.get("autoScalingGroups") or []:
@@ -1707,6 +1773,7 @@ class CodeDeploy:
         dep.status = status
         dep.error = {"code": code, "message": message}
         dep.completed = self.world.now()
+        self._complete_launch(dep, "ABANDON")
         if dep.rollback_of:
             trigger = self.deployments.get(dep.rollback_of)
             if trigger is not None and trigger.rollback_info is not None:
@@ -1785,6 +1852,129 @@ class CodeDeploy:
             for iid in alive:
                 rb.targets[iid] = self._in_place_target(rb, iid)
         self.start_deployment(rb)
+
+    # ----- Auto Scaling's launches ---------------------------------------------------------
+
+    def _start_launch_deployments(self) -> None:
+        """One autoscaling deployment for each instance waiting on a group's launch hook."""
+        world = self.world
+        for grp in list(self.groups.values()):
+            for entry in grp.spec.get("autoScalingGroups") or []:
+                asg = world.asgs.get(entry["name"])
+                hook = entry.get("hook")
+                if asg is None or hook not in asg.lifecycle_hooks:
+                    continue
+                for member in list(asg.members.values()):
+                    action = member.launch_actions.get(hook)
+                    if (
+                        member.lifecycle_state == "Pending:Wait"
+                        and action is not None
+                        and action.result is None
+                        and action.token not in self._launches
+                    ):
+                        self._launch_deployment(grp, asg, member, action)
+
+    def _launch_deployment(
+        self,
+        grp: DeploymentGroup,
+        asg: AutoScalingGroup,
+        member: AsgMember,
+        action: LifecycleAction,
+    ) -> None:
+        """Deploy the group's last successful revision to a launching instance ("CodeDeploy
+        ... starts to deploy your application to the new EC2 instance using the last
+        successful revision"). Without one there is nothing to install: the launch goes on."""
+        world = self.world
+        iid = member.instance_id
+        last = self.deployments.get(grp.last_successful or "")
+        if last is None:
+            self._launches[action.token] = None
+            world.complete_lifecycle_action(asg, member, action.hook, "CONTINUE")
+            return
+        dep = self.new_deployment(
+            grp,
+            revision=last.revision,
+            config=grp.spec["deploymentConfigName"],
+            creator=AUTOSCALING_CREATOR,
+            auto_rollback={"enabled": False, "events": []},
+        )
+        # The instance is not in any load balancer yet (Auto Scaling adds it once InService):
+        # the deployment installs the revision and nothing more.
+        dep.style = {"deploymentType": "IN_PLACE", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}
+        dep.blue_green = dep.lb_info = None
+        dep.launch = (asg.name, action.hook, iid)
+        dep.originals = [iid]
+        dep.targets[iid] = self._in_place_target(dep, iid)
+        self._launches[action.token] = dep.id
+        self.deployments[dep.id] = dep
+        grp.last_attempted = dep.id
+        self.note_revision_use(grp, dep.revision, dep.created)
+        # Launched while another revision is being deployed: updated once that one succeeds.
+        running = self.active_deployment(grp.application, grp.name)
+        if running is not None and running.label != dep.label:
+            running.launched_during.append(iid)
+
+    def _heartbeat(self, dep: Deployment, now: float) -> None:
+        """CodeDeploy keeps the launch waiting while the deployment runs."""
+        asg_name, hook, iid = dep.launch or ("", "", "")
+        asg = self.world.asgs.get(asg_name)
+        member = asg.members.get(iid) if asg else None
+        action = member.launch_actions.get(hook) if member else None
+        if asg is not None and action is not None and hook in asg.lifecycle_hooks:
+            action.deadline = now + asg.lifecycle_hooks[hook].heartbeat_timeout
+
+    def _complete_launch(self, dep: Deployment, result: str) -> None:
+        """CONTINUE the launch when its deployment succeeded, ABANDON it otherwise (Auto
+        Scaling then terminates the instance and launches another)."""
+        if dep.launch is None:
+            return
+        asg_name, hook, iid = dep.launch
+        asg = self.world.asgs.get(asg_name)
+        member = asg.members.get(iid) if asg else None
+        if asg is not None and member is not None:
+            self.world.complete_lifecycle_action(asg, member, hook, result)
+
+    def _start_follow_on(self, grp: DeploymentGroup) -> None:
+        """Update instances launched during a deployment that succeeded, once their own
+        deployments are over: CodeDeploy's follow-on deployment (creator
+        CodeDeployAutoUpdate) of the revision they missed, to them only."""
+        did, ids = grp.follow_on or ("", [])
+        if any(d.active and d.launch and d.launch[2] in ids for d in self.deployments.values()):
+            return
+        grp.follow_on = None
+        source = self.deployments.get(did)
+        if source is None or self.active_deployment(grp.application, grp.name) is not None:
+            return
+        world = self.world
+        outdated = [
+            i
+            for i in self.group_instances(grp.spec)
+            if i in ids and world.instances[i].revision != source.label
+        ]
+        if not outdated:
+            return
+        dep = self.new_deployment(
+            grp,
+            revision=source.revision,
+            config=source.config,
+            creator=AUTO_UPDATE_CREATOR,
+            auto_rollback={"enabled": False, "events": []},
+            update_outdated_only=True,
+        )
+        lb = grp.spec.get("loadBalancerInfo") or {}
+        traffic = bool(lb.get("targetGroupInfoList") or lb.get("elbInfoList"))
+        dep.style = {
+            "deploymentType": "IN_PLACE",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL" if traffic else "WITHOUT_TRAFFIC_CONTROL",
+        }
+        dep.blue_green = None
+        dep.lb_info = clone(lb) if traffic else None
+        dep.originals = outdated
+        for iid in outdated:
+            dep.targets[iid] = self._in_place_target(dep, iid)
+        self.deployments[dep.id] = dep
+        grp.last_attempted = dep.id
+        self.note_revision_use(grp, dep.revision, dep.created)
 
     # ----- alarms ---------------------------------------------------------------------------
 
@@ -2077,6 +2267,29 @@ def _rollback_on(dep: Deployment, event: str) -> bool:
 def launch_hook_name(world: World, group: str) -> str:
     """The name CodeDeploy gives the launch lifecycle hook it puts on a group's ASG."""
     return f"CodeDeploy-managed-automatic-launch-deployment-hook-{group}-{world.new_uuid()}"
+
+
+def sync_launch_hooks(world: World, group_id: str, before: list[dict], after: list[dict]) -> None:
+    """Make the Auto Scaling groups carry the launch hooks a deployment group's
+    `autoScalingGroups` entries name: remove those of `before` that `after` no longer has,
+    install those of `after` (DefaultResult ABANDON, HeartbeatTimeout 600, the deployment
+    group's id as NotificationMetadata)."""
+    keep = {(e["name"], e.get("hook")) for e in after}
+    for entry in before:
+        asg = world.asgs.get(entry["name"])
+        if asg is not None and (entry["name"], entry.get("hook")) not in keep:
+            asg.lifecycle_hooks.pop(entry.get("hook") or "", None)
+    for entry in after:
+        asg = world.asgs.get(entry["name"])
+        hook = entry.get("hook")
+        if asg is not None and hook and hook not in asg.lifecycle_hooks:
+            asg.lifecycle_hooks[hook] = LifecycleHook(
+                name=hook,
+                transition=LAUNCHING,
+                default_result="ABANDON",
+                heartbeat_timeout=LAUNCH_HOOK_HEARTBEAT,
+                metadata=group_id,
+            )
 
 
 def _on_instances(dep: Deployment) -> bool:

@@ -294,6 +294,40 @@ class ClassicLoadBalancer:
         return int(drain.get("Timeout", 300))
 
 
+LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
+TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+
+
+@dataclass
+class LifecycleHook:
+    """A group's lifecycle hook as DescribeLifecycleHooks reports it (timeouts in seconds)."""
+
+    name: str
+    transition: str = LAUNCHING
+    default_result: str = "ABANDON"
+    heartbeat_timeout: int = 3600
+    notification_target_arn: str | None = None
+    role_arn: str | None = None
+    metadata: str | None = None
+
+    @property
+    def global_timeout(self) -> int:
+        # "The maximum is 172800 seconds (48 hours) or 100 times HeartbeatTimeout, whichever
+        # is smaller" (the LifecycleHook shape).
+        return min(172800, 100 * self.heartbeat_timeout)
+
+
+@dataclass
+class LifecycleAction:
+    """One launching instance waiting on one hook (times in sandbox elapsed seconds)."""
+
+    hook: str
+    token: str
+    started: float | None = None  # set when the instance enters Pending:Wait
+    deadline: float = 0.0  # the heartbeat timeout runs out here
+    result: str | None = None  # CONTINUE or ABANDON once completed
+
+
 @dataclass
 class AsgMember:
     instance_id: str
@@ -303,6 +337,10 @@ class AsgMember:
     protected: bool = False
     launch_template: dict | None = None
     launch_configuration_name: str | None = None
+    # The launch hooks the group had when the instance launched, by hook name. A launch hook
+    # applies only to launches: not to instances already in the group, nor to ones leaving
+    # standby.
+    launch_actions: dict[str, LifecycleAction] = field(default_factory=dict)
 
 
 @dataclass
@@ -330,6 +368,7 @@ class AutoScalingGroup:
     vpc_zone_identifier: str = ""
     deleting: bool = False
     new_instances_protected: bool = False
+    lifecycle_hooks: dict[str, LifecycleHook] = field(default_factory=dict)
 
     def counted(self) -> list[AsgMember]:
         """Members that count toward desired capacity: not on their way out, not in standby."""
@@ -798,8 +837,49 @@ class World:
             protected=asg.new_instances_protected,
             launch_template=asg.launch_template,
             launch_configuration_name=asg.launch_configuration_name,
+            launch_actions={
+                h.name: LifecycleAction(h.name, self.new_uuid())
+                for h in asg.lifecycle_hooks.values()
+                if h.transition == LAUNCHING
+            },
         )
         self.activity(asg, f"Launching a new EC2 instance: {inst.id}", cause)
+
+    def complete_lifecycle_action(
+        self, asg: AutoScalingGroup, member: AsgMember, hook: str, result: str
+    ) -> bool:
+        """Record a launch hook's result (CONTINUE or ABANDON); the reconciler acts on it.
+        False when the member is not waiting on that hook."""
+        with self.lock:
+            action = member.launch_actions.get(hook)
+            if member.lifecycle_state != "Pending:Wait" or action is None or action.result:
+                return False
+            action.result = result
+            return True
+
+    def _wait_on_launch_hooks(self, asg: AutoScalingGroup, member: AsgMember) -> None:
+        """A Pending:Wait member: time its hooks out, then proceed or give the launch up."""
+        now = self.elapsed()
+        for action in member.launch_actions.values():
+            hook = asg.lifecycle_hooks.get(action.hook)
+            if action.result is not None:
+                continue
+            if hook is None:
+                # A deleted hook's outstanding launch actions complete with ABANDON
+                # (DeleteLifecycleHook, API reference).
+                action.result = "ABANDON"
+            elif now >= action.deadline or now >= (action.started or now) + hook.global_timeout:
+                action.result = hook.default_result
+        results = [a.result for a in member.launch_actions.values()]
+        if "ABANDON" in results:
+            self.begin_member_termination(
+                asg,
+                member,
+                "an instance was taken out of service in response to a launch lifecycle action "
+                "that was abandoned.",
+            )
+        elif all(results):
+            member.lifecycle_state = "Pending:Proceed"
 
     def choose_to_terminate(self, asg: AutoScalingGroup, count: int) -> list[AsgMember]:
         """Which members a scale-in removes: from the fullest AZ first, then by policy."""
@@ -840,9 +920,24 @@ class World:
             inst = self.instances.get(member.instance_id)
             if member.lifecycle_state == "Pending":
                 if inst is not None and inst.state == "running":
-                    member.lifecycle_state = "InService"
-                    if "AddToLoadBalancer" not in asg.suspended:
-                        self.attach_to_load_balancers(asg, member.instance_id)
+                    if any(a.result is None for a in member.launch_actions.values()):
+                        member.lifecycle_state = "Pending:Wait"
+                        now = self.elapsed()
+                        for action in member.launch_actions.values():
+                            hook = asg.lifecycle_hooks.get(action.hook)
+                            if action.result is not None:
+                                continue
+                            action.started = now
+                            action.deadline = now + (hook.heartbeat_timeout if hook else 0)
+                    else:
+                        member.lifecycle_state = "Pending:Proceed"
+            elif member.lifecycle_state == "Pending:Wait":
+                self._wait_on_launch_hooks(asg, member)
+            if member.lifecycle_state == "Pending:Proceed":
+                # Only now does Auto Scaling register the instance with its load balancers.
+                member.lifecycle_state = "InService"
+                if "AddToLoadBalancer" not in asg.suspended:
+                    self.attach_to_load_balancers(asg, member.instance_id)
             elif member.lifecycle_state == "EnteringStandby":
                 if not self.still_registered(member.instance_id):
                     member.lifecycle_state = "Standby"
@@ -861,7 +956,7 @@ class World:
                 if inst is not None:
                     inst.asg_name = None
             # EC2 health: a member whose instance stopped or vanished is unhealthy.
-            if member.lifecycle_state in ("InService", "Pending") and (
+            if member.lifecycle_state in ("InService", "Pending", "Pending:Wait") and (
                 inst is None or inst.state not in ("pending", "running")
             ):
                 member.health_status = "Unhealthy"
@@ -879,7 +974,13 @@ class World:
                 )
         if asg.deleting:
             for member in list(asg.members.values()):
-                if member.lifecycle_state in ("InService", "Pending", "Standby", "EnteringStandby"):
+                if member.lifecycle_state in (
+                    "InService",
+                    "Pending",
+                    "Pending:Wait",
+                    "Standby",
+                    "EnteringStandby",
+                ):
                     self.begin_member_termination(asg, member, "the group is being deleted.")
             if not asg.members:
                 del self.asgs[asg.name]

@@ -27,11 +27,14 @@ from tests.sandbox.test_codedeploy import (
     info,
     s3,
     targets,
+    tg_states,
     wait_for,
     wait_status,
 )
 
 pytestmark = pytest.mark.timeout(90)
+
+HOOK_PREFIX = "CodeDeploy-managed-automatic-launch-deployment-hook-"
 
 
 @pytest.fixture
@@ -71,6 +74,230 @@ def lifecycle_state(asc: Any, iid: str) -> str | None:
 def members(asc: Any, name: str) -> dict[str, str]:
     groups = asc.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
     return {i["InstanceId"]: i["LifecycleState"] for i in groups[0]["Instances"]} if groups else {}
+
+
+def group_info(cd: Any, app: str, group: str) -> dict:
+    return cd.get_deployment_group(applicationName=app, deploymentGroupName=group)[
+        "deploymentGroupInfo"
+    ]
+
+
+def deployments_of(cd: Any, app: str, group: str) -> list[dict]:
+    """The group's deployments as ListDeployments orders them, with their details."""
+    ids = cd.list_deployments(applicationName=app, deploymentGroupName=group)["deployments"]
+    got = cd.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"] if ids else []
+    by_id = {d["deploymentId"]: d for d in got}
+    return [by_id[i] for i in ids]
+
+
+def hooks_of(asc: Any, name: str) -> list[dict]:
+    return asc.describe_lifecycle_hooks(AutoScalingGroupName=name)["LifecycleHooks"]
+
+
+def new_member(asc: Any, name: str, before: set[str]) -> str:
+    return wait_for(
+        lambda: next((i for i in members(asc, name) if i not in before), None),
+        what="a new member",
+    )
+
+
+# ----- 3: the launch lifecycle hook and Auto Scaling's deployments -----------------------------
+
+
+def test_aws_12_03_deployment_groups_install_the_launch_hook(start: Callable[..., Sandbox]) -> None:
+    sb = start(durations=FAST)
+    cd, asc = client(sb), client(sb, "autoscaling")
+    (prod,) = group_info(cd, "web", "web-prod")["autoScalingGroups"]
+    assert prod["name"] == "web-asg" and prod["hook"].startswith(HOOK_PREFIX + "web-prod-")
+    in_place_group(cd, "ip", traffic=False, config="CodeDeployDefault.AllAtOnce")
+    (ip,) = group_info(cd, APP, "ip")["autoScalingGroups"]
+    assert ip["hook"].startswith(HOOK_PREFIX + "ip-") and ip["hook"] != prod["hook"]
+
+    hooks = {h["LifecycleHookName"]: h for h in hooks_of(asc, "web-asg")}
+    assert set(hooks) == {prod["hook"], ip["hook"]}
+    hook = hooks[ip["hook"]]
+    assert hook["AutoScalingGroupName"] == "web-asg"
+    assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_LAUNCHING"
+    assert hook["DefaultResult"] == "ABANDON"
+    assert hook["HeartbeatTimeout"] == 600 and hook["GlobalTimeout"] == 60000
+    named = asc.describe_lifecycle_hooks(
+        AutoScalingGroupName="web-asg", LifecycleHookNames=[ip["hook"]]
+    )["LifecycleHooks"]
+    assert [h["LifecycleHookName"] for h in named] == [ip["hook"]]
+
+    # Taking the Auto Scaling group out of the deployment group removes its hook; deleting
+    # the deployment group removes the other.
+    cd.update_deployment_group(
+        applicationName=APP, currentDeploymentGroupName="ip", autoScalingGroups=[]
+    )
+    assert [h["LifecycleHookName"] for h in hooks_of(asc, "web-asg")] == [prod["hook"]]
+    cd.delete_deployment_group(applicationName="web", deploymentGroupName="web-prod")
+    assert hooks_of(asc, "web-asg") == []
+
+
+def test_aws_12_03_a_launched_instance_waits_for_an_autoscaling_deployment(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start()
+    cd, asc = client(sb), client(sb, "autoscaling")
+    group = group_info(cd, "web", "web-prod")
+    past = group["lastSuccessfulDeployment"]["deploymentId"]
+    revision = info(cd, past)["revision"]
+    before = set(members(asc, "web-asg"))
+    asc.set_desired_capacity(AutoScalingGroupName="web-asg", DesiredCapacity=5)
+    iid = new_member(asc, "web-asg", before)
+
+    seen: list[str] = []
+    registered_while_waiting: list[bool] = []
+
+    def in_service() -> bool:
+        # Read the target group first: if the instance still waits afterwards, it waited then.
+        registered = iid in tg_states(sb)
+        state = lifecycle_state(asc, iid)
+        if state and (not seen or seen[-1] != state):
+            seen.append(state)
+        if state == "Pending:Wait":
+            registered_while_waiting.append(registered)
+        return state == "InService"
+
+    wait_for(in_service, timeout=30, what="the new instance InService")
+    assert "Pending:Wait" in seen and seen[-1] == "InService", seen
+    assert seen.index("Pending:Wait") < seen.index("InService")
+    assert registered_while_waiting and not any(registered_while_waiting)
+
+    newest, *older = deployments_of(cd, "web", "web-prod")
+    assert [d["deploymentId"] for d in older] == [past]
+    assert newest["creator"] == "autoscaling"
+    assert newest["revision"] == revision
+    assert newest["deploymentOverview"]["Succeeded"] == 1
+    assert wait_status(cd, newest["deploymentId"], "Succeeded")["status"] == "Succeeded"
+    (target,) = targets(cd, newest["deploymentId"]).values()
+    assert target["targetId"] == iid and "instanceLabel" not in target
+    assert list(events(target)) == list(engine.INSTALL_EVENTS)
+    assert {e["status"] for e in target["lifecycleEvents"]} == {"Succeeded"}
+    group = group_info(cd, "web", "web-prod")
+    assert group["lastAttemptedDeployment"]["deploymentId"] == newest["deploymentId"]
+    assert group["lastSuccessfulDeployment"]["deploymentId"] == newest["deploymentId"]
+    # Only once InService does Auto Scaling register it with the group's target group.
+    wait_for(lambda: tg_states(sb).get(iid) == "healthy", what="the new instance healthy")
+
+
+def test_aws_12_03_a_failed_autoscaling_deployment_abandons_the_launch(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(time_scale=300, durations=FAST)
+    cd, asc = client(sb), client(sb, "autoscaling")
+    engine.state(sb.world).faults.fail_hook("AfterInstall")
+    before = set(members(asc, "web-asg"))
+    asc.set_desired_capacity(AutoScalingGroupName="web-asg", DesiredCapacity=5)
+    doomed = new_member(asc, "web-asg", before)
+
+    def two_autoscaling() -> list[dict] | None:
+        deps = [d for d in deployments_of(cd, "web", "web-prod") if d["creator"] == "autoscaling"]
+        done = all(d["status"] in ("Succeeded", "Failed") for d in deps)
+        return deps if len(deps) == 2 and done else None
+
+    second, first = wait_for(two_autoscaling, timeout=30, what="two autoscaling deployments")
+    assert first["status"] == "Failed" and second["status"] == "Succeeded"
+    assert list(targets(cd, first["deploymentId"])) == [doomed]
+    ec2 = client(sb, "ec2")
+    wait_for(
+        lambda: (
+            ec2.describe_instances(InstanceIds=[doomed])["Reservations"][0]["Instances"][0][
+                "State"
+            ]["Name"]
+            == "terminated"
+        ),
+        what="the abandoned instance terminated",
+    )
+    assert doomed not in tg_states(sb)
+    (replacement,) = targets(cd, second["deploymentId"])
+    assert replacement != doomed
+    wait_for(lambda: members(asc, "web-asg").get(replacement) == "InService", what="InService")
+    assert len(members(asc, "web-asg")) == 5
+
+
+def test_aws_12_03_scale_out_during_a_deployment_gets_a_follow_on_deployment(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start("inplace", time_scale=200)
+    cd, asc = client(sb), client(sb, "autoscaling")
+    past = group_info(cd, "web", "web-inplace")["lastSuccessfulDeployment"]["deploymentId"]
+    old = info(cd, past)["revision"]
+    before = set(members(asc, "web-asg"))
+    user = cd.create_deployment(
+        applicationName="web", deploymentGroupName="web-inplace", revision=s3("v2")
+    )["deploymentId"]
+    asc.set_desired_capacity(AutoScalingGroupName="web-asg", DesiredCapacity=5)
+    iid = new_member(asc, "web-asg", before)
+
+    def scaled() -> dict | None:
+        deps = deployments_of(cd, "web", "web-inplace")
+        return next((d for d in deps if d["creator"] == "autoscaling"), None)
+
+    auto = wait_for(scaled, what="the autoscaling deployment")
+    # It installs the last successful revision, not the one being deployed, alongside the
+    # user's deployment.
+    assert auto["revision"] == old
+    assert info(cd, user)["status"] == "InProgress"
+    assert list(targets(cd, auto["deploymentId"])) == [iid]
+    assert wait_status(cd, auto["deploymentId"], "Succeeded", "Failed")["status"] == "Succeeded"
+    assert wait_status(cd, user, "Succeeded", "Failed", timeout=40)["status"] == "Succeeded"
+    assert iid not in targets(cd, user)
+
+    def follow_on() -> dict | None:
+        deps = deployments_of(cd, "web", "web-inplace")
+        return next((d for d in deps if d["creator"] == "CodeDeployAutoUpdate"), None)
+
+    update = wait_for(follow_on, what="the follow-on deployment")
+    assert update["revision"] == s3("v2")
+    assert update["updateOutdatedInstancesOnly"] is True
+    assert list(targets(cd, update["deploymentId"])) == [iid]
+    assert wait_status(cd, update["deploymentId"], "Succeeded", "Failed", timeout=30)["status"] == (
+        "Succeeded"
+    )
+    fleet = members(asc, "web-asg")
+    assert len(fleet) == 5 and set(fleet.values()) == {"InService"}
+    with sb.world.lock:
+        assert {sb.world.instances[i].revision for i in fleet} == {"v2"}
+    order = [d["deploymentId"] for d in deployments_of(cd, "web", "web-inplace")]
+    assert order == [update["deploymentId"], auto["deploymentId"], user, past]
+
+
+def test_aws_12_03_the_copied_group_gets_the_hook_when_it_takes_over(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(time_scale=300, durations=FAST)
+    cd, asc = client(sb), client(sb, "autoscaling")
+    blue_green_group(cd, "bg", ready="STOP_DEPLOYMENT", termination_minutes=0)
+    engine.record_past_deployment(sb.world, APP, "bg", "v1", revision=s3("v1"))
+    did = deploy(cd, "bg")
+    wait_status(cd, did, "Ready")
+    copy = f"CodeDeploy_bg_{did}"
+    (original,) = group_info(cd, APP, "bg")["autoScalingGroups"]
+    assert original["hook"] in {h["LifecycleHookName"] for h in hooks_of(asc, "web-asg")}
+    assert hooks_of(asc, copy) == []
+    cd.continue_deployment(deploymentId=did, deploymentWaitType="READY_WAIT")
+    assert wait_status(cd, did, "Succeeded", "Failed", "Stopped")["status"] == "Succeeded"
+
+    (taken,) = group_info(cd, APP, "bg")["autoScalingGroups"]
+    assert taken["name"] == copy and taken["hook"] != original["hook"]
+    assert [h["LifecycleHookName"] for h in hooks_of(asc, copy)] == [taken["hook"]]
+    # A scale-out of the new group now gets the revision that was just deployed.
+    before = set(members(asc, copy))
+    asc.set_desired_capacity(AutoScalingGroupName=copy, DesiredCapacity=len(before) + 1)
+    iid = new_member(asc, copy, before)
+
+    def autoscaling() -> dict | None:
+        deps = deployments_of(cd, APP, "bg")
+        return next((d for d in deps if d["creator"] == "autoscaling"), None)
+
+    auto = wait_for(autoscaling, what="the autoscaling deployment")
+    assert auto["revision"] == s3("v2")
+    assert wait_status(cd, auto["deploymentId"], "Succeeded", "Failed")["status"] == "Succeeded"
+    wait_for(lambda: tg_states(sb).get(iid) == "healthy", what="the new instance healthy")
+    with sb.world.lock:
+        assert sb.world.instances[iid].revision == "v2"
 
 
 # ----- 7: StopDeployment's answer -----------------------------------------------------------

@@ -17,9 +17,12 @@ from backend.sandbox.services import operation
 from backend.sandbox.services.ec2 import paginate
 from backend.sandbox.world import (
     ASG_PROCESSES,
+    LAUNCHING,
+    TERMINATING,
     Activity,
     AsgMember,
     AutoScalingGroup,
+    LifecycleHook,
     World,
     WorldError,
 )
@@ -284,12 +287,34 @@ def describe_scaling_activities(world: World, params: dict) -> dict:
     return {"Activities": [activity_dict(world, a) for a in page], **more}
 
 
+def _hook_dict(asg: AutoScalingGroup, hook: LifecycleHook) -> dict:
+    out: dict = {
+        "LifecycleHookName": hook.name,
+        "AutoScalingGroupName": asg.name,
+        "LifecycleTransition": hook.transition,
+        "HeartbeatTimeout": hook.heartbeat_timeout,
+        "GlobalTimeout": hook.global_timeout,
+        "DefaultResult": hook.default_result,
+    }
+    for key, value in (
+        ("NotificationTargetARN", hook.notification_target_arn),
+        ("RoleARN", hook.role_arn),
+        ("NotificationMetadata", hook.metadata),
+    ):
+        if value is not None:
+            out[key] = value
+    return out
+
+
 @operation("autoscaling", "DescribeLifecycleHooks")
 def describe_lifecycle_hooks(world: World, params: dict) -> dict:
-    """The sandbox's groups have no lifecycle hooks."""
+    """The group's lifecycle hooks (CodeDeploy's launch hook among them), optionally by name;
+    unknown names are left out."""
     _required(params, "AutoScalingGroupName")
-    _group(world, params["AutoScalingGroupName"])
-    return {"LifecycleHooks": []}
+    asg = _group(world, params["AutoScalingGroupName"])
+    names = params.get("LifecycleHookNames") or []
+    hooks = [h for h in asg.lifecycle_hooks.values() if not names or h.name in names]
+    return {"LifecycleHooks": [_hook_dict(asg, h) for h in hooks]}
 
 
 # ----- creating and changing groups ------------------------------------------------------------
@@ -931,3 +956,102 @@ def describe_tags(world: World, params: dict) -> dict:
             rows = [r for r in rows if r[field] in values]
     page, more = _page(rows, params, 50, 100, "DescribeTags")
     return {"Tags": page, **more}
+
+
+# ----- lifecycle hooks -------------------------------------------------------------------------
+
+MAX_HOOKS = 50  # lifecycle hooks per group
+
+
+@operation("autoscaling", "PutLifecycleHook")
+def put_lifecycle_hook(world: World, params: dict) -> dict:
+    """Create or replace a hook. A launch hook holds instances launched from now on in
+    Pending:Wait until every hook's action is completed (or times out)."""
+    _required(params, "LifecycleHookName", "AutoScalingGroupName")
+    asg = _group(world, params["AutoScalingGroupName"])
+    name = params["LifecycleHookName"]
+    old = asg.lifecycle_hooks.get(name)
+    transition = params.get("LifecycleTransition") or (old.transition if old else None)
+    if transition not in (LAUNCHING, TERMINATING):
+        raise _invalid(
+            f"Invalid Lifecycle Transition: {transition}. Valid transitions are {LAUNCHING} "
+            f"and {TERMINATING}"
+        )
+    result = params.get("DefaultResult") or (old.default_result if old else "ABANDON")
+    if result not in ("CONTINUE", "ABANDON"):
+        raise _invalid(f"Invalid DefaultResult: {result}. Valid values are CONTINUE and ABANDON")
+    timeout = params.get("HeartbeatTimeout")
+    timeout = int(timeout) if timeout is not None else (old.heartbeat_timeout if old else 3600)
+    if not 30 <= timeout <= 7200:
+        raise _invalid(
+            f"Heartbeat timeout {timeout} must be between 30 and 7200 seconds inclusive."
+        )
+    if old is None and len(asg.lifecycle_hooks) >= MAX_HOOKS:
+        raise WorldError(
+            "LimitExceeded",
+            f"Auto Scaling group {asg.name} already has {MAX_HOOKS} lifecycle hooks.",
+        )
+    asg.lifecycle_hooks[name] = LifecycleHook(
+        name=name,
+        transition=transition,
+        default_result=result,
+        heartbeat_timeout=timeout,
+        notification_target_arn=params.get("NotificationTargetARN"),
+        role_arn=params.get("RoleARN"),
+        metadata=params.get("NotificationMetadata"),
+    )
+    return {}
+
+
+@operation("autoscaling", "DeleteLifecycleHook")
+def delete_lifecycle_hook(world: World, params: dict) -> dict:
+    """Delete a hook; instances waiting on it are abandoned (launch) by the reconciler."""
+    _required(params, "LifecycleHookName", "AutoScalingGroupName")
+    asg = _group(world, params["AutoScalingGroupName"])
+    name = params["LifecycleHookName"]
+    if asg.lifecycle_hooks.pop(name, None) is None:
+        raise _invalid(f"No Lifecycle Hook found with name {name} for group {asg.name}")
+    return {}
+
+
+def _waiting(world: World, params: dict) -> tuple[AutoScalingGroup, AsgMember]:
+    """The member a lifecycle action call names, by InstanceId or LifecycleActionToken."""
+    _required(params, "LifecycleHookName", "AutoScalingGroupName")
+    asg = _group(world, params["AutoScalingGroupName"])
+    hook = params["LifecycleHookName"]
+    token, iid = params.get("LifecycleActionToken"), params.get("InstanceId")
+    for member in asg.members.values():
+        action = member.launch_actions.get(hook)
+        if (
+            member.lifecycle_state == "Pending:Wait"
+            and action is not None
+            and action.result is None
+            and (member.instance_id == iid or (token and action.token == token))
+        ):
+            return asg, member
+    what = f"instance ID {iid}" if iid else f"token {token}"
+    raise _invalid(f"No active Lifecycle Action found with {what}")
+
+
+@operation("autoscaling", "CompleteLifecycleAction")
+def complete_lifecycle_action(world: World, params: dict) -> dict:
+    """CONTINUE or ABANDON a waiting launch: the instance then goes InService (and into its
+    load balancers) once every hook has continued, or is terminated."""
+    _required(params, "LifecycleActionResult")
+    result = params["LifecycleActionResult"]
+    if result not in ("CONTINUE", "ABANDON"):
+        raise _invalid(f"Invalid LifecycleActionResult: {result}")
+    asg, member = _waiting(world, params)
+    world.complete_lifecycle_action(asg, member, params["LifecycleHookName"], result)
+    return {}
+
+
+@operation("autoscaling", "RecordLifecycleActionHeartbeat")
+def record_lifecycle_action_heartbeat(world: World, params: dict) -> dict:
+    """Restart a waiting launch's heartbeat timeout."""
+    asg, member = _waiting(world, params)
+    action = member.launch_actions[params["LifecycleHookName"]]
+    hook = asg.lifecycle_hooks.get(action.hook)
+    if hook is not None:
+        action.deadline = world.elapsed() + hook.heartbeat_timeout
+    return {}

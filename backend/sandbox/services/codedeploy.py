@@ -604,7 +604,8 @@ def delete_application(world: World, params: dict) -> dict:
     name = _app_name(params)
     cd.applications.pop(name, None)
     for key in [k for k in cd.groups if k[0] == name]:
-        del cd.groups[key]
+        grp = cd.groups.pop(key)
+        engine.sync_launch_hooks(world, grp.id, grp.spec["autoScalingGroups"], [])
     return {}
 
 
@@ -818,6 +819,7 @@ def create_deployment_group(world: World, params: dict) -> dict:
         app.name, name, world.new_uuid(), spec, tags=list(params.get("tags") or [])
     )
     cd.groups[(app.name, name)] = grp
+    engine.sync_launch_hooks(world, grp.id, [], spec["autoScalingGroups"])
     return {"deploymentGroupId": grp.id}
 
 
@@ -879,7 +881,9 @@ def update_deployment_group(world: World, params: dict) -> dict:
                 "DeploymentGroupAlreadyExistsException",
                 f"A deployment group named {new_name} already exists for application {app.name}.",
             )
+    before = grp.spec["autoScalingGroups"]
     grp.spec = _spec(world, params, new_name or current, grp.spec)
+    engine.sync_launch_hooks(world, grp.id, before, grp.spec["autoScalingGroups"])
     if new_name and new_name != current:
         del cd.groups[(app.name, current)]
         grp.name = new_name
@@ -895,7 +899,9 @@ def delete_deployment_group(world: World, params: dict) -> dict:
     """Delete a group; deleting one that does not exist succeeds, as in AWS."""
     cd = _cd(world)
     app_name = _app_name(params)
-    cd.groups.pop((app_name, _group_name(params)), None)
+    grp = cd.groups.pop((app_name, _group_name(params)), None)
+    if grp is not None:
+        engine.sync_launch_hooks(world, grp.id, grp.spec["autoScalingGroups"], [])
     return {"hooksNotCleanedUp": []}
 
 
