@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from backend.sandbox import engine
 from backend.sandbox.runner import Sandbox
@@ -298,6 +299,68 @@ def test_aws_12_03_the_copied_group_gets_the_hook_when_it_takes_over(
     wait_for(lambda: tg_states(sb).get(iid) == "healthy", what="the new instance healthy")
     with sb.world.lock:
         assert sb.world.instances[iid].revision == "v2"
+
+
+def test_aws_12_03_a_blue_green_deployment_carries_on_beside_autoscaling_deployments(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(time_scale=300, durations=FAST)
+    cd, asc = client(sb), client(sb, "autoscaling")
+    blue_green_group(cd, "bg")
+    engine.record_past_deployment(sb.world, APP, "bg", "v1", revision=s3("v1"))
+    did = deploy(cd, "bg")
+    wait_status(cd, did, "Ready")
+
+    def autoscaling(n: int) -> list[dict] | None:
+        deps = [d for d in deployments_of(cd, APP, "bg") if d["creator"] == "autoscaling"]
+        return deps if len(deps) == n else None
+
+    # The original group scales out while the deployment waits for approval.
+    asc.set_desired_capacity(AutoScalingGroupName="web-asg", DesiredCapacity=5)
+    (auto,) = wait_for(lambda: autoscaling(1), what="an autoscaling deployment")
+    assert auto["revision"] == s3("v1")
+    group = group_info(cd, APP, "bg")
+    assert group["lastAttemptedDeployment"]["deploymentId"] == auto["deploymentId"]
+    # The group's own deployment still holds the one-at-a-time rule.
+    with pytest.raises(ClientError) as exc:
+        deploy(cd, "bg", label="v3")
+    assert exc.value.response["Error"]["Code"] == "DeploymentLimitExceededException"
+    assert did in exc.value.response["Error"]["Message"]
+    assert wait_status(cd, auto["deploymentId"], "Succeeded")["status"] == "Succeeded"
+    assert info(cd, did)["status"] == "Ready"
+
+    cd.continue_deployment(deploymentId=did, deploymentWaitType="READY_WAIT")
+    wait_for(lambda: info(cd, did)["instanceTerminationWaitTimeStarted"], what="rerouted")
+    # The copy now serves and has the hook: its scale-out gets the last successful revision,
+    # which is still v1 until this deployment succeeds.
+    copy = f"CodeDeploy_bg_{did}"
+    asc.set_desired_capacity(AutoScalingGroupName=copy, DesiredCapacity=5)
+    later, _ = wait_for(lambda: autoscaling(2), what="a second autoscaling deployment")
+    assert later["revision"] == s3("v1")
+    (late,) = targets(cd, later["deploymentId"])
+    assert wait_status(cd, later["deploymentId"], "Succeeded")["status"] == "Succeeded"
+    cd.continue_deployment(deploymentId=did, deploymentWaitType="TERMINATION_WAIT")
+    assert wait_status(cd, did, "Succeeded", "Failed")["status"] == "Succeeded"
+
+    def follow_on() -> dict | None:
+        deps = deployments_of(cd, APP, "bg")
+        return deps[0] if deps[0]["creator"] == "CodeDeployAutoUpdate" else None
+
+    update = wait_for(follow_on, what="the follow-on deployment")
+    assert update["revision"] == s3("v2") and list(targets(cd, update["deploymentId"])) == [late]
+    assert wait_status(cd, update["deploymentId"], "Succeeded", "Failed")["status"] == "Succeeded"
+    # Newest created first: both autoscaling deployments came after the deployment they
+    # ran beside.
+    order = [(d["creator"], d["revision"]) for d in deployments_of(cd, APP, "bg")]
+    assert order == [
+        ("CodeDeployAutoUpdate", s3("v2")),
+        ("autoscaling", s3("v1")),
+        ("autoscaling", s3("v1")),
+        ("user", s3("v2")),
+        ("user", s3("v1")),
+    ]
+    with sb.world.lock:
+        assert {sb.world.instances[i].revision for i in sb.world.asgs[copy].members} == {"v2"}
 
 
 # ----- 7: StopDeployment's answer -----------------------------------------------------------
