@@ -3,9 +3,11 @@
 `DataPlane` makes real sockets follow the `World`: every running instance is an aiohttp
 server on 127.0.0.1, every listener a proxy on 127.0.0.1 at the listener's port, and every
 target of a group in use is health-checked over HTTP (or TCP) with the results folded back
-through `World.record_check`. Draining is real too: the proxies count each target's in-flight
-requests (open connections for a network load balancer) in `Target.inflight`, and
-`World.tick` ends a drain when that count reaches zero.
+through `World.record_check`. Draining is real too: a draining target gets no new request or
+connection, the proxies count each target's in-flight requests (open connections for a
+network load balancer) in `Target.inflight`, and `World.tick` ends a drain as ELB does: a
+target group's at the end of its deregistration delay, a classic load balancer's when that
+count reaches zero or its connection-draining timeout runs out.
 
 Everything runs on one asyncio loop and touches the world only under `world.lock`, so the API
 services may mutate the world from another thread at any time. Nothing binds beyond loopback.

@@ -86,6 +86,10 @@ class Clock:
         """How many real seconds a span of sandbox seconds takes."""
         return sandbox_seconds / self.time_scale
 
+    def advance(self, sandbox_seconds: float) -> None:
+        """Let `sandbox_seconds` pass at once (a world driven without a data plane)."""
+        self._m0 -= sandbox_seconds / self.time_scale
+
 
 @dataclass
 class InstanceFault:
@@ -249,6 +253,10 @@ class Listener:
     port: int
     protocol: str
     rules: list[Rule]  # the default rule first
+    # HTTPS and TLS listeners only: the default certificate ([{"CertificateArn": ...}]) and
+    # the security policy.
+    certificates: list[dict] = field(default_factory=list)
+    ssl_policy: str | None = None
 
     @property
     def default_rule(self) -> Rule:
@@ -285,6 +293,9 @@ class ClassicLoadBalancer:
     attributes: dict[str, object]
     instances: dict[str, Target] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # Every instance ever registered: DescribeInstanceHealth still answers for these once
+    # they are deregistered, and only for these.
+    known: set[str] = field(default_factory=set)
 
     @property
     def draining_timeout(self) -> int:
@@ -619,6 +630,7 @@ class World:
             port = clb.listeners[0]["InstancePort"] if clb.listeners else 80
             target = Target(id=instance_id, port=port, registered_at=self.elapsed())
             clb.instances[instance_id] = target
+            clb.known.add(instance_id)
             return target
 
     def deregister_classic(self, clb: ClassicLoadBalancer, instance_id: str) -> bool:
@@ -712,8 +724,15 @@ class World:
                 return "OutOfService", "Instance", f"Instance is in {state} state."
             if target.state == HEALTHY:
                 return "InService", "N/A", "N/A"
-            if target.state == INITIAL:
+            if target.state == INITIAL and not target.checked:
                 return "OutOfService", "ELB", "Instance registration is still in progress."
+            if target.state == INITIAL:
+                return (
+                    "OutOfService",
+                    "Instance",
+                    "Instance has not passed the configured HealthyThreshold number of health "
+                    "checks consecutively.",
+                )
             return (
                 "OutOfService",
                 "Instance",
@@ -753,14 +772,21 @@ class World:
                 hook()
 
     def _finish_drains(self, now: float) -> None:
-        def done(t: Target) -> bool:
-            return t.draining and (t.inflight <= 0 or now >= (t.drain_deadline or 0))
+        def delay_over(t: Target) -> bool:
+            return t.draining and now >= (t.drain_deadline or 0)
 
+        # A target group shows a deregistering target `draining` for the whole deregistration
+        # delay, even when its last request ended long before (ELBv2 user guides).
         for tg in self.target_groups.values():
-            for key in [k for k, t in tg.targets.items() if done(t)]:
+            for key in [k for k, t in tg.targets.items() if delay_over(t)]:
                 del tg.targets[key]
+        # Classic connection draining ends with the last in-flight request, or the timeout.
         for clb in self.classic_lbs.values():
-            for key in [k for k, t in clb.instances.items() if done(t)]:
+            for key in [
+                k
+                for k, t in clb.instances.items()
+                if delay_over(t) or (t.draining and t.inflight <= 0)
+            ]:
                 del clb.instances[key]
 
     def _expire_terminated(self, now: float) -> None:

@@ -26,6 +26,8 @@ from tests.cli.sandbox_process import (
 )
 
 WHERE = ["--application", "web", "--deployment-group", "web-weighted"]
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,14 @@ def test_safety_05_a_weight_shift_keeps_every_other_action(env: dict[str, str]) 
             "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 300},
         },
     }
+    # Authentication actions exist only on HTTPS listeners: the listener becomes one first.
+    certificate = {"CertificateArn": CERTIFICATE}
+    elbv2.modify_listener(
+        ListenerArn=ls["ListenerArn"],
+        Protocol="HTTPS",
+        Certificates=[certificate],
+        SslPolicy=SSL_POLICY,
+    )
     elbv2.modify_listener(ListenerArn=ls["ListenerArn"], DefaultActions=[cognito, sticky])
 
     res = cutover(env, "shift", *WHERE, "--replacement", "10", "--yes")
@@ -119,6 +129,13 @@ def test_safety_05_a_weight_shift_keeps_every_other_action(env: dict[str, str]) 
         "DurationSeconds": 300,
     }
     assert weights(env) == {"web-blue-tg": 90, "web-green-tg": 10}
+    # Nor did the shift touch the listener's protocol, certificate or policy.
+    shown = listener(env)
+    assert (shown["Protocol"], shown["Certificates"], shown["SslPolicy"]) == (
+        "HTTPS",
+        [certificate],
+        SSL_POLICY,
+    )
 
 
 def test_safety_04_no_change_that_leaves_a_listener_without_a_healthy_target(

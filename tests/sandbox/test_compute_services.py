@@ -774,11 +774,15 @@ def test_standby_round_trip_with_target_group_draining(world: World) -> None:
     target = tg.targets[(a, 80)]
     assert target.state == "draining" and target.reason == "Target.DeregistrationInProgress"
 
-    # A request still in flight holds the drain, and the member in EnteringStandby.
+    # The member stays EnteringStandby while its target drains: the whole deregistration
+    # delay, whether or not a request is still in flight.
     target.inflight = 1
     settle(world)
     assert states(describe_group(world))[a] == "EnteringStandby"
     target.inflight = 0
+    settle(world)
+    assert states(describe_group(world))[a] == "EnteringStandby"
+    world.clock.advance(300)
     settle(world)
     group = describe_group(world)
     assert states(group) == {a: "Standby", b: "InService"}
@@ -871,12 +875,19 @@ def test_terminate_instance_in_group(world: World) -> None:
     )  # fmt: skip
     assert message.startswith("Currently, desiredSize equals minSize (1).")
     settle(world)
+    # Terminating waits for the instance to leave the target group: the deregistration delay.
+    assert states(describe_group(world)) == {a: "Terminating", b: "InService"}
+    assert world.instances[a].state == "running"
+    world.clock.advance(300)
+    settle(world)
     assert states(describe_group(world)) == {b: "InService"}
 
     asg_call(
         world, "TerminateInstanceInAutoScalingGroup",
         InstanceId=b, ShouldDecrementDesiredCapacity=False,
     )  # fmt: skip
+    settle(world)
+    world.clock.advance(300)
     settle(world)
     group = describe_group(world)
     assert group["DesiredCapacity"] == 1
@@ -1000,7 +1011,11 @@ def test_attach_and_detach_load_balancers(world: World) -> None:
     group = describe_group(world)
     assert group["TargetGroupARNs"] == [] and group["LoadBalancerNames"] == []
     settle(world)
-    assert not tg.targets and not clb.instances
+    # Nothing was in flight: connection draining is over at once, the delay is not.
+    assert not clb.instances and all(t.draining for t in tg.targets.values())
+    world.clock.advance(300)
+    settle(world)
+    assert not tg.targets
     error(world, "autoscaling", "AttachLoadBalancerTargetGroups", "ValidationError",
           AutoScalingGroupName="web-asg", TargetGroupARNs=["arn:nope"])  # fmt: skip
 
@@ -1025,6 +1040,8 @@ def test_delete_group(world: World) -> None:
     asg_call(world, "DeleteAutoScalingGroup", AutoScalingGroupName="web-asg", ForceDelete=True)
     group = describe_group(world)
     assert group["Status"] == "Delete in progress" and group["DesiredCapacity"] == 0
+    settle(world)
+    world.clock.advance(300)  # the members' deregistration delay
     settle(world, rounds=6)
     assert asg_call(world, "DescribeAutoScalingGroups")["AutoScalingGroups"] == []
     assert {world.instances[i].state for i in members} == {"terminated"}

@@ -570,7 +570,8 @@ def test_refused_target_is_502_and_silent_target_is_504(plane) -> None:
 
 
 def test_deregistering_under_load_loses_no_requests(plane) -> None:
-    world, _lb, listener, tg, instances = alb_world(4, delay=300)
+    # A 20 s deregistration delay: one real second at this time scale.
+    world, _lb, listener, tg, instances = alb_world(4, delay=20)
     plane(world)
     wait_for(lambda: all_healthy(world, tg, 4), 5, "healthy")
     leaving = {i.id for i in instances[:2]}
@@ -594,14 +595,23 @@ def test_deregistering_under_load_loses_no_requests(plane) -> None:
             for inst_id in leaving:
                 world.deregister(tg, inst_id)
             drain["at"] = time.monotonic()
+            drain["at_sandbox"] = world.clock.elapsed()
             drain["states"] = {
                 t.id: world.effective_state(tg, t)[:2]
                 for t in tg.targets.values()
                 if t.id in leaving
             }
-        while any(t.id in leaving for t in list(tg.targets.values())):
+        while True:
+            with world.lock:
+                left = [t for t in tg.targets.values() if t.id in leaving]
+                if left and "idle" not in drain and all(t.inflight == 0 for t in left):
+                    drain["idle"] = world.clock.elapsed()
+                    drain["idle_states"] = {world.effective_state(tg, t)[0] for t in left}
+            if not left:
+                break
             await asyncio.sleep(0.005)
         drain["gone"] = time.monotonic()
+        drain["gone_sandbox"] = world.clock.elapsed()
 
     async def load() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as session:
@@ -626,8 +636,11 @@ def test_deregistering_under_load_loses_no_requests(plane) -> None:
     # Requests were in flight on the leaving targets when they were deregistered.
     assert sum(drain["inflight"].values()) > 0, drain
     assert set(drain["states"].values()) == {("draining", "Target.DeregistrationInProgress")}
-    # They went away once those requests finished: long before the 15 s deregistration delay.
-    assert 0.0 < drain["gone"] - drain["at"] < 2.0
+    # Their requests finished well within the delay, and they still read draining then: they
+    # went away only once the 20 s deregistration delay (sandbox seconds) was over.
+    assert drain["idle"] - drain["at_sandbox"] < 20, drain
+    assert drain["idle_states"] == {"draining"}, drain
+    assert 20 <= drain["gone_sandbox"] - drain["at_sandbox"] < 20 + 10, drain
     after = [r for r in results if r[0] > drain["at"]]
     assert len(after) > 400
     assert not [r for r in after if r[2] in leaving]
@@ -643,7 +656,8 @@ def test_deregistering_under_load_loses_no_requests(plane) -> None:
 
 def test_network_load_balancer_proxies_tcp(plane) -> None:
     world = World(time_scale=20)
-    tg = add_target_group(world, "tcp-tg", protocol="TCP", check_protocol="TCP")
+    # A 10 s deregistration delay: half a real second at this time scale.
+    tg = add_target_group(world, "tcp-tg", protocol="TCP", check_protocol="TCP", delay=10)
     nlb, listener = add_load_balancer(world, "net-lb", tg, type="network")
     instances = launch(world, 2)
     for inst in instances:
@@ -660,7 +674,7 @@ def test_network_load_balancer_proxies_tcp(plane) -> None:
     # The client closed each connection; the proxy notices within moments.
     wait_for(lambda: all(t.inflight == 0 for t in list(tg.targets.values())), 2, "flows closed")
 
-    # An open connection is in flight on its target, so a drain waits for it.
+    # A deregistered target drains: its open connection goes on, new ones go elsewhere.
     sock = socket.create_connection(("127.0.0.1", listener.port))
     try:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -669,14 +683,15 @@ def test_network_load_balancer_proxies_tcp(plane) -> None:
         with world.lock:
             assert tg.targets[(chosen, 80)].inflight == 1
         world.deregister(tg, chosen)
-        time.sleep(0.3)
-        with world.lock:
-            assert (chosen, 80) in tg.targets  # still draining: the connection is open
         seen = Counter(get(listener.port)[1]["X-Instance-Id"] for _ in range(4))
         assert chosen not in seen
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert chosen in sock.recv(4096).decode()  # the open connection still reaches it
+        with world.lock:
+            assert tg.targets[(chosen, 80)].draining
     finally:
         sock.close()
-    wait_for(lambda: (chosen, 80) not in tg.targets, 3, "drained after close")
+    wait_for(lambda: (chosen, 80) not in tg.targets, 3, "drained after the delay")
 
     # No targets at all: the connection is closed.
     for inst in instances:

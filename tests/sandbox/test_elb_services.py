@@ -701,18 +701,25 @@ def test_deregister_drains_then_not_registered(world: World, alb: dict) -> None:
         "DeregisterTargets",
         {"TargetGroupArn": blue.arn, "Targets": [{"Id": inst.id}]},
     )
+    # The request ends: deregistration is complete, yet the target reads draining until the
+    # delay is over.
     target.inflight = 0
+    world.tick()
+    (entry,) = health_of(world, blue, [{"Id": inst.id}])
+    assert entry["TargetHealth"]["State"] == "draining"
+    world.clock.advance(300)
     world.tick()
     (entry,) = health_of(world, blue, [{"Id": inst.id}])
     assert entry["TargetHealth"]["State"] == "unused"
     assert entry["TargetHealth"]["Reason"] == "Target.NotRegistered"
-    fails(
+    # Deregistering a target that is not registered succeeds and changes nothing.
+    call(
         world,
         "elbv2",
         "DeregisterTargets",
         {"TargetGroupArn": blue.arn, "Targets": [{"Id": inst.id}]},
-        "InvalidTarget",
     )
+    assert [e["Target"]["Id"] for e in health_of(world, blue)] == [keep.id]
 
 
 def test_reregistering_a_draining_target_starts_over(world: World, alb: dict) -> None:
@@ -764,12 +771,19 @@ def test_register_and_deregister_errors(world: World, alb: dict) -> None:
         "RegisterTargets",
         {"TargetGroupArn": blue.arn, "Targets": [{"Id": inst.id, "Port": 8080}]},
     )
-    # Registered on 8080, so the group's own port (80) is not registered.
-    fails(
+    # Registered on 8080, so the group's own port (80) is not registered: nothing to do.
+    call(
         world,
         "elbv2",
         "DeregisterTargets",
         {"TargetGroupArn": blue.arn, "Targets": [{"Id": inst.id}]},
+    )
+    assert not blue.targets[(inst.id, 8080)].draining
+    fails(
+        world,
+        "elbv2",
+        "DeregisterTargets",
+        {"TargetGroupArn": blue.arn, "Targets": [{"Id": "i-0000000000000000f"}]},
         "InvalidTarget",
     )
     call(
@@ -975,6 +989,15 @@ def test_classic_instance_health(world: World) -> None:
     assert states[bad.id]["State"] == "OutOfService"
     assert states[bad.id]["ReasonCode"] == "Instance"
     assert states[stopped.id]["Description"] == "Instance is in stopped state."
+    # Once its first health check has completed, a new instance is waiting on the threshold.
+    world.record_check(clb.health_check, clb.instances[fresh.id], True, None, 200)
+    assert instance_states(world, clb, [fresh.id])[fresh.id] == {
+        "InstanceId": fresh.id,
+        "State": "OutOfService",
+        "ReasonCode": "Instance",
+        "Description": "Instance has not passed the configured HealthyThreshold number of "
+        "health checks consecutively.",
+    }
     assert list(instance_states(world, clb, [good.id])) == [good.id]
     outsider = running(world)
     fails(
@@ -1010,15 +1033,17 @@ def test_classic_deregister_drains(world: World) -> None:
     assert state["Description"] == "Instance deregistration currently in progress."
     desc = call(world, "elb", "DescribeLoadBalancers", {"LoadBalancerNames": [clb.name]})
     assert desc["LoadBalancerDescriptions"][0]["Instances"] == [{"InstanceId": staying.id}]
+    # Classic connection draining ends with the last request, long before the timeout.
     target.inflight = 0
     world.tick()
-    fails(
-        world,
-        "elb",
-        "DescribeInstanceHealth",
-        {"LoadBalancerName": clb.name, "Instances": [{"InstanceId": leaving.id}]},
-        "InvalidInstance",
-    )
+    state = instance_states(world, clb, [leaving.id])[leaving.id]
+    assert state == {
+        "InstanceId": leaving.id,
+        "State": "OutOfService",
+        "ReasonCode": "ELB",
+        "Description": "Instance is not currently registered with the LoadBalancer.",
+    }
+    assert list(instance_states(world, clb)) == [staying.id]
     fails(
         world,
         "elb",

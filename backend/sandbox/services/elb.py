@@ -27,6 +27,7 @@ DEFAULT_ATTRIBUTES: dict[str, Any] = {
     "ConnectionSettings": {"IdleTimeout": 60},
 }
 DESYNC_MODES = ("monitor", "defensive", "strictest")
+NOT_REGISTERED = "Instance is not currently registered with the LoadBalancer."
 DEFAULT_ADDITIONAL = {"elb.http.desyncmitigationmode": "defensive"}
 
 
@@ -120,21 +121,42 @@ def describe_instance_health(world: World, params: dict) -> dict:
     """InService/OutOfService per instance, draining ones included (they read InService with
     "Instance deregistration currently in progress.").
 
-    An asked-for instance that is not registered is `InvalidInstance`, which the
-    `instance_deregistered` waiter treats as success.
+    Without Instances: the registered instances. With Instances: each one's state "even if
+    they are no longer registered": a deregistered instance reads OutOfService, "Instance is
+    not currently registered with the LoadBalancer."; a terminated one that is no longer
+    registered is left out ("The state of terminated instances is not returned"). An instance
+    the load balancer never had is `InvalidInstance`, which the `instance_deregistered` waiter
+    treats as success.
     """
     clb = _clb(world, params["LoadBalancerName"])
     wanted = [i["InstanceId"] for i in params.get("Instances") or []]
     if not wanted:
         return {"InstanceStates": [_instance_state(world, clb, t) for t in clb.instances.values()]}
-    missing = [i for i in wanted if i not in clb.instances]
-    if missing:
+    never = [i for i in wanted if i not in clb.instances and i not in clb.known]
+    if never:
         raise ApiError(
             "InvalidInstance",
             f"The following instances are not registered with load balancer '{clb.name}': "
-            + ", ".join(missing),
+            + ", ".join(never),
         )
-    return {"InstanceStates": [_instance_state(world, clb, clb.instances[i]) for i in wanted]}
+    states = []
+    for instance_id in wanted:
+        target = clb.instances.get(instance_id)
+        if target is not None:
+            states.append(_instance_state(world, clb, target))
+            continue
+        inst = world.instances.get(instance_id)
+        if inst is None or inst.state in ("shutting-down", "terminated"):
+            continue
+        states.append(
+            {
+                "InstanceId": instance_id,
+                "State": "OutOfService",
+                "ReasonCode": "ELB",
+                "Description": NOT_REGISTERED,
+            }
+        )
+    return {"InstanceStates": states}
 
 
 @operation(SERVICE, "RegisterInstancesWithLoadBalancer")

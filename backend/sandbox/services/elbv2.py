@@ -38,6 +38,9 @@ MAX_STICKINESS_SECONDS = 604800
 ALB_PROTOCOLS = ("HTTP", "HTTPS")
 NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
 TERMINAL_ACTIONS = ("forward", "redirect", "fixed-response")
+# The Action shape documents these configs as "[HTTPS listeners]".
+HTTPS_ONLY_ACTIONS = ("authenticate-oidc", "authenticate-cognito", "jwt-validation")
+SECURE_PROTOCOLS = ("HTTPS", "TLS")
 ACTION_CONFIG_KEY = {
     "redirect": "RedirectConfig",
     "fixed-response": "FixedResponseConfig",
@@ -247,13 +250,18 @@ def normalize_condition(condition: dict) -> dict:
 
 
 def _render_listener(listener: Listener) -> dict:
-    return {
+    out: dict[str, Any] = {
         "ListenerArn": listener.arn,
         "LoadBalancerArn": listener.lb_arn,
         "Port": listener.port,
         "Protocol": listener.protocol,
-        "DefaultActions": [normalize_action(a) for a in listener.default_rule.actions],
     }
+    if listener.certificates:
+        out["Certificates"] = copy.deepcopy(listener.certificates)
+    if listener.ssl_policy:
+        out["SslPolicy"] = listener.ssl_policy
+    out["DefaultActions"] = [normalize_action(a) for a in listener.default_rule.actions]
+    return out
 
 
 def _render_rule(rule: Rule) -> dict:
@@ -385,6 +393,11 @@ def _validate_actions(
                 "InvalidLoadBalancerAction",
                 f"Network Load Balancers support only forward actions, not '{kind}'",
             )
+        if kind in HTTPS_ONLY_ACTIONS and protocol != "HTTPS":
+            raise ApiError(
+                "InvalidLoadBalancerAction",
+                f"Actions of type '{kind}' are supported only on HTTPS listeners.",
+            )
         if kind == "forward":
             _validate_forward(world, lb, protocol, action, path)
         elif ACTION_CONFIG_KEY.get(kind) and ACTION_CONFIG_KEY[kind] not in action:
@@ -464,9 +477,62 @@ def _validate_forward(
             )
 
 
+def _security(listener: Listener, protocol: str, params: dict) -> tuple[list[dict], str | None]:
+    """The certificates and security policy the listener has after the change.
+
+    "Any properties that you do not specify remain unchanged. Changing the protocol from
+    HTTPS to HTTP, or from TLS to TCP, removes the security policy and default certificate
+    properties. If you change the protocol from HTTP to HTTPS, or from TCP to TLS, you must
+    add the security policy and default certificate properties." (ModifyListener)
+    """
+    certificates = params.get("Certificates")
+    policy = params.get("SslPolicy")
+    if protocol not in SECURE_PROTOCOLS:
+        if policy:
+            raise ApiError(
+                "ValidationError", f"An SSL policy cannot be specified for {protocol} listeners."
+            )
+        if certificates:
+            raise ApiError(
+                "ValidationError", f"Certificates cannot be specified for {protocol} listeners."
+            )
+        return [], None
+    if certificates is None:
+        certificates = listener.certificates if listener.protocol in SECURE_PROTOCOLS else []
+    if policy is None:
+        policy = listener.ssl_policy if listener.protocol in SECURE_PROTOCOLS else None
+    if not certificates:
+        raise ApiError(
+            "ValidationError", f"A certificate must be specified for {protocol} listeners"
+        )
+    if (
+        len(certificates) != 1
+        or not certificates[0].get("CertificateArn")
+        or ("IsDefault" in certificates[0])
+    ):
+        raise ApiError(
+            "ValidationError",
+            "Exactly one default certificate must be specified, with CertificateArn and "
+            "without IsDefault",
+        )
+    cert = certificates[0]["CertificateArn"]
+    if not cert.startswith("arn:") or not (
+        ":certificate/" in cert or ":server-certificate/" in cert
+    ):
+        raise ApiError("CertificateNotFound", f"Certificate '{cert}' not found")
+    if not policy:
+        raise ApiError(
+            "ValidationError", f"A security policy must be specified for {protocol} listeners"
+        )
+    if not policy.startswith("ELBSecurityPolicy-"):
+        raise ApiError("SSLPolicyNotFound", f"SSL policy '{policy}' not found")
+    return [{"CertificateArn": cert}], policy
+
+
 @operation(SERVICE, "ModifyListener")
 def modify_listener(world: World, params: dict) -> dict:
-    """Change a listener's port, protocol and/or default actions; returns the listener.
+    """Change a listener's port, protocol, certificate, security policy and/or default
+    actions; returns the listener. What is not given stays as it is.
 
     Everything is validated before anything changes. Forward actions are stored normalized
     (ForwardConfig with weights), which is what the data plane reads.
@@ -480,10 +546,7 @@ def modify_listener(world: World, params: dict) -> dict:
             "UnsupportedProtocol",
             f"Protocol '{protocol}' is not supported by {lb.type} load balancers",
         )
-    if protocol in ("HTTPS", "TLS") and not params.get("Certificates"):
-        raise ApiError(
-            "ValidationError", f"A certificate must be specified for {protocol} listeners"
-        )
+    certificates, policy = _security(listener, protocol, params)
     if any(other.port == port for other in lb.listeners.values() if other.arn != listener.arn):
         raise ApiError(
             "DuplicateListener",
@@ -494,8 +557,14 @@ def modify_listener(world: World, params: dict) -> dict:
         actions = _validate_actions(world, lb, protocol, params["DefaultActions"], "defaultActions")
     elif protocol != listener.protocol:
         _validate_actions(world, lb, protocol, actions, "defaultActions")
+    if protocol != listener.protocol:
+        # The other rules' actions must suit the new protocol too.
+        for rule in listener.rules[1:]:
+            _validate_actions(world, lb, protocol, rule.actions, "actions")
     listener.port = port
     listener.protocol = protocol
+    listener.certificates = certificates
+    listener.ssl_policy = policy
     listener.default_rule.actions = actions
     return {"Listeners": [_render_listener(listener)]}
 
@@ -830,19 +899,13 @@ def register_targets(world: World, params: dict) -> dict:
 def deregister_targets(world: World, params: dict) -> dict:
     """Start draining targets (all or none); each stays `draining` for the group's delay.
 
-    A target that is not registered (on the given port, or the group's port when none is
-    given) is `InvalidTarget`. Deregistering a target that is already draining is a no-op.
+    "If the specified target does not exist, the action returns successfully": a target that
+    is not registered (on the given port, or the group's port when none is given) is left as
+    it is, and so is one already draining. An id that is no instance at all is `InvalidTarget`.
     """
     tg = _tg(world, params["TargetGroupArn"])
     targets = params["Targets"]
     _check_instances_exist(world, tg, targets)
-    missing = [t["Id"] for t in targets if (t["Id"], t.get("Port") or tg.port) not in tg.targets]
-    if missing:
-        raise ApiError(
-            "InvalidTarget",
-            f"The following targets are not registered in target group '{tg.name}': "
-            + ", ".join(map(repr, missing)),
-        )
     for t in targets:
         world.deregister(tg, t["Id"], t.get("Port") or tg.port)
     return {}
