@@ -47,7 +47,11 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 DEFAULT_IMDS = "http://169.254.169.254/"
+# Classic Load Balancer InstanceState descriptions (the API reference's list), lowercased.
 DRAINING_TEXT = "deregistration currently in progress"
+NOT_REGISTERED_TEXT = "instance is not currently registered with the loadbalancer"
+UNHEALTHY_TEXT = "instance has failed at least the unhealthythreshold number of health checks"
+STOPPED_TEXTS = ("instance is in stopped state", "instance is in terminated state")
 # Without any load balancer to derive it from (an Auto Scaling group with none attached).
 FALLBACK_TIMEOUT = 300.0
 # Tries of a change refused before AWS did anything (the reads' retry budget, too).
@@ -378,24 +382,36 @@ def target_verdict(
     return Verdict(WAIT, f"unknown state {state} ({why})")
 
 
+def classic_registered(state: str | None, description: str | None) -> bool:
+    """Whether a DescribeInstanceHealth answer is a registration (draining included).
+
+    Asked about one instance, a Classic Load Balancer answers even once it is no longer
+    registered: OutOfService, "Instance is not currently registered with the LoadBalancer."
+    (InvalidInstance, state None here, for an instance it never had)."""
+    return state is not None and NOT_REGISTERED_TEXT not in (description or "").lower()
+
+
 def classic_verdict(
     state: str | None, reason: str | None, description: str | None, *, into: bool
 ) -> Verdict:
     """What a Classic Load Balancer's DescribeInstanceHealth answer means (state None: the
-    instance is not registered, AWS's InvalidInstance)."""
-    draining = DRAINING_TEXT in (description or "").lower()
+    instance is not registered). Classic has no separate initial/unhealthy states: the
+    documented descriptions tell them apart."""
+    text = (description or "").lower()
+    draining = DRAINING_TEXT in text
+    registered = classic_registered(state, description)
     if not into:
-        if state is None or (state == "OutOfService" and not draining):
+        if not registered or (state == "OutOfService" and not draining):
             return Verdict(DONE)
         return Verdict(WAIT)
-    if state is None:
+    if not registered:
         return Verdict(REREGISTER, "not registered")
     if state == "InService":
         return Verdict(REREGISTER, description or "") if draining else Verdict(DONE)
-    text = (description or "").lower()
-    if reason == "Instance" and ("unhealthythreshold" in text or "state" in text):
-        # Classic has no separate initial/unhealthy: ReasonCode Instance with this description
-        # is the unhealthy threshold reached (or the instance stopped).
+    if UNHEALTHY_TEXT in text or any(t in text for t in STOPPED_TEXTS):
+        # The unhealthy threshold reached, or an instance that cannot serve: waiting on cannot
+        # help. "Instance has not passed the configured HealthyThreshold number of health
+        # checks consecutively." (ReasonCode Instance too) is only not healthy yet.
         return Verdict(FAIL, f"OutOfService ({description})")
     return Verdict(WAIT)
 
@@ -795,6 +811,9 @@ class Hook:
         return h.get("State", ""), h.get("Reason"), h.get("Description")
 
     def clb_health(self, name: str) -> tuple[str | None, str | None, str | None]:
+        """(State, ReasonCode, Description) of this instance; State None when it is not
+        registered (the description says so, or AWS does not know it: InvalidInstance or, for
+        a terminated instance, no answer at all)."""
         try:
             rows = self.client("elb").describe_instance_health(
                 LoadBalancerName=name, Instances=[{"InstanceId": self.instance_id}]
@@ -806,7 +825,12 @@ class Hook:
         if not rows:
             return None, None, None
         r = rows[0]
-        return r.get("State"), r.get("ReasonCode"), r.get("Description")
+        state, description = r.get("State"), r.get("Description")
+        return (
+            state if classic_registered(state, description) else None,
+            r.get("ReasonCode"),
+            description,
+        )
 
     def classic_lbs(self, names: Iterable[str]) -> list[dict]:
         names = list(dict.fromkeys(names))

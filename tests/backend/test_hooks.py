@@ -339,6 +339,47 @@ def test_classic_load_balancer_path(world: World) -> None:
     assert set(world.calls) <= allowed_by_policy()
 
 
+def test_aws_12_02_an_instance_already_out_of_a_classic_load_balancer_is_left_alone(
+    world: World,
+) -> None:
+    """A classic load balancer answers for an instance it no longer has: OutOfService, "Instance
+    is not currently registered with the LoadBalancer." That is out, not a registration to
+    take away again."""
+    iid = world.tagged("legacy")[0]
+    env = {"ELB_LIST": "legacy-elb"}
+    assert world.hook("deregister", iid, env=env)[0] == 0
+    health = world.elb.describe_instance_health(
+        LoadBalancerName="legacy-elb", Instances=[{"InstanceId": iid}]
+    )["InstanceStates"][0]
+    assert (health["State"], health["Description"]) == (
+        "OutOfService",
+        "Instance is not currently registered with the LoadBalancer.",
+    )
+    code, out, err = world.hook("deregister", iid, env=env)
+    assert code == 0, err
+    assert any("not registered in load balancer legacy-elb: already out" in line for line in out)
+    assert world.calls.count("elasticloadbalancing:DeregisterInstancesFromLoadBalancer") == 1
+
+
+def test_aws_12_02_a_refused_classic_register_whose_answer_was_lost_did_not_take_effect(
+    world: World,
+) -> None:
+    """The read-back after a lost answer must not take OutOfService "not currently registered"
+    for a registration."""
+    iid = world.tagged("legacy")[0]
+    assert world.hook("deregister", iid, env={"ELB_LIST": "legacy-elb"})[0] == 0
+    world.ec2.stop_instances(InstanceIds=[iid])  # RegisterInstances will refuse it
+    lose_answers(world, "RegisterInstancesWithLoadBalancer")
+    code, _, err = world.hook("register", iid)
+    assert code == 1
+    assert sent(world, "RegisterInstancesWithLoadBalancer") == 1
+    assert "RegisterInstancesWithLoadBalancer: refused" not in err[-1]
+    assert err[-1].endswith(
+        "read back: legacy-elb not registered (Instance is not currently registered with the "
+        "LoadBalancer.): it did not take effect"
+    ), err
+
+
 @pytest.mark.parametrize(
     ("app", "env"),
     [("api", {"TARGET_GROUP_LIST": "api-tg"}), ("legacy", {"ELB_LIST": "legacy-elb"})],
@@ -570,15 +611,30 @@ def test_every_target_state_has_a_meaning(
 
 def test_classic_states() -> None:
     draining = "Instance deregistration currently in progress."
+    out = "Instance is not currently registered with the LoadBalancer."
     assert classic_verdict(None, None, None, into=False).action == DONE
+    assert classic_verdict("OutOfService", "ELB", out, into=False).action == DONE
     assert classic_verdict("InService", "N/A", draining, into=False).action == WAIT
     assert classic_verdict("OutOfService", "ELB", "x", into=False).action == DONE
     assert classic_verdict("InService", "N/A", "N/A", into=True).action == DONE
     assert classic_verdict("InService", "N/A", draining, into=True).action == REREGISTER
+    assert classic_verdict("OutOfService", "ELB", out, into=True).action == REREGISTER
+    assert classic_verdict("OutOfService", "Instance", out, into=True).action == REREGISTER
     pending = "Instance registration is still in progress."
     assert classic_verdict("OutOfService", "ELB", pending, into=True).action == WAIT
+    # After the first health check, until HealthyThreshold checks in a row have passed.
+    not_yet = (
+        "Instance has not passed the configured HealthyThreshold number of health checks "
+        "consecutively."
+    )
+    assert classic_verdict("OutOfService", "Instance", not_yet, into=True).action == WAIT
+    starting = "Instance is in pending state."
+    assert classic_verdict("OutOfService", "Instance", starting, into=True).action == WAIT
     failed = "Instance has failed at least the UnhealthyThreshold number of health checks"
     assert classic_verdict("OutOfService", "Instance", failed, into=True).action == FAIL
+    for state in ("stopped", "terminated"):
+        stopped = f"Instance is in {state} state."
+        assert classic_verdict("OutOfService", "Instance", stopped, into=True).action == FAIL
 
 
 def test_timeout_formulas() -> None:
