@@ -363,6 +363,57 @@ def test_aws_12_03_a_blue_green_deployment_carries_on_beside_autoscaling_deploym
         assert {sb.world.instances[i].revision for i in sb.world.asgs[copy].members} == {"v2"}
 
 
+def test_aws_12_03_a_launch_hook_holds_instances_until_its_action_completes(
+    start: Callable[..., Sandbox],
+) -> None:
+    sb = start(time_scale=300, durations=FAST)
+    asc, ec2 = client(sb, "autoscaling"), client(sb, "ec2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]]
+    asc.create_auto_scaling_group(
+        AutoScalingGroupName="jobs",
+        LaunchTemplate={"LaunchTemplateName": "jobs"},
+        MinSize=0,
+        MaxSize=4,
+        DesiredCapacity=0,
+        VPCZoneIdentifier=",".join(subnets),
+    )
+    asc.put_lifecycle_hook(
+        AutoScalingGroupName="jobs",
+        LifecycleHookName="warm-up",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+        HeartbeatTimeout=7200,
+        NotificationMetadata="cache",
+    )
+    (hook,) = hooks_of(asc, "jobs")
+    assert hook["DefaultResult"] == "ABANDON" and hook["GlobalTimeout"] == 172800
+    asc.set_desired_capacity(AutoScalingGroupName="jobs", DesiredCapacity=2)
+    wait_for(lambda: list(members(asc, "jobs").values()) == ["Pending:Wait"] * 2, what="wait")
+    kept, dropped = sorted(members(asc, "jobs"))
+    asc.record_lifecycle_action_heartbeat(
+        AutoScalingGroupName="jobs", LifecycleHookName="warm-up", InstanceId=kept
+    )
+    asc.complete_lifecycle_action(
+        AutoScalingGroupName="jobs",
+        LifecycleHookName="warm-up",
+        InstanceId=kept,
+        LifecycleActionResult="CONTINUE",
+    )
+    wait_for(lambda: members(asc, "jobs").get(kept) == "InService", what="InService")
+    with pytest.raises(ClientError) as exc:
+        asc.complete_lifecycle_action(
+            AutoScalingGroupName="jobs",
+            LifecycleHookName="warm-up",
+            InstanceId=kept,
+            LifecycleActionResult="CONTINUE",
+        )
+    assert exc.value.response["Error"]["Code"] == "ValidationError"
+    # Deleting the hook abandons the launch still waiting on it; a new one takes its place
+    # and, with no hook left, goes straight InService.
+    asc.delete_lifecycle_hook(AutoScalingGroupName="jobs", LifecycleHookName="warm-up")
+    wait_for(lambda: dropped not in members(asc, "jobs"), what="the abandoned launch gone")
+    wait_for(lambda: list(members(asc, "jobs").values()) == ["InService"] * 2, what="two InService")
+
+
 # ----- 7: StopDeployment's answer -----------------------------------------------------------
 
 
