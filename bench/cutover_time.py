@@ -3,8 +3,9 @@
 Starts the default scenario at a chosen time scale (with load), deploys a new revision to
 web/web-prod through boto3, approves the reroute as soon as the deployment is Ready and lets
 the termination wait run out. For each phase it prints the sandbox time the configuration
-implies (lifecycle durations, batches, health-check thresholds, the termination wait), that
-time divided by the time scale, and the real time measured. Run by hand:
+implies (lifecycle durations, batches, health-check thresholds, the deregistration delay, the
+termination wait), that time divided by the time scale, and the real time measured. Run by
+hand:
 
     .venv/bin/python bench/cutover_time.py [--time-scale 200] [--load 20]
 """
@@ -49,8 +50,12 @@ def implied(sandbox: Sandbox) -> dict[str, float]:
         + (hc.healthy_threshold - 1) * hc.interval
         + durations.get("AfterAllowTraffic", 0)
     )
+    # BlockTraffic lasts the deregistration delay: ELB shows a deregistered target draining
+    # until the delay is over, however soon its last request ended.
     block = batches * (
-        durations.get("BeforeBlockTraffic", 0) + durations.get("AfterBlockTraffic", 0)
+        durations.get("BeforeBlockTraffic", 0)
+        + tg.deregistration_delay
+        + durations.get("AfterBlockTraffic", 0)
     )
     bg = group["blueGreenDeploymentConfiguration"]
     termination = bg["terminateBlueInstancesOnDeploymentSuccess"]["terminationWaitTimeInMinutes"]
