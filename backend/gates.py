@@ -153,6 +153,17 @@ def capacity(snapshot: Snapshot, settings: GateSettings) -> Check:
     )
     if replacement >= need:
         return Check(name, True, text)
+    env = snapshot.replacement
+    if env is not None and env.desired is not None and replacement >= env.desired:
+        # Nothing more is coming: the original grew after the replacement was sized.
+        where = env.asg_name or "the replacement Auto Scaling group"
+        return Check(
+            name,
+            False,
+            text + f"; {where} is at its desired capacity {env.desired}, so the original has"
+            f" grown since it was copied: raise {where} to {need}, or approve with"
+            " --override-gates",
+        )
     return Check(
         name,
         False,
@@ -219,8 +230,17 @@ def fleet_unchanged(snapshot: Snapshot, settings: GateSettings) -> Check:
             f"the replacement fleet is the {_plural(len(now), 'instance')} CodeDeploy installed"
             f" and validated{when}",
         )
+    auto = snapshot.automatic
     changes = [f"{i} is gone" for i in sorted(then - now)]
-    changes += [f"{i} is new (not deployed by {dep.id})" for i in sorted(now - then)]
+    for i in sorted(now - then):
+        if auto is not None and i in auto.instances:
+            rev = f" {auto.revision}," if auto.revision else ""
+            changes.append(
+                f"{i} is new (launched by Auto Scaling: CodeDeploy's own deployment {auto.id}"
+                f" installs the group's last successful revision{rev} not {dep.id}'s)"
+            )
+        else:
+            changes.append(f"{i} is new (not deployed by {dep.id})")
     return Check(
         name,
         False,
@@ -241,12 +261,14 @@ def evaluate(snapshot: Snapshot, settings: GateSettings) -> tuple[Check, ...]:
 
 def evaluate_termination(snapshot: Snapshot, settings: GateSettings) -> tuple[Check, ...]:
     """The gates for ending the termination wait early: once the originals are gone the
-    replacement is all there is, so it must be healthy everywhere, big enough, and no alarm
-    may be firing."""
+    replacement is all there is, so it must be healthy everywhere, big enough, no alarm may
+    be firing, and it must be the fleet this deployment installed (an instance Auto Scaling
+    launched since runs the group's previous revision until a follow-on deployment)."""
     return (
         replacement_healthy(snapshot, settings, serving=True),
         capacity(snapshot, settings),
         alarms(snapshot, settings),
+        fleet_unchanged(snapshot, settings),
     )
 
 

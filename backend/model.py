@@ -242,6 +242,16 @@ class DeploymentSummary:
     create_time: datetime | None
     complete_time: datetime | None
     error_code: str | None = None
+    instances: tuple[str, ...] = ()  # its targets, when read (automatic deployments)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+# Deployments CodeDeploy starts by itself: for an instance Auto Scaling launched (or is
+# terminating), or to bring outdated instances up to date after a deployment.
+AUTOMATIC_CREATORS = ("autoscaling", "autoscalingTermination", "CodeDeployAutoUpdate")
 
 
 @dataclass(frozen=True)
@@ -364,6 +374,9 @@ class Snapshot:
     latest_deployment: str | None = None
     # Actions sent from this machine whose outcome was not recorded (filled by the Controller).
     pending: tuple[PendingAction, ...] = ()
+    # The group's latest deployment when CodeDeploy started it by itself (Auto Scaling's, an
+    # auto-update): shown beside the deployment under supervision, never in its place.
+    automatic: DeploymentSummary | None = None
 
     def action(self, name: str) -> Check:
         return next(

@@ -53,6 +53,7 @@ from backend.config import TargetConfig
 from backend.hooks import parse_min_size_record
 from backend.model import (
     ACTIVE_STATUSES,
+    AUTOMATIC_CREATORS,
     Alarm,
     Deployment,
     DeploymentSummary,
@@ -144,6 +145,8 @@ CORE_THROTTLE_RETRIES = 4
 CORE_THROTTLE_BUDGET = 6.0
 
 
+# How far back (deployments) to look for one a person started, past CodeDeploy's own.
+MAIN_SEARCH_LIMIT = 100
 # ObserveError's code when a deployment chosen by id belongs to another group (a usage error).
 WRONG_GROUP = "DeploymentNotInGroup"
 
@@ -350,7 +353,7 @@ def derive_phase(
 
     Terminal statuses map one to one; an active rollback deployment is `rolling-back`; `Ready`
     is `ready`. While InProgress, blue/green is `terminating` once the termination wait has
-    run out or an original is on its way out, `termination-wait` once the wait started,
+    run out or every original is on its way out, `termination-wait` once the wait started,
     `rerouting` once any traffic event started, `installing` once any install event started,
     else `provisioning`. In-place: `provisioning` until an event starts, then `installing`.
     """
@@ -379,7 +382,9 @@ def derive_phase(
         )
     if termination_wait_started:
         past = termination_deadline is not None and now is not None and now >= termination_deadline
-        if past or any(_going(i) for i in original):
+        # CodeDeploy ends the whole original fleet: one original going alone is Auto Scaling
+        # scaling in (or replacing it), not the end of the wait.
+        if past or (original and all(_going(i) for i in original)):
             return "terminating"
         return "termination-wait"
     if _any_started(replacement, ALLOW_EVENTS) or _any_started(original, BLOCK_EVENTS):
@@ -567,6 +572,10 @@ def diff(previous: Snapshot, current: Snapshot) -> list[Event]:
             out.append(Event(at, "deployment", text))
         if cd.rolled_back_by and cd.rolled_back_by != pd.rolled_back_by:
             out.append(Event(at, "deployment", f"rolled back by {cd.rolled_back_by}"))
+    pa, ca = previous.automatic, current.automatic
+    if ca is not None and (pa is None or (pa.id, pa.status) != (ca.id, ca.status)):
+        on = f" on {', '.join(ca.instances[:3])}" if ca.instances else ""
+        out.append(Event(at, "deployment", f"CodeDeploy's own deployment {ca.id}{on}: {ca.status}"))
     same_deployment = pd is not None and cd is not None and pd.id == cd.id
     before, after = _instance_roles(previous), _instance_roles(current)
     for iid, (role, inst) in after.items():
@@ -741,6 +750,9 @@ class Observer:
         self._extra_missing: set[str] = set()
         self._hook_tg_keys: list[str] = []
         self._hook_clb_names: list[str] = []
+        self._creators: dict[str, str | None] = {}  # deployment id -> who started it
+        # automatic deployment id -> the newest deployment a person started before it
+        self._main_of: dict[str, str | None] = {}
 
     def close(self) -> None:
         """Stop the worker threads (the Observer cannot be used afterwards)."""
@@ -896,13 +908,23 @@ class Observer:
         alarm_names = [
             a["name"] for a in (group.get("alarmConfiguration") or {}).get("alarms") or []
         ]
-        dep_id = deployment_id or (group.get("lastAttemptedDeployment") or {}).get("deploymentId")
+        last_id = (group.get("lastAttemptedDeployment") or {}).get("deploymentId")
+        dep_id, automatic_id = deployment_id, None
+        if dep_id is None and last_id:
+            # A deployment CodeDeploy started by itself (an instance Auto Scaling launched, an
+            # auto-update) is shown beside the one a person started, never in its place.
+            dep_id = last_id
+            if self._creator(last_id, parts) in AUTOMATIC_CREATORS:
+                main = self._main_deployment(app, group_name, last_id, parts)
+                if main is not None:
+                    dep_id, automatic_id = main, last_id
 
         def submit(fn: Callable[..., T], *args: Any) -> Future[T]:
             return self._pool.submit(fn, *args)
 
         # Stage 1: everything that needs only the group, in parallel.
         f_dep = submit(self._deployment, dep_id, parts) if dep_id else None
+        f_auto = submit(self._automatic, automatic_id, parts) if automatic_id else None
         f_static = submit(self._static, tg_names, clb_names, parts)
         f_alarms = submit(self._alarms, alarm_names, parts)
         # CodeDeploy names a copied Auto Scaling group CodeDeploy_<group>_<deployment id>;
@@ -914,6 +936,7 @@ class Observer:
         f_asgs = submit(self._asgs, list(dict.fromkeys(asg_names)), parts)
 
         info, targets = f_dep.result() if f_dep else (None, [])
+        automatic = f_auto.result() if f_auto else None
         if deployment_id and info is not None:
             _same_group(deployment_id, info, app, group_name)
         tgs, clbs = f_static.result()
@@ -1015,6 +1038,7 @@ class Observer:
             unread=parts.unread,
             extra_tgs=extra_tgs,
             extra_clbs=extra_clbs,
+            automatic=automatic,
         )
         return replace(
             snap,
@@ -1023,6 +1047,78 @@ class Observer:
         )
 
     # ----- the reads ----------------------------------------------------------------------------
+
+    def _creator(self, dep_id: str, parts: _Parts) -> str | None:
+        """Who started a deployment (never changes: read once per id)."""
+        if dep_id not in self._creators:
+            cd = self._client("codedeploy")
+            info = self._part(
+                parts,
+                "deployments",
+                "who started the latest deployment",
+                lambda: cd.get_deployment(deploymentId=dep_id)["deploymentInfo"],
+                None,
+            )
+            if info is None:
+                return None
+            self._creators[dep_id] = info.get("creator")
+        return self._creators[dep_id]
+
+    def _main_deployment(
+        self, app: str, group: str, automatic_id: str, parts: _Parts
+    ) -> str | None:
+        """The group's newest deployment that CodeDeploy did not start by itself, found once
+        for each automatic deployment that became the latest (ListDeployments answers newest
+        first)."""
+        if automatic_id in self._main_of:
+            return self._main_of[automatic_id]
+        cd = self._client("codedeploy")
+
+        def find() -> str | None:
+            seen = 0
+            for page in _pages(
+                cd, "list_deployments", applicationName=app, deploymentGroupName=group
+            ):
+                ids = [i for i in page.get("deployments", []) if i != automatic_id]
+                unknown = [i for i in ids if i not in self._creators]
+                for chunk in _chunks(unknown, BATCH_DEPLOYMENTS):
+                    got = cd.batch_get_deployments(deploymentIds=list(chunk))
+                    for d in got.get("deploymentsInfo", []):
+                        self._creators[d["deploymentId"]] = d.get("creator")
+                for i in ids:
+                    if self._creators.get(i) not in AUTOMATIC_CREATORS:
+                        return i
+                seen += len(ids)
+                if seen >= MAIN_SEARCH_LIMIT:
+                    break
+            return None
+
+        main = self._part(parts, "deployments", "the group's earlier deployments", find, None)
+        if "deployments" not in parts.unread:
+            self._main_of[automatic_id] = main
+        return main
+
+    def _automatic(self, dep_id: str, parts: _Parts) -> DeploymentSummary | None:
+        """The automatic deployment beside the one under supervision, with its instances."""
+        cd = self._client("codedeploy")
+
+        def read() -> DeploymentSummary:
+            d = cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]
+            ids: list[str] = []
+            for page in _pages(cd, "list_deployment_targets", deploymentId=dep_id):
+                ids += page.get("targetIds", [])
+            return DeploymentSummary(
+                id=dep_id,
+                status=d.get("status", "Unknown"),
+                revision=revision_label(d.get("revision")),
+                creator=d.get("creator"),
+                create_time=d.get("createTime"),
+                complete_time=d.get("completeTime"),
+                error_code=(d.get("errorInformation") or {}).get("code"),
+                instances=tuple(dict.fromkeys(ids)),
+            )
+
+        return self._part(parts, "automatic", "CodeDeploy's own latest deployment", read, None)
 
     def _deployment(self, dep_id: str, parts: _Parts) -> tuple[dict, list[TargetInfo]]:
         cd = self._client("codedeploy")
@@ -1514,6 +1610,23 @@ def _forward_weights(rule: dict) -> list[tuple[str, int]]:
     return []
 
 
+def automatic_text(auto: DeploymentSummary, supervised: str) -> str:
+    """One line about a deployment CodeDeploy started by itself, beside `supervised`."""
+    why = {
+        "autoscaling": "for instances Auto Scaling launched",
+        "autoscalingTermination": "for instances Auto Scaling is terminating",
+        "CodeDeployAutoUpdate": "to update outdated instances",
+    }.get(auto.creator or "", "by itself")
+    on = f" on {', '.join(auto.instances[:4])}" if auto.instances else ""
+    more = f" and {len(auto.instances) - 4} more" if len(auto.instances) > 4 else ""
+    rev = f" ({auto.revision})" if auto.revision else ""
+    error = f" ({auto.error_code})" if auto.error_code else ""
+    return (
+        f"CodeDeploy's own deployment {auto.id}{rev} {why}{on}{more} is {auto.status}{error};"
+        f" {supervised} stays under supervision"
+    )
+
+
 def _same_group(dep_id: str, info: dict, app: str, group: str) -> None:
     """A deployment chosen by id must belong to the group on screen: acting on it would act
     on another group while the view (and the audit) named this one."""
@@ -1850,6 +1963,7 @@ def assemble(
     unread: list[str],
     extra_tgs: Sequence[_TargetGroup] = (),
     extra_clbs: Sequence[_Classic] = (),
+    automatic: DeploymentSummary | None = None,
 ) -> Snapshot:
     """Build the Snapshot from parsed responses. Pure: no AWS call.
 
@@ -2193,6 +2307,8 @@ def assemble(
     traffic = (
         traffic_split(original, replacement, sources, listeners, others) if blue_green else None
     )
+    if automatic is not None and deployment is not None:
+        notes = [*notes, automatic_text(automatic, deployment.id)]
     if alarms is None:
         alarm_list: tuple[Alarm, ...] = tuple(Alarm(n, "UNKNOWN", "not read") for n in alarm_names)
     else:
@@ -2224,6 +2340,7 @@ def assemble(
         read_only=target.read_only,
         active_deployment=active_id,
         latest_deployment=last.get("deploymentId"),
+        automatic=automatic,
     )
     if not blue_green:
         found, why = find_leftovers(

@@ -71,6 +71,8 @@ def _deployment(intent: Intent, current: Snapshot) -> tuple[str, str] | None:
 def _created(intent: Intent, current: Snapshot) -> tuple[str, str]:
     before = intent.planned_from.get("latest_deployment")
     now = current.latest_deployment
+    if now and current.automatic is not None and now == current.automatic.id:
+        return UNKNOWN, f"the newest deployment, {now}, is one CodeDeploy started by itself"
     if now and now != before:
         d = current.deployment
         status = f" ({d.status})" if d is not None and d.id == now else ""

@@ -174,6 +174,16 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
             for lo in snapshot.leftovers
         ],
         "leftovers_note": snapshot.leftovers_note,
+        "automatic_deployment": None
+        if snapshot.automatic is None
+        else {
+            "id": snapshot.automatic.id,
+            "status": snapshot.automatic.status,
+            "creator": snapshot.automatic.creator,
+            "revision": snapshot.automatic.revision,
+            "instances": list(snapshot.automatic.instances),
+            "error_code": snapshot.automatic.error_code,
+        },
         "pending_actions": [
             {
                 "action": p.action,

@@ -254,7 +254,12 @@ def test_blue_green_cutover_through_every_phase(default: Sandbox) -> None:
     assert waited.action("terminate-original").passed
     assert waited.action("rollback").passed
     # Ending the wait early is gated on the replacement that will be all there is.
-    assert [g.name for g in waited.gates] == ["replacement-healthy", "capacity", "alarms"]
+    assert [g.name for g in waited.gates] == [
+        "replacement-healthy",
+        "capacity",
+        "alarms",
+        "fleet-unchanged",
+    ]
     assert all(g.passed for g in waited.gates), waited.gates
 
     # Terminate now: the originals go, and the way back is a redeploy.

@@ -98,9 +98,15 @@ def test_in_progress_blue_green_moves_through_install_reroute_and_termination() 
         now=NOW,
     )
     assert past == "terminating"
-    going = (replace(origs[0], ec2_state="shutting-down"), *origs[1:])
+    going = tuple(replace(i, ec2_state="shutting-down") for i in origs)
     assert (
         derive_phase("InProgress", termination_wait_started=True, original=going) == "terminating"
+    )
+    # One original scaled in by Auto Scaling during the wait is not CodeDeploy terminating.
+    scaled_in = (replace(origs[0], ec2_state="terminated"), *origs[1:])
+    assert (
+        derive_phase("InProgress", termination_wait_started=True, original=scaled_in)
+        == "termination-wait"
     )
 
 
@@ -494,7 +500,12 @@ def test_assemble_termination_wait_deadline() -> None:
     assert s.traffic.replacement_percent == 100.0
     assert s.action("terminate-original").passed
     # Ending the wait early is gated: the replacement is all that will be left.
-    assert [g.name for g in s.gates] == ["replacement-healthy", "capacity", "alarms"]
+    assert [g.name for g in s.gates] == [
+        "replacement-healthy",
+        "capacity",
+        "alarms",
+        "fleet-unchanged",
+    ]
     assert all(g.passed for g in s.gates), s.gates
 
 

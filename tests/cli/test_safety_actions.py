@@ -160,7 +160,7 @@ def test_safety_03_an_intent_without_outcome_is_shown_until_read_back(
     assert "Outcome unknown" in banner and "ContinueDeployment" in banner, banner
 
     # Once the state shows what happened, the outcome is recorded and no longer pending.
-    doc = until(env, lambda d: phase(d) != "ready" and not d["pending_actions"], timeout=60)
+    doc = until(env, lambda d: phase(d) != "ready" and not d["pending_actions"], timeout=90)
     records = audit(env)[before:]
     settled = [r for r in records if r.get("attempt") == intent["attempt"] and r is not records[0]]
     assert [r["outcome"] for r in settled] == ["done"], records
