@@ -6,7 +6,7 @@ that reached the endpoint (`Sandbox.faults.requests`), not the ones the app mean
 Cases already covered elsewhere: 100% throttling with one attempt per call
 (tests/tui/test_responsive.py::test_throttled_api_marks_the_view_stale_and_keeps_running), a
 keypress under 3 s latency on every call (test_responsive.py::
-test_keypress_within_100ms_under_3s_api_latency). See docs/reliability.md for the whole table.
+test_keypress_answers_while_every_call_takes_3s). See docs/reliability.md for the whole table.
 """
 
 from __future__ import annotations
@@ -124,10 +124,16 @@ async def keypress_ms(app: CutoverApp, pilot: Pilot[Any], key: str, screen: type
     return (await watcher - started) * 1000
 
 
+# A frozen event loop would answer only after the slow call (1-5 s here); a second is an order
+# of magnitude a person notices and a loaded 2-core machine does not reach. The figures
+# themselves (tens of ms) are measured in bench/, not asserted.
+FROZEN_MS = 1000
+
+
 async def help_is_fast(app: CutoverApp, pilot: Pilot[Any], what: str) -> None:
     ms = await keypress_ms(app, pilot, "question_mark", HelpScreen)
     print(f"{what}: keypress to help screen {ms:.1f} ms")
-    assert ms < 100, f"{what}: {ms:.0f} ms"
+    assert ms < FROZEN_MS, f"{what}: {ms:.0f} ms"
     await pilot.press("escape")
     assert not isinstance(app.screen, HelpScreen)
 
@@ -229,7 +235,7 @@ async def _latency(live: Live) -> None:
         await wait_until(pilot, lambda: app._fetching, what="a poll in flight")
         ms = await keypress_ms(app, pilot, "r", ConfirmScreen)
         print(f"1 s latency: r to the confirmation screen {ms:.1f} ms")
-        assert ms < 100
+        assert ms < FROZEN_MS
         await send_keys(app, pilot, "y")
         await wait_until(
             pilot, lambda: outcomes(live, "approve") == ["done"], timeout=30, what="approve done"
