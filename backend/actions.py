@@ -35,16 +35,15 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
 )
-
-from backend import audit as audit_outcomes
-from backend.audit import AuditLog, AuditRecord
-from backend.config import TargetConfig
-from backend.errors import describe_aws_error
-from backend.model import Leftover, PendingAction, Snapshot
-from backend.plan import ApiCall, Outcome, Plan, planned_from
-from backend.readback import DONE, NOT_DONE, UNKNOWN, Intent, read_back
-from backend.session import AwsSession
-from backend.shift import plan_move, plan_weights
+from cutover.backend import audit as audit_outcomes
+from cutover.backend.audit import AuditLog, AuditRecord
+from cutover.backend.config import TargetConfig
+from cutover.backend.errors import describe_aws_error
+from cutover.backend.model import Leftover, PendingAction, Snapshot
+from cutover.backend.plan import ApiCall, Outcome, Plan, planned_from
+from cutover.backend.readback import DONE, NOT_DONE, UNKNOWN, Intent, read_back
+from cutover.backend.session import AwsSession
+from cutover.backend.shift import plan_move, plan_weights
 
 __all__ = ["MUTATING", "ActionRefused", "ApiCall", "Controller", "Outcome", "Plan"]
 
@@ -351,7 +350,7 @@ class Controller:
     ) -> tuple[str, dict, str] | None:
         """(deployment id, revision, label) of the group's last deployment that succeeded
         before `dep_id` with another revision, from CodeDeploy's own history."""
-        from backend.observe import revision_label
+        from cutover.backend.observe import revision_label
 
         cd = self.session.client("codedeploy")
         kwargs: dict[str, Any] = {

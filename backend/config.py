@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
-
-from backend.yamlcheck import YamlReader, compose
+from cutover.common.yamlcheck import YamlReader, compose
 
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")

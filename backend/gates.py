@@ -12,8 +12,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from backend.config import GateSettings
-from backend.model import ACTIONS, Check, Environment, Instance, Snapshot
+from cutover.backend.config import GateSettings
+from cutover.backend.model import ACTIONS, Check, Environment, Instance, Snapshot
 
 GATES: tuple[str, ...] = ("replacement-healthy", "capacity", "alarms", "fleet-unchanged")
 

@@ -32,10 +32,9 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NotSentError
-
-from backend.config import DEFAULT_SUSPEND_PROCESSES, HookSettings
-from backend.errors import describe_aws_error
-from backend.session import ServerClock
+from cutover.backend.config import DEFAULT_SUSPEND_PROCESSES, HookSettings
+from cutover.backend.errors import describe_aws_error
+from cutover.backend.session import ServerClock
 
 TAG_HOME = "cutover:hook:home"
 TAG_OUT = "cutover:hook:out"

@@ -47,11 +47,10 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
 )
-
-from backend import gates
-from backend.config import TargetConfig
-from backend.hooks import parse_min_size_record
-from backend.model import (
+from cutover.backend import gates
+from cutover.backend.config import TargetConfig
+from cutover.backend.hooks import parse_min_size_record
+from cutover.backend.model import (
     ACTIVE_STATUSES,
     AUTOMATIC_CREATORS,
     Alarm,
@@ -69,7 +68,7 @@ from backend.model import (
     Timer,
     Traffic,
 )
-from backend.session import AwsSession
+from cutover.backend.session import AwsSession
 
 T = TypeVar("T")
 

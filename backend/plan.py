@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.model import Check, Leftover, Snapshot
+from cutover.backend.model import Check, Leftover, Snapshot
 
 
 @dataclass(frozen=True)

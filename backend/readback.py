@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.model import Snapshot
+from cutover.backend.model import Snapshot
 
 DONE, NOT_DONE, UNKNOWN = "done", "not-done", "unknown"
 # A request still unanswered after the sender's read timeout (20 s) and a margin is no longer

@@ -18,8 +18,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-
-from backend.config import TargetConfig
+from cutover.backend.config import TargetConfig
 
 SERVICES = ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts")
 

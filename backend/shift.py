@@ -17,8 +17,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from backend.model import ListenerWeights, Snapshot, TargetHealth
-from backend.plan import ApiCall, Plan
+from cutover.backend.model import ListenerWeights, Snapshot, TargetHealth
+from cutover.backend.plan import ApiCall, Plan
 
 MOVES = ("replacement-in", "replacement-out", "original-in", "original-out")
 

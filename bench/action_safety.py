@@ -22,13 +22,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from cutover.backend.actions import Controller
+from cutover.backend.audit import AuditLog, AuditRecord
+from cutover.backend.observe import Observer
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 from support import sandbox_session
-
-from backend.actions import Controller
-from backend.audit import AuditLog, AuditRecord
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
 
 
 def audit_cost(records: int, where: str | None) -> tuple[float, float]:

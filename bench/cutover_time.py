@@ -17,9 +17,8 @@ import math
 import time
 
 import boto3
-
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 INSTALL = (
     "ApplicationStop",

@@ -46,7 +46,7 @@ auto_scaling_groups:
 """
 
 
-SANDBOX = [sys.executable, "-m", "tui.cli", "sandbox"]
+SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 
 
 def one_client(endpoint: str, tg_arn: str, seconds: float) -> list[float]:

@@ -41,7 +41,7 @@ def main() -> None:
     env.update(XDG_STATE_HOME=str(state), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "tui.cli", "sandbox", "--scenario", "hooks", "--json"),
+            *(sys.executable, "-m", "cutover.cli", "sandbox", "--scenario", "hooks", "--json"),
             *("--port", "0", "--free-ports", "--load", str(args.load)),
             *("--time-scale", str(args.time_scale)),
         ],

@@ -17,9 +17,8 @@ import sys
 import time
 
 import aiohttp
-
-from backend.sandbox.dataplane import DataPlane
-from backend.sandbox.world import HealthCheck, Listener, LoadBalancer, Rule, TargetGroup, World
+from cutover.sandbox.dataplane import DataPlane
+from cutover.sandbox.world import HealthCheck, Listener, LoadBalancer, Rule, TargetGroup, World
 
 
 def free_port() -> int:

@@ -19,8 +19,8 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from backend.config import TargetConfig
-from backend.model import (
+from cutover.backend.config import TargetConfig
+from cutover.backend.model import (
     Check,
     Deployment,
     Environment,
@@ -30,7 +30,7 @@ from backend.model import (
     TargetHealth,
     Traffic,
 )
-from tui.app import CutoverApp
+from cutover.tui.app import CutoverApp
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 INSTALL = ("ApplicationStop", "DownloadBundle", "BeforeInstall", "Install", "AfterInstall")

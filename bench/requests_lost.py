@@ -21,14 +21,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cutover.backend.actions import Controller
+from cutover.backend.audit import AuditLog
+from cutover.backend.model import Snapshot
+from cutover.backend.observe import Observer
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 from support import sandbox_session
-
-from backend.actions import Controller
-from backend.audit import AuditLog
-from backend.model import Snapshot
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
 
 
 class Driver:

@@ -29,12 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.config import TargetConfig
-from backend.observe import Observer
-from backend.session import AwsSession
+from cutover.backend.config import TargetConfig
+from cutover.backend.observe import Observer
+from cutover.backend.session import AwsSession
 
-BIG = Path(__file__).resolve().parents[1] / "backend" / "sandbox" / "scenarios" / "big.yaml"
-SANDBOX = [sys.executable, "-m", "tui.cli", "sandbox"]
+BIG = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios" / "big.yaml"
+SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 REVISION = {
     "revisionType": "S3",
     "s3Location": {"bucket": "web-revisions", "key": "web/v2.zip", "bundleType": "zip"},

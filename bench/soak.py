@@ -44,12 +44,12 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.actions import Controller  # noqa: E402
-from backend.audit import AuditLog  # noqa: E402
-from backend.config import TargetConfig  # noqa: E402
-from backend.observe import Observer  # noqa: E402
-from backend.session import AwsSession  # noqa: E402
-from tui.app import CutoverApp  # noqa: E402
+from cutover.backend.actions import Controller  # noqa: E402
+from cutover.backend.audit import AuditLog  # noqa: E402
+from cutover.backend.config import TargetConfig  # noqa: E402
+from cutover.backend.observe import Observer  # noqa: E402
+from cutover.backend.session import AwsSession  # noqa: E402
+from cutover.tui.app import CutoverApp  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 FAULTS: list[tuple[str, dict | None]] = [
@@ -92,7 +92,7 @@ class Sandbox:
         env.update(XDG_STATE_HOME=str(state), PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
             [
-                *(sys.executable, "-m", "tui.cli", "sandbox", "--scenario", scenario),
+                *(sys.executable, "-m", "cutover.cli", "sandbox", "--scenario", scenario),
                 *("--port", "0", "--free-ports", "--json", "--load", str(load)),
             ],
             stdout=subprocess.PIPE,

@@ -14,6 +14,18 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from cutover.backend.actions import Controller, Outcome, Plan
+from cutover.backend.config import TargetConfig
+from cutover.backend.model import Event, Snapshot
+from cutover.backend.observe import THROTTLING_CODES, ObserveError, Observer, diff
+from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.screens.dashboard import DashboardScreen
+from cutover.tui.screens.help import HelpScreen
+from cutover.tui.screens.instance import InstanceScreen
+from cutover.tui.screens.picker import PickerScreen
+from cutover.tui.screens.revision import RevisionScreen
+from cutover.tui.screens.shift import ShiftScreen
+from cutover.tui.widgets.timeline import KEEP as TIMELINE_KEEP
 from textual import on
 from textual.app import App
 from textual.binding import Binding
@@ -22,19 +34,6 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-
-from backend.actions import Controller, Outcome, Plan
-from backend.config import TargetConfig
-from backend.model import Event, Snapshot
-from backend.observe import THROTTLING_CODES, ObserveError, Observer, diff
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.help import HelpScreen
-from tui.screens.instance import InstanceScreen
-from tui.screens.picker import PickerScreen
-from tui.screens.revision import RevisionScreen
-from tui.screens.shift import ShiftScreen
-from tui.widgets.timeline import KEEP as TIMELINE_KEEP
 
 log = logging.getLogger("cutover.tui")
 

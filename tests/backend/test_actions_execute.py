@@ -9,15 +9,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-
-from backend.actions import Controller
-from backend.audit import AuditLog
-from backend.config import TargetConfig
-from backend.model import Snapshot
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
+from cutover.backend.actions import Controller
+from cutover.backend.audit import AuditLog
+from cutover.backend.config import TargetConfig
+from cutover.backend.model import Snapshot
+from cutover.backend.observe import Observer
+from cutover.backend.session import AwsSession
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 IAM_PREFIX = {

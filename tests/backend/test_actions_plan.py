@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from backend.actions import Controller, parse_revision
-from backend.audit import AuditLog
-from backend.config import TargetConfig
-from backend.gates import action_checks
-from backend.model import (
+from cutover.backend.actions import Controller, parse_revision
+from cutover.backend.audit import AuditLog
+from cutover.backend.config import TargetConfig
+from cutover.backend.gates import action_checks
+from cutover.backend.model import (
     Check,
     Deployment,
     Environment,
@@ -21,7 +20,7 @@ from backend.model import (
     Snapshot,
     TargetHealth,
 )
-from backend.session import AwsSession
+from cutover.backend.session import AwsSession
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TARGET = TargetConfig(name="t", region="us-east-1", application="web", deployment_group="web-prod")

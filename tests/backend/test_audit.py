@@ -6,7 +6,7 @@ import json
 import stat
 from pathlib import Path
 
-from backend.audit import AuditLog, AuditRecord
+from cutover.backend.audit import AuditLog, AuditRecord
 
 
 def test_append_and_read_back(tmp_path: Path) -> None:

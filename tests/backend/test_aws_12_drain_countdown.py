@@ -14,12 +14,11 @@ from datetime import datetime
 
 import boto3
 import pytest
-
-from backend.config import TargetConfig
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
+from cutover.backend.config import TargetConfig
+from cutover.backend.observe import Observer
+from cutover.backend.session import AwsSession
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from backend.config import ConfigError, load_config
+from cutover.backend.config import ConfigError, load_config
 
 GOOD = """
 default_target: prod

@@ -6,10 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from backend import gates
-from backend.config import GateSettings
-from backend.model import (
+from cutover.backend import gates
+from cutover.backend.config import GateSettings
+from cutover.backend.model import (
     ACTIONS,
     Alarm,
     Check,

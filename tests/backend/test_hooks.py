@@ -15,9 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-
-from backend.config import ConfigError, HookSettings, load_config
-from backend.hooks import (
+from cutover.backend.config import ConfigError, HookSettings, load_config
+from cutover.backend.hooks import (
     DONE,
     FAIL,
     REREGISTER,
@@ -40,8 +39,8 @@ from backend.hooks import (
     target_verdict,
     tg_timeout,
 )
-from backend.sandbox.runner import Sandbox, summarize
-from backend.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox, summarize
+from cutover.sandbox.scenario import load_scenario
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ALL_PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions", "ReplaceUnhealthy"]

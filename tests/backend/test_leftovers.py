@@ -15,16 +15,16 @@ from typing import Any
 
 import boto3
 import pytest
+from cutover.backend.actions import Controller
+from cutover.backend.audit import AuditLog
+from cutover.backend.config import TargetConfig
+from cutover.backend.model import Snapshot
+from cutover.backend.observe import Observer
+from cutover.backend.present.status_json import status_document
+from cutover.backend.session import AwsSession
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
-from backend.actions import Controller
-from backend.audit import AuditLog
-from backend.config import TargetConfig
-from backend.model import Snapshot
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
-from backend.status import status_document
 from tests.backend.test_actions_execute import IAM_PREFIX, NO_PERMISSION, allowed
 
 OUT = "d-FAILED01 2026-11-26T10:00:00Z ApplicationStop"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from backend.model import Environment, Instance
-from backend.observe import (
+from cutover.backend.model import Environment, Instance
+from cutover.backend.observe import (
     _Asg,
     _Classic,
     _Ec2,

@@ -15,15 +15,15 @@ from datetime import timedelta
 
 import pytest
 from botocore.config import Config
+from cutover.backend import gates, observe
+from cutover.backend.config import GateSettings, TargetConfig
+from cutover.backend.model import Snapshot
+from cutover.backend.observe import ObserveError
+from cutover.backend.present.status_json import status_document
+from cutover.backend.session import AwsSession
+from cutover.sandbox.runner import Sandbox, free_port
+from cutover.sandbox.scenario import load_scenario
 
-from backend import gates, observe
-from backend.config import GateSettings, TargetConfig
-from backend.model import Snapshot
-from backend.observe import ObserveError
-from backend.sandbox.runner import Sandbox, free_port
-from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
-from backend.status import status_document
 from tests.backend.test_status import validate
 from tests.cli.sandbox_process import create_weighted_group
 

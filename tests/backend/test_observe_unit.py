@@ -7,11 +7,10 @@ from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
-from backend import observe
-from backend.config import TargetConfig
-from backend.model import Alarm, Instance, LifecycleEvent, ListenerWeights, Traffic
-from backend.observe import (
+from cutover.backend import observe
+from cutover.backend.config import TargetConfig
+from cutover.backend.model import Alarm, Instance, LifecycleEvent, ListenerWeights, Traffic
+from cutover.backend.observe import (
     ALLOW_EVENTS,
     BLOCK_EVENTS,
     INSTALL_EVENTS,
@@ -21,6 +20,7 @@ from backend.observe import (
     _TargetGroup,
     derive_phase,
 )
+
 from tests.backend.test_gates import (
     NOW,
     UNHEALTHY_503,
@@ -157,7 +157,7 @@ def test_current_event() -> None:
 
 
 def env(role: str, insts: tuple[Instance, ...]):  # type: ignore[no-untyped-def]
-    from backend.model import Environment
+    from cutover.backend.model import Environment
 
     return Environment(role, insts)  # type: ignore[arg-type]
 
@@ -555,7 +555,7 @@ def test_assemble_notes_and_unread_health() -> None:
 
 
 def test_metrics_attach_to_the_environment_that_owns_the_target_group() -> None:
-    from backend.model import Series
+    from cutover.backend.model import Series
 
     series = [Series("RequestCount", ((NOW, 5.0),), source="web-tg", statistic="Sum")]
     rows = [{"id": f"i-b{k}", "port": 80, "state": "healthy"} for k in range(4)]

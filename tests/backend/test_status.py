@@ -8,11 +8,19 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from cutover.backend import gates
+from cutover.backend.config import GateSettings
+from cutover.backend.model import (
+    ACTIONS,
+    Environment,
+    ListenerWeights,
+    Series,
+    Snapshot,
+    Timer,
+    Traffic,
+)
+from cutover.backend.present.status_json import SCHEMA_VERSION, status_document
 
-from backend import gates
-from backend.config import GateSettings
-from backend.model import ACTIONS, Environment, ListenerWeights, Series, Snapshot, Timer, Traffic
-from backend.status import SCHEMA_VERSION, status_document
 from tests.backend.test_gates import NOW, UNHEALTHY_503, deployment, replacements, snapshot
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "status-schema.json"

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
-CUTOVER = [sys.executable, "-m", "tui.cli"]
+CUTOVER = [sys.executable, "-m", "cutover.cli"]
 
 
 @contextlib.contextmanager
@@ -32,7 +32,7 @@ def sandbox_process(state: Path, *flags: str) -> Iterator[tuple[dict[str, str], 
         XDG_CONFIG_HOME=str(state / "config"),
         PYTHONPATH=str(ROOT),
     )
-    command = [sys.executable, "-m", "tui.cli", "sandbox", "--port", "0", "--free-ports"]
+    command = [sys.executable, "-m", "cutover.cli", "sandbox", "--port", "0", "--free-ports"]
     proc = subprocess.Popen(
         [*command, "--json", *flags],
         stdout=subprocess.PIPE,

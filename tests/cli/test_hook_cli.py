@@ -14,7 +14,7 @@ import pytest
 from tests.cli.sandbox_process import sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
-CUTOVER = [sys.executable, "-m", "tui.cli"]
+CUTOVER = [sys.executable, "-m", "cutover.cli"]
 
 
 @pytest.fixture(scope="module")

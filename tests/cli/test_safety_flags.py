@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cutover.cli.flags import APPLIES, GLOBAL_FLAGS
+from cutover.cli.main import UsageError, build_parser, parse_args
 
 from tests.cli.sandbox_process import ROOT, audit, cutover, sandbox_process
-from tui.cli import UsageError, build_parser, parse_args
-from tui.flags import APPLIES, GLOBAL_FLAGS
 
 # The least each command needs to parse at all.
 REQUIRED: dict[tuple[str, ...], list[str]] = {
@@ -107,7 +107,7 @@ def test_safety_01_abbreviations_are_not_guessed() -> None:
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "cutover.cli", *args],
         capture_output=True,
         text=True,
         env=env,

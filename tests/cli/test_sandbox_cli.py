@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-CUTOVER = [sys.executable, "-m", "tui.cli"]
+CUTOVER = [sys.executable, "-m", "cutover.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

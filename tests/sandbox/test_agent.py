@@ -15,10 +15,9 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-
-from backend.sandbox import engine
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import ScenarioError, load_scenario
+from cutover.sandbox import engine
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import ScenarioError, load_scenario
 
 pytestmark = pytest.mark.timeout(90)
 

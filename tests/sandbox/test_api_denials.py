@@ -10,9 +10,8 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
-
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from cutover.sandbox import engine
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
-from backend.sandbox import engine
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
 from tests.sandbox.test_codedeploy import (
     APP,
     FAST,

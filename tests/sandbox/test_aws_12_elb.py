@@ -17,9 +17,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,9 +19,8 @@ from typing import Any
 import boto3
 import cbor2
 import pytest
-
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -25,15 +25,15 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from cutover.sandbox import services
+from cutover.sandbox.alarms import MetricAlarm, Period, evaluate, java_double
+from cutover.sandbox.metrics import RequestMetrics
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import CodeDeploySpec, load_scenario
+from cutover.sandbox.services import cloudwatch
+from cutover.sandbox.wire import ApiError
+from cutover.sandbox.world import Clock, World
 
-from backend.sandbox import services
-from backend.sandbox.alarms import MetricAlarm, Period, evaluate, java_double
-from backend.sandbox.metrics import RequestMetrics
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import CodeDeploySpec, load_scenario
-from backend.sandbox.services import cloudwatch
-from backend.sandbox.wire import ApiError
-from backend.sandbox.world import Clock, World
 from tests.sandbox.test_elb_services import check_shape
 
 pytestmark = pytest.mark.timeout(90)

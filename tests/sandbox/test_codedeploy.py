@@ -18,11 +18,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
-
-from backend.sandbox import engine
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
-from backend.sandbox.services import codedeploy as codedeploy_service
+from cutover.sandbox import engine
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.services import codedeploy as codedeploy_service
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,14 +10,13 @@ import functools
 from datetime import datetime, timedelta
 
 import botocore.session
+import cutover.sandbox.services.autoscaling
+import cutover.sandbox.services.ec2
+import cutover.sandbox.services.sts  # noqa: F401  (registers the operations)
 import pytest
-
-import backend.sandbox.services.autoscaling
-import backend.sandbox.services.ec2
-import backend.sandbox.services.sts  # noqa: F401  (registers the operations)
-from backend.sandbox.services import dispatch
-from backend.sandbox.wire import ApiError
-from backend.sandbox.world import (
+from cutover.sandbox.services import dispatch
+from cutover.sandbox.wire import ApiError
+from cutover.sandbox.world import (
     ClassicLoadBalancer,
     HealthCheck,
     Instance,

@@ -20,9 +20,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-
-from backend.sandbox.dataplane import DataPlane, LoadGenerator
-from backend.sandbox.world import (
+from cutover.sandbox.dataplane import DataPlane, LoadGenerator
+from cutover.sandbox.world import (
     ClassicLoadBalancer,
     HealthCheck,
     Instance,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from backend.sandbox.metrics import RequestMetrics
-from backend.sandbox.world import Clock
+from cutover.sandbox.metrics import RequestMetrics
+from cutover.sandbox.world import Clock
 
 LB = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/0123"
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/0123"

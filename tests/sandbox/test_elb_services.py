@@ -12,10 +12,9 @@ import botocore.session
 import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
-
-from backend.sandbox import services
-from backend.sandbox.wire import ApiError
-from backend.sandbox.world import (
+from cutover.sandbox import services
+from cutover.sandbox.wire import ApiError
+from cutover.sandbox.world import (
     ClassicLoadBalancer,
     HealthCheck,
     Instance,

@@ -13,10 +13,9 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.utils import InstanceMetadataFetcher, InstanceMetadataRegionFetcher
-
-from backend.sandbox.imds import ROLE_NAME
-from backend.sandbox.runner import ACCESS_KEY, Sandbox
-from backend.sandbox.scenario import ScenarioError, load_scenario
+from cutover.sandbox.imds import ROLE_NAME
+from cutover.sandbox.runner import ACCESS_KEY, Sandbox
+from cutover.sandbox.scenario import ScenarioError, load_scenario
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,9 +14,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
-
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
 
 
 @pytest.fixture

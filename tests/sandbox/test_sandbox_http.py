@@ -11,9 +11,8 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
-
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import available_scenarios, load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import available_scenarios, load_scenario
 
 TIME_SCALE = 60
 
@@ -174,7 +173,7 @@ def test_weighted_reroute_moves_real_traffic(sb: Sandbox) -> None:
     (blue,) = elbv2.describe_target_groups(Names=["web-tg"])["TargetGroups"]
     # A second target group with one standalone instance: an all-scenario-free green side.
     world = sb.world
-    from backend.sandbox.world import HealthCheck, TargetGroup
+    from cutover.sandbox.world import HealthCheck, TargetGroup
 
     with world.lock:
         green_arn = world.arn("elasticloadbalancing", "targetgroup/green-tg/00000000000000aa")

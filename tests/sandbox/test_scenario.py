@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from backend.sandbox.scenario import (
+from cutover.sandbox.scenario import (
     ScenarioError,
     available_scenarios,
     build_world,

@@ -12,8 +12,7 @@ from botocore.awsrequest import HeadersDict, create_request_object, prepare_requ
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
-
-from backend.sandbox.wire import (
+from cutover.sandbox.wire import (
     CBOR,
     EC2,
     JSON,
@@ -26,8 +25,8 @@ from backend.sandbox.wire import (
     RawRequest,
     Throttled,
 )
-from backend.sandbox.wire import query as query_codec
-from backend.sandbox.wire.codec import parse_form
+from cutover.sandbox.wire import query as query_codec
+from cutover.sandbox.wire.codec import parse_form
 
 CODEC = Codec()
 BASE_TIME = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
@@ -560,7 +559,7 @@ _SYNTHETIC_DOCUMENT = ServiceModel(
 
 @pytest.mark.parametrize("protocol", [JSON, CBOR])
 def test_blobs_floats_documents_round_trip_in_json_and_cbor(protocol: str) -> None:
-    from backend.sandbox.wire import document
+    from cutover.sandbox.wire import document
 
     operation = _SYNTHETIC_DOCUMENT.operation_model("Op")
     value = {

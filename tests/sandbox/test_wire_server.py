@@ -18,8 +18,7 @@ import botocore.exceptions
 import cbor2
 import pytest
 from botocore.config import Config
-
-from backend.sandbox.wire import ApiError, Throttled, WireServer
+from cutover.sandbox.wire import ApiError, Throttled, WireServer
 
 CLOCK = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})

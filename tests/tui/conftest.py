@@ -10,17 +10,16 @@ from typing import Any
 
 import boto3
 import pytest
+from cutover.backend.actions import Controller
+from cutover.backend.audit import AuditLog
+from cutover.backend.config import TargetConfig
+from cutover.backend.observe import Observer
+from cutover.backend.session import AwsSession
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
+from cutover.tui.app import CutoverApp
 from textual.pilot import Pilot
 from textual.widget import Widget
-
-from backend.actions import Controller
-from backend.audit import AuditLog
-from backend.config import TargetConfig
-from backend.observe import Observer
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
-from backend.session import AwsSession
-from tui.app import CutoverApp
 
 TIME_SCALE = 150
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from backend.config import TargetConfig
-from backend.model import (
+from cutover.backend.config import TargetConfig
+from cutover.backend.model import (
     Check,
     Deployment,
     Environment,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.screens.revision import RevisionScreen
+from cutover.tui.screens.shift import ShiftScreen
 from textual.widgets import Input
 
 from tests.tui.conftest import Live, text_of, wait_until
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.revision import RevisionScreen
-from tui.screens.shift import ShiftScreen
 
 V2 = "s3://web-revisions/web/v2.zip"
 

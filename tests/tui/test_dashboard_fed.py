@@ -6,12 +6,13 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from backend.config import TargetConfig
+from cutover.backend.config import TargetConfig
+from cutover.tui.app import CutoverApp
+from cutover.tui.screens.help import HelpScreen
+from cutover.tui.screens.instance import InstanceScreen
+
 from tests.tui.conftest import text_of
 from tests.tui.fakes import NOW, TARGET, installing_then_ready, snapshot
-from tui.app import CutoverApp
-from tui.screens.help import HelpScreen
-from tui.screens.instance import InstanceScreen
 
 
 def run(app: CutoverApp, body: Any) -> None:
@@ -60,7 +61,7 @@ def test_read_only_removes_mutating_keys_and_commands() -> None:
         assert screen.check_action("picker", ()) is True
         await pilot.press("r")
         assert app.screen is screen  # nothing opened
-        from tui.app import CutoverCommands
+        from cutover.tui.app import CutoverCommands
 
         provider = CutoverCommands(screen)
         titles = [title for title, _, _ in provider._commands()]
@@ -122,7 +123,7 @@ def test_failed_deployment_banner_says_why() -> None:
 
 
 def test_sparkline_text() -> None:
-    from tui.widgets.environment import spark
+    from cutover.tui.widgets.environment import spark
 
     assert spark([1, 2, 3, 4, 5]) == "▁▃▅▆█"
     assert spark([0, 0]) == "▁▁"

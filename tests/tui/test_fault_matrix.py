@@ -15,19 +15,19 @@ import asyncio
 import time
 from typing import Any
 
+import cutover.tui.app
 import pytest
+from cutover.sandbox import engine
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.scenario import load_scenario
+from cutover.tui.app import CutoverApp
+from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.screens.help import HelpScreen
 from textual import events
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-import tui.app
-from backend.sandbox import engine
-from backend.sandbox.runner import Sandbox
-from backend.sandbox.scenario import load_scenario
 from tests.tui.conftest import Live, text_of, wait_until
-from tui.app import CutoverApp
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
 
 REVISION = {
     "revisionType": "S3",
@@ -192,7 +192,7 @@ def test_recovers_after_an_outage_longer_than_the_backoff_ceiling(
 ) -> None:
     # The 30 s outage against the real 30 s ceiling is bench/outage_recovery.py; here both
     # shrink, keeping their order: ceiling 1 s, outage 3 s.
-    monkeypatch.setattr(tui.app, "MAX_BACKOFF", 1.0)
+    monkeypatch.setattr(cutover.tui.app, "MAX_BACKOFF", 1.0)
     run(_outage(live))
 
 

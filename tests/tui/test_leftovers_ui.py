@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import DataTable
-
-from backend.model import (
+from cutover.backend.model import (
     Check,
     Deployment,
     Environment,
@@ -18,11 +16,13 @@ from backend.model import (
     Snapshot,
     TargetHealth,
 )
+from cutover.tui.app import CutoverApp
+from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.widgets.leftovers import LeftoversPanel
+from textual.widgets import DataTable
+
 from tests.tui.conftest import Live, text_of, wait_until
 from tests.tui.fakes import NOW, TARGET
-from tui.app import CutoverApp
-from tui.screens.confirm import ConfirmScreen
-from tui.widgets.leftovers import LeftoversPanel
 
 
 def in_place(leftovers: tuple[Leftover, ...] | None, active: bool = False) -> Snapshot:

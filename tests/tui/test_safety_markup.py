@@ -10,12 +10,12 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+from cutover.backend.plan import Outcome, Plan
+from cutover.tui.app import CutoverApp
 from textual.widgets._toast import Toast
 
-from backend.plan import Outcome, Plan
 from tests.tui.conftest import text_of
 from tests.tui.fakes import NOW, TARGET, snapshot
-from tui.app import CutoverApp
 
 NASTY = "[DeploymentIsNotInReadyStateException] [/bold] not ready [b]yet[/b] [link=x]"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from cutover.backend.actions import ApiCall, Plan
+from cutover.tui.app import CutoverApp
+from cutover.tui.screens.confirm import ConfirmScreen
 from textual.pilot import Pilot
 
-from backend.actions import ApiCall, Plan
 from tests.tui.fakes import DEP, NOW, TARGET, installing_then_ready
-from tui.app import CutoverApp
-from tui.screens.confirm import ConfirmScreen
 
 SIZE = (120, 40)
 

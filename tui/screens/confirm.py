@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cutover.backend.actions import Plan
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -9,8 +10,6 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
-
-from backend.actions import Plan
 
 
 class ConfirmScreen(ModalScreen[bool]):

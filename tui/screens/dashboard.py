@@ -5,6 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cutover.backend.model import Snapshot
+from cutover.tui.widgets.banner import Banner
+from cutover.tui.widgets.common import TextStatic
+from cutover.tui.widgets.environment import EnvironmentPanel
+from cutover.tui.widgets.gates import GatesView
+from cutover.tui.widgets.header import DashboardHeader
+from cutover.tui.widgets.leftovers import LeftoversPanel
+from cutover.tui.widgets.lifecycle import Lifecycle
+from cutover.tui.widgets.timeline import Timeline
+from cutover.tui.widgets.traffic import TrafficBar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -13,19 +23,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from backend.model import Snapshot
-from tui.widgets.banner import Banner
-from tui.widgets.common import TextStatic
-from tui.widgets.environment import EnvironmentPanel
-from tui.widgets.gates import GatesView
-from tui.widgets.header import DashboardHeader
-from tui.widgets.leftovers import LeftoversPanel
-from tui.widgets.lifecycle import Lifecycle
-from tui.widgets.timeline import Timeline
-from tui.widgets.traffic import TrafficBar
-
 if TYPE_CHECKING:
-    from tui.app import CutoverApp
+    from cutover.tui.app import CutoverApp
 
 # Screen action -> the action name in Snapshot.actions / Controller.plan.
 MUTATING_KEYS: dict[str, str] = {

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.model import Instance
+from cutover.tui.widgets.common import ago
+from cutover.tui.widgets.environment import health_text
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
-
-from backend.model import Instance
-from tui.widgets.common import ago
-from tui.widgets.environment import health_text
 
 
 def instance_text(inst: Instance, role: str, now: datetime) -> Text:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from cutover.backend.model import DeploymentSummary
+from cutover.backend.present.status_text import short_revision
+from cutover.tui.widgets.common import ago
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,10 +15,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
-
-from backend.model import DeploymentSummary
-from tui.commands import short_revision
-from tui.widgets.common import ago
 
 
 class PickerScreen(ModalScreen[str | None]):

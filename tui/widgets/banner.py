@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.model import Snapshot
+from cutover.tui.widgets.common import TextStatic, countdown
 from rich.text import Text
-
-from backend.model import Snapshot
-from tui.widgets.common import TextStatic, countdown
 
 
 def banner_text(

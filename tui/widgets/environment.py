@@ -6,15 +6,14 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from cutover.backend.model import Environment, Instance, TargetHealth
+from cutover.tui.widgets.common import TextStatic, countdown, literal
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Sparkline
-
-from backend.model import Environment, Instance, TargetHealth
-from tui.widgets.common import TextStatic, countdown, literal
 
 COLUMNS = ("instance", "az", "status", "event", "health", "drain")
 HISTORY = 60  # snapshots kept for the sparklines

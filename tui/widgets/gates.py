@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from cutover.backend.model import Check
+from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
-
-from backend.model import Check
-from tui.widgets.common import TextStatic
 
 
 class GatesView(TextStatic):

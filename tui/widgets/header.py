@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.model import Snapshot
+from cutover.backend.present.status_text import short_revision
+from cutover.tui.widgets.common import TextStatic, ago
 from rich.text import Text
-
-from backend.model import Snapshot
-from tui.commands import short_revision
-from tui.widgets.common import TextStatic, ago
 
 
 class DashboardHeader(TextStatic):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from cutover.backend.model import Leftover, Snapshot
+from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable
-
-from backend.model import Leftover, Snapshot
-from tui.widgets.common import TextStatic
 
 COLUMNS = ("kind", "resource", "detail")
 _STYLE = {

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.model import Instance, Snapshot
+from cutover.tui.widgets.common import TextStatic, countdown
 from rich.text import Text
-
-from backend.model import Instance, Snapshot
-from tui.widgets.common import TextStatic, countdown
 
 STEPS = (
     ("provisioning", "provision"),

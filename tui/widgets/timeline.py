@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.model import Event
+from cutover.tui.widgets.common import TextStatic, ago
 from rich.text import Text
-
-from backend.model import Event
-from tui.widgets.common import TextStatic, ago
 
 KEEP = 200
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from cutover.backend.model import Environment, Traffic
+from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
-
-from backend.model import Environment, Traffic
-from tui.widgets.common import TextStatic
 
 
 class TrafficBar(TextStatic):

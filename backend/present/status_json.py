@@ -1,0 +1,202 @@
+"""`cutover status --json`: the stable, documented document made from a Snapshot.
+
+docs/status-schema.json (JSON Schema draft 2020-12) describes it. Keys are only ever added
+within a schema version; `schema_version` changes when anything is renamed or removed. Times are
+ISO 8601 UTC strings from the server's clock; absent values are null, never missing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cutover.backend.model import ACTIONS, Environment, Instance, Snapshot
+
+SCHEMA_VERSION = 1
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _instance(inst: Instance) -> dict[str, Any]:
+    failed = inst.failed_event
+    return {
+        "id": inst.id,
+        "az": inst.az,
+        "instance_type": inst.instance_type,
+        "ec2_state": inst.ec2_state,
+        "launch_time": _time(inst.launch_time),
+        "asg_name": inst.asg_name,
+        "asg_lifecycle": inst.asg_lifecycle,
+        "label": inst.label,
+        "revision": inst.revision,
+        "lifecycle_status": inst.lifecycle_status,
+        "current_event": inst.current_event,
+        "failed_event": None
+        if failed is None
+        else {
+            "name": failed.name,
+            "error_code": failed.error_code,
+            "script_name": failed.script_name,
+            "message": failed.message,
+            "log_tail": failed.log_tail,
+        },
+        "events": [
+            {"name": e.name, "status": e.status, "start": _time(e.start), "end": _time(e.end)}
+            for e in inst.events
+        ],
+        "health": {
+            h.name: {
+                "kind": h.kind,
+                "state": h.state,
+                "reason": h.reason,
+                "description": h.description,
+                "healthy": h.healthy,
+                "draining": h.draining,
+                "drain_deadline": _time(h.drain_deadline),
+            }
+            for h in inst.health
+        },
+    }
+
+
+def _environment(env: Environment | None) -> dict[str, Any] | None:
+    if env is None:
+        return None
+    return {
+        "asg_name": env.asg_name,
+        "desired": env.desired,
+        "min_size": env.min_size,
+        "max_size": env.max_size,
+        "capacity": env.capacity,
+        "healthy": env.healthy_count,
+        "in_flight": list(env.in_flight),
+        "instances": [_instance(i) for i in env.instances],
+        "metrics": {f"{s.source}/{s.name}" if s.source else s.name: s.last for s in env.metrics},
+    }
+
+
+def status_document(snapshot: Snapshot) -> dict[str, Any]:
+    """The `cutover status --json` document for a Snapshot: plain JSON types only (str, int,
+    float, bool, None, list, dict), every documented key always present."""
+    dep = snapshot.deployment
+    deployment = None
+    if dep is not None:
+        deployment = {
+            "id": dep.id,
+            "status": dep.status,
+            "phase": dep.phase,
+            "waiting_for": dep.waiting_for,
+            "deadline": _time(dep.deadline),
+            "error_code": dep.error_code,
+            "error_message": dep.error_message,
+            "style": dep.style,
+            "traffic_control": dep.traffic_control,
+            "config_name": dep.config_name,
+            "revision": dep.revision,
+            "previous_revision": dep.previous_revision,
+            "creator": dep.creator,
+            "create_time": _time(dep.create_time),
+            "start_time": _time(dep.start_time),
+            "complete_time": _time(dep.complete_time),
+            "overview": dict(dep.overview),
+            "status_messages": list(dep.status_messages),
+            "rollback_of": dep.rollback_of,
+            "rolled_back_by": dep.rolled_back_by,
+            "rollback_message": dep.rollback_message,
+            "ready_action": dep.ready_action,
+            "termination_action": dep.termination_action,
+            "termination_wait_started": dep.termination_wait_started,
+        }
+    traffic = None
+    if snapshot.traffic is not None:
+        traffic = {
+            "original_percent": snapshot.traffic.original_percent,
+            "replacement_percent": snapshot.traffic.replacement_percent,
+            "basis": snapshot.traffic.basis,
+        }
+    actions = {a.name: {"allowed": a.passed, "reason": a.reason} for a in snapshot.actions}
+    for name in ACTIONS:
+        actions.setdefault(name, {"allowed": False, "reason": "not available"})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "server_time": _time(snapshot.server_time),
+        "target": snapshot.target,
+        "application": snapshot.application,
+        "deployment_group": snapshot.deployment_group,
+        "account": snapshot.account,
+        "region": snapshot.region,
+        "endpoint_url": snapshot.endpoint_url,
+        "style": snapshot.style,
+        "read_only": snapshot.read_only,
+        "deployment": deployment,
+        "active_deployment": snapshot.active_deployment,
+        "original": _environment(snapshot.original),
+        "replacement": _environment(snapshot.replacement),
+        "fleet": _environment(snapshot.fleet),
+        "traffic": traffic,
+        "timers": [
+            {"name": t.name, "deadline": _time(t.deadline), "started": _time(t.started)}
+            for t in snapshot.timers
+        ],
+        "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in snapshot.gates],
+        "actions": actions,
+        "alarms": [{"name": a.name, "state": a.state, "reason": a.reason} for a in snapshot.alarms],
+        "target_groups": list(snapshot.target_groups),
+        "classic_load_balancers": list(snapshot.classic_load_balancers),
+        "listeners": [
+            {
+                "load_balancer": w.load_balancer,
+                "port": w.port,
+                "is_default": w.is_default,
+                "rule_arn": w.rule_arn,
+                "weights": {tg: weight for tg, weight in w.weights},
+            }
+            for w in snapshot.listeners
+        ],
+        "leftovers": None
+        if snapshot.leftovers is None
+        else [
+            {
+                "kind": lo.kind,
+                "resource": lo.resource,
+                "detail": lo.detail,
+                "instance_id": lo.instance_id,
+                "asg_name": lo.asg_name,
+                "target_group": lo.target_group,
+                "port": lo.port,
+                "classic_load_balancer": lo.classic_lb,
+                "min_size": lo.min_size,
+                "processes": list(lo.processes),
+                "record_left_behind": lo.stale,
+            }
+            for lo in snapshot.leftovers
+        ],
+        "leftovers_note": snapshot.leftovers_note,
+        "automatic_deployment": None
+        if snapshot.automatic is None
+        else {
+            "id": snapshot.automatic.id,
+            "status": snapshot.automatic.status,
+            "creator": snapshot.automatic.creator,
+            "revision": snapshot.automatic.revision,
+            "instances": list(snapshot.automatic.instances),
+            "error_code": snapshot.automatic.error_code,
+        },
+        "pending_actions": [
+            {
+                "action": p.action,
+                "summary": p.summary,
+                "sent_at": p.sent_at,
+                "deployment_id": p.deployment_id,
+                "outcome": p.verdict,
+                "evidence": p.evidence,
+                "plan": list(p.plan),
+            }
+            for p in snapshot.pending
+        ],
+        "notes": list(snapshot.notes),
+        "api_calls": snapshot.api_calls,
+        "elapsed_ms": snapshot.elapsed_ms,
+    }

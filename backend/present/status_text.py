@@ -1,0 +1,140 @@
+"""`cutover status` as text: the state of one deployment group in lines a person reads and
+pastes, and the short words for revisions the dashboard uses too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import humanize
+from cutover.backend.model import Environment, Instance, Snapshot
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    delta = now - when
+    if delta.total_seconds() < 0:
+        return "in " + humanize.naturaldelta(-delta)
+    return humanize.naturaltime(delta)
+
+
+def _left(deadline: datetime | None, now: datetime) -> str:
+    if deadline is None:
+        return ""
+    seconds = (deadline - now).total_seconds()
+    if seconds <= 0:
+        return f"deadline passed {humanize.naturaldelta(-seconds)} ago"
+    return f"{humanize.precisedelta(seconds, minimum_unit='seconds', format='%0.0f')} left"
+
+
+def short_revision(text: str | None) -> str:
+    """`s3://bucket/web/v2.zip` -> `v2`; a GitHub commit -> its first 10 characters."""
+    if not text:
+        return "?"
+    if text.startswith("s3://"):
+        name = text.rsplit("/", 1)[-1]
+        return name.split(".", 1)[0] or text
+    if "@" in text:
+        return text.rsplit("@", 1)[-1][:10]
+    return text
+
+
+def _health(inst: Instance) -> str:
+    if not inst.health:
+        return "not registered"
+    parts = []
+    for h in inst.health:
+        text = f"{h.name}: {h.state}"
+        if h.reason and not h.healthy:
+            text += f" ({h.reason})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _environment(title: str, env: Environment | None, now: datetime) -> list[str]:
+    if env is None:
+        return []
+    where = f" ({env.asg_name})" if env.asg_name else ""
+    lines = [f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"]
+    for inst in env.instances:
+        event = inst.current_event or "-"
+        failed = inst.failed_event
+        status = inst.lifecycle_status or inst.ec2_state or "-"
+        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {event:<18} {_health(inst)}"
+        if failed is not None:
+            line += f"  FAILED {failed.name}: {failed.error_code}: {failed.message}"
+        lines.append(line)
+    return lines
+
+
+def render_status(s: Snapshot) -> str:
+    now = s.server_time
+    where = ", ".join(
+        x
+        for x in (
+            f"account {s.account}" if s.account else None,
+            s.region,
+            f"endpoint {s.endpoint_url}" if s.endpoint_url else None,
+        )
+        if x
+    )
+    lines = [f"{s.application}/{s.deployment_group} ({where})"]
+    for p in s.pending:
+        if p.verdict == "unknown":
+            lines.append(
+                f"OUTCOME UNKNOWN: {p.summary} (sent {p.sent_at[:19]}Z from this machine; no"
+                f" outcome recorded): {p.evidence}"
+            )
+            lines += [f"  {line.strip()}" for line in p.plan[1:]]
+        else:
+            words = "it took effect" if p.verdict == "done" else "it did not take effect"
+            lines.append(
+                f"Earlier action read back: {p.summary} (sent {p.sent_at[:19]}Z, no outcome"
+                f" recorded then): {p.evidence}: {words} (now recorded in the audit log)"
+            )
+    d = s.deployment
+    if d is None:
+        lines.append("No deployment yet.")
+    else:
+        rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
+        lines.append(
+            f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  started {_ago(d.create_time, now)}"
+        )
+        if d.waiting_for:
+            wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
+            lines.append(f"  waiting for {wait}: {_left(d.deadline, now)}")
+        if d.error_code:
+            lines.append(f"  error {d.error_code}: {d.error_message}")
+        if d.rollback_of:
+            lines.append(f"  rollback of {d.rollback_of}")
+        if d.rolled_back_by:
+            lines.append(f"  rolled back by {d.rolled_back_by}")
+    if s.traffic is not None:
+        t = s.traffic
+        lines.append(
+            f"Traffic: original {t.original_percent:.0f}% / replacement "
+            f"{t.replacement_percent:.0f}%  ({t.basis})"
+        )
+    lines += _environment("Original", s.original, now)
+    lines += _environment("Replacement", s.replacement, now)
+    lines += _environment("Fleet", s.fleet, now)
+    if s.gates:
+        lines.append("Gates:")
+        lines += [f"  {'pass' if g.passed else 'FAIL'}  {g.name}: {g.reason}" for g in s.gates]
+    if s.fleet is not None and s.original is None:
+        if s.leftovers is None:
+            lines.append(f"Leftovers: {s.leftovers_note or 'not checked'}")
+        elif not s.leftovers:
+            lines.append("Leftovers: none")
+        else:
+            lines.append(f"Leftovers ({len(s.leftovers)}; `cutover repair` puts them right):")
+            lines += [f"  {lo.text()}" for lo in s.leftovers]
+    if s.alarms:
+        lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
+    lines.append("Actions:")
+    for a in s.actions:
+        lines.append(f"  {'yes' if a.passed else 'no '}  {a.name}: {a.reason}")
+    for note in s.notes:
+        lines.append(f"Note: {note}")
+    lines.append(f"(server time {now:%Y-%m-%d %H:%M:%S}Z, {s.api_calls} API calls)")
+    return "\n".join(lines)

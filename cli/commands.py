@@ -1,0 +1,173 @@
+"""`cutover status` and the action commands: observe, plan, confirm, execute, report.
+
+Exit codes: 0 done, 1 refused by a gate or failed at AWS (or AWS unreachable), 2 usage or
+config error (including a mutating command in read-only mode). Every message is one line in
+plain words; AWS errors carry their code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TextIO
+
+from cutover.backend.actions import Controller, Plan
+from cutover.backend.audit import AuditLog
+from cutover.backend.config import ConfigError, TargetConfig, load_config
+from cutover.backend.errors import describe_aws_error
+from cutover.backend.model import Snapshot
+from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
+from cutover.backend.present.status_json import status_document
+from cutover.backend.present.status_text import render_status
+from cutover.backend.session import AwsSession
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """Printed as one line; `code` is the exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def resolve_target(args: argparse.Namespace) -> TargetConfig:
+    """The target from the config file with flags applied; usage problems raise exit 2."""
+    try:
+        config = load_config(args.config)
+        target = config.target(args.target)
+    except ConfigError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    endpoint = args.endpoint_url
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise CommandError(f"--endpoint-url: '{endpoint}' is not an http(s) URL", EXIT_USAGE)
+    target = target.merged(
+        profile=args.profile,
+        region=args.region,
+        endpoint_url=endpoint,
+        application=args.application,
+        deployment_group=args.deployment_group,
+        read_only=True if args.read_only else None,
+    )
+    if not target.application or not target.deployment_group:
+        raise CommandError(
+            "--application and --deployment-group are needed (or --target NAME from the "
+            "config file)",
+            EXIT_USAGE,
+        )
+    return target
+
+
+def _session(target: TargetConfig) -> AwsSession:
+    try:
+        session = AwsSession(target)
+        session.create_clients()
+    except Exception as exc:  # profile or region problems surface here
+        raise CommandError(describe_aws_error(exc), EXIT_USAGE) from None
+    return session
+
+
+def _snapshot(observer: Observer, deployment_id: str | None) -> Snapshot:
+    try:
+        return observer.snapshot(deployment_id=deployment_id)
+    except ObserveError as exc:
+        code = EXIT_USAGE if exc.aws_code == WRONG_GROUP else EXIT_FAILED
+        raise CommandError(str(exc), code) from None
+
+
+def run_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    target = resolve_target(args)
+    session = _session(target)
+    snap = _snapshot(Observer(session, target), args.deployment)
+    # Actions sent from this machine whose outcome nobody recorded: read back from this
+    # state, recorded when it tells, and shown either way.
+    snap = Controller(session, target, AuditLog()).settle(snap)
+    if args.json:
+        json.dump(status_document(snap), out, indent=2, sort_keys=False)
+        out.write("\n")
+    else:
+        out.write(render_status(snap) + "\n")
+    return EXIT_OK
+
+
+def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    target = resolve_target(args)
+    if target.read_only:
+        raise CommandError(
+            f"{action}: read-only mode refuses mutating commands"
+            + (" (the target is read_only in the config)" if not args.read_only else ""),
+            EXIT_USAGE,
+        )
+    session = _session(target)
+    observer = Observer(session, target)
+    snap = _snapshot(observer, args.deployment)
+    controller = Controller(session, target, AuditLog())
+    plan = controller.plan(
+        action,
+        snap,
+        revision=getattr(args, "revision", None),
+        replacement_percent=getattr(args, "replacement", None),
+        move=getattr(args, "move", None),
+        override_gates=getattr(args, "override_gates", False),
+    )
+    for line in plan.lines():
+        out.write(line + "\n")
+    out.flush()
+    if plan.refused is not None:
+        controller.execute(plan)  # audits the refusal; sends nothing
+        raise CommandError(f"refused: {plan.refused}", EXIT_FAILED)
+    if not args.yes:
+        if not sys.stdin.isatty() or os.environ.get("CUTOVER_NO_PROMPT"):
+            _refuse(controller, plan, "not on a terminal and no --yes, so nobody confirmed")
+            raise CommandError(
+                "not on a terminal, so nobody can confirm: pass --yes to act", EXIT_USAGE
+            )
+        confirmed = _confirm(plan, out)
+        if not confirmed:
+            _refuse(controller, plan, "cancelled at the confirmation prompt")
+            raise CommandError("cancelled; nothing was sent", EXIT_FAILED)
+
+    def fresh() -> Snapshot:
+        return observer.snapshot(deployment_id=plan.deployment_id)
+
+    outcome = controller.execute(plan, fresh)
+    if outcome.audit_error:
+        print(f"cutover {action}: {outcome.audit_error}", file=sys.stderr)
+    if not outcome.ok:
+        prefix = {
+            "unknown": "OUTCOME UNKNOWN: ",
+            "not-done": "not done: ",
+            "failed": "refused by AWS: ",
+        }.get(outcome.state, "")
+        raise CommandError(prefix + outcome.message, EXIT_FAILED)
+    ids = f" (request {', '.join(outcome.request_ids)})" if outcome.request_ids else ""
+    out.write(f"{outcome.message}{ids}\n")
+    return EXIT_OK
+
+
+def _refuse(controller: Controller, plan: Plan, reason: str) -> None:
+    """Audit a plan nobody confirmed; a log that cannot be written is said, not fatal (nothing
+    is sent either way)."""
+    try:
+        controller.refuse(plan, reason)
+    except OSError as exc:
+        print(f"cutover {plan.action}: the audit log could not be written: {exc}", file=sys.stderr)
+
+
+def _confirm(plan: Plan, out: TextIO) -> bool:
+    token = plan.confirm_token or "y"
+    if token == "y":
+        prompt = "Send it? Type y to confirm, anything else cancels: "
+    else:
+        hint = plan.confirm_hint or f"the end of {plan.deployment_id}"
+        prompt = f"Type {token} ({hint}) to confirm: "
+    out.write(prompt)
+    out.flush()
+    try:
+        answer = sys.stdin.readline().strip()
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer.lower() == "y" if token == "y" else answer == token
