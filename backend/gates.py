@@ -1,19 +1,18 @@
-"""Pure checks over a Snapshot: may we reroute now, and which actions make sense at all?
+"""Pure checks over a Snapshot: may we reroute now?
 
 Nothing here calls AWS. `evaluate` gives the readiness gates checked before the traffic reroute
-is approved; `action_checks` says, for every action in `model.ACTIONS`, whether it is possible
-now and why not. Every `Check.reason` is written for a person at 3 a.m.: it names the instance,
-the target group or the alarm, and says what to do or what will happen.
+is approved (whether each action is possible now is `cutover.backend.actions.availability`).
+Every `Check.reason` is written for a person at 3 a.m.: it names the instance, the target group
+or the alarm, and says what to do or what will happen.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable
 
 from cutover.backend.config import GateSettings
-from cutover.backend.model import ACTIONS, Check, Environment, Instance, Snapshot
+from cutover.backend.model import Check, Environment, Instance, Snapshot
 
 GATES: tuple[str, ...] = ("replacement-healthy", "capacity", "alarms", "fleet-unchanged")
 
@@ -276,262 +275,17 @@ def failed(checks: Iterable[Check]) -> list[Check]:
     return [c for c in checks if not c.passed]
 
 
-# ----- the actions -------------------------------------------------------------------------------
+# ----- moved ------------------------------------------------------------------------------------
 
 
-def _originals_gone(snapshot: Snapshot) -> bool:
-    """Whether the original instances are terminated or being terminated."""
-    env = snapshot.original
-    if snapshot.deployment is not None and snapshot.deployment.phase == "terminating":
-        return True
-    if env is None or not env.instances:
-        return False
-    return not any(live(i) for i in env.instances)
+def __getattr__(name: str) -> object:
+    """`action_checks` moved to `cutover.backend.actions.availability`; this keeps
+    `from cutover.backend.gates import action_checks` working while its callers move.
 
+    Imported by name at first use, not at the top: availability builds on this module, and a
+    static import back would be a cycle (import-linter's acyclic contract)."""
+    if name == "action_checks":
+        import importlib
 
-def _previous(snapshot: Snapshot) -> str:
-    dep = snapshot.deployment
-    rev = dep.previous_revision if dep is not None else None
-    return f" ({rev})" if rev else ""
-
-
-def action_checks(
-    snapshot: Snapshot, settings: GateSettings | None = None, *, read_only: bool = False
-) -> tuple[Check, ...]:
-    """For every action in `model.ACTIONS`: allowed now, and the reason (what it will do, or
-    why not). Uses `snapshot.gates` for approve (fill them first with `evaluate`)."""
-    settings = settings or GateSettings()
-    out = []
-    for name in ACTIONS:
-        check = _action(snapshot, name)
-        if read_only and check.passed:
-            check = Check(name, False, "read-only target: mutating actions are turned off")
-        elif read_only:
-            check = Check(name, False, f"read-only target; besides, {check.reason}")
-        out.append(check)
-    return tuple(out)
-
-
-def _action(snapshot: Snapshot, name: str) -> Check:
-    dep = snapshot.deployment
-    blue_green = (dep.style if dep else snapshot.style) == "BLUE_GREEN"
-    active = dep is not None and dep.active
-    is_rollback = dep is not None and dep.rollback_of is not None
-    status = dep.status if dep else None
-    if name == "deploy":
-        if active:
-            assert dep is not None
-            return Check(
-                name,
-                False,
-                f"deployment {dep.id} is {dep.status} ({dep.phase}); CodeDeploy runs one"
-                " deployment per group at a time: wait for it, or stop it",
-            )
-        if snapshot.active_deployment:
-            return Check(
-                name,
-                False,
-                f"deployment {snapshot.active_deployment} is running in the group; CodeDeploy"
-                " runs one deployment per group at a time",
-            )
-        rev = f" of {snapshot.target_revision}" if snapshot.target_revision else ""
-        return Check(name, True, f"CreateDeployment{rev}: no deployment is running in the group")
-
-    if name == "approve":
-        if dep is None:
-            return Check(name, False, "there is no deployment to approve")
-        if not blue_green:
-            return Check(name, False, "in-place deployments have no reroute to approve")
-        if status != "Ready":
-            if dep.ready_action == "CONTINUE_DEPLOYMENT" and active:
-                return Check(
-                    name,
-                    False,
-                    "the group reroutes without waiting for approval"
-                    " (deploymentReadyOption CONTINUE_DEPLOYMENT)",
-                )
-            return Check(
-                name,
-                False,
-                f"deployment {dep.id} is not waiting for reroute approval"
-                f" (status {dep.status}, phase {dep.phase})",
-            )
-        bad = failed(snapshot.gates)
-        if bad:
-            return Check(
-                name, False, "a gate failed: " + "; ".join(c.reason for c in bad), overridable=True
-            )
-        n = len(live_ids(snapshot.replacement))
-        return Check(
-            name,
-            True,
-            "ContinueDeployment READY_WAIT: reroutes traffic to the"
-            f" {_plural(n, 'replacement instance')} in batches, then deregisters the originals",
-        )
-
-    if name == "terminate-original":
-        if dep is None or not blue_green:
-            return Check(name, False, "only blue/green deployments have original instances to end")
-        if dep.termination_action == "KEEP_ALIVE":
-            return Check(
-                name, False, "the group keeps the originals running after the reroute (KEEP_ALIVE)"
-            )
-        if dep.phase == "termination-wait":
-            bad = failed(snapshot.gates)
-            if bad:
-                return Check(
-                    name,
-                    False,
-                    "a gate failed: " + "; ".join(c.reason for c in bad),
-                    overridable=True,
-                )
-            when = f" instead of at {dep.deadline.strftime('%H:%M:%S UTC')}" if dep.deadline else ""
-            n = len(live_ids(snapshot.original))
-            return Check(
-                name,
-                True,
-                f"ContinueDeployment TERMINATION_WAIT: terminates the"
-                f" {_plural(n, 'original instance')} now{when}",
-            )
-        if dep.phase == "terminating":
-            return Check(name, False, "the original instances are being terminated already")
-        if not active:
-            return Check(name, False, f"deployment {dep.id} has finished ({dep.status})")
-        return Check(
-            name,
-            False,
-            f"the originals still matter (phase {dep.phase}); the termination wait starts"
-            " after the reroute",
-        )
-
-    if name == "stop":
-        if not active:
-            return Check(
-                name,
-                False,
-                "no deployment is running"
-                if dep is None
-                else f"deployment {dep.id} has finished ({dep.status})",
-            )
-        assert dep is not None
-        if blue_green and dep.phase == "rerouting":
-            return Check(
-                name,
-                True,
-                f"StopDeployment: stops {dep.id} where it is; traffic stays split as it is now"
-                " (rollback would return it to the originals)",
-            )
-        return Check(name, True, f"StopDeployment: stops {dep.id} without rolling back")
-
-    if name == "rollback":
-        if dep is None:
-            return Check(name, False, "there is no deployment to roll back")
-        if is_rollback:
-            return Check(
-                name,
-                False,
-                f"{dep.id} is itself the rollback of {dep.rollback_of}; rolling it back would"
-                " redeploy what was rolled back. To go elsewhere, deploy the revision you want",
-            )
-        if dep.rolled_back_by:
-            return Check(name, False, f"{dep.id} was already rolled back by {dep.rolled_back_by}")
-        if not active:
-            if snapshot.active_deployment:
-                return Check(
-                    name,
-                    False,
-                    f"deployment {snapshot.active_deployment} is running in the group; CodeDeploy"
-                    " runs one deployment per group at a time",
-                )
-            return Check(
-                name,
-                True,
-                f"CreateDeployment: {dep.id} has finished ({dep.status}), so the way back is a"
-                " new deployment of the last revision that succeeded before it (the plan names"
-                " it)",
-            )
-        if blue_green and _originals_gone(snapshot):
-            return Check(
-                name,
-                False,
-                "the original instances are being terminated, so CodeDeploy cannot route back"
-                " to them; once the deployment ends, the way back is a new deployment of the"
-                f" previous revision{_previous(snapshot)}",
-            )
-        if blue_green:
-            n = len(live_ids(snapshot.original))
-            return Check(
-                name,
-                True,
-                "StopDeployment with rollback: traffic returns to the"
-                f" {_plural(n, 'original instance')} and the replacement fleet is removed",
-            )
-        return Check(
-            name,
-            True,
-            "StopDeployment with rollback: CodeDeploy redeploys the last good revision"
-            f"{_previous(snapshot)} to the fleet",
-        )
-
-    if name == "shift":
-        if not active and snapshot.active_deployment:
-            return Check(
-                name,
-                False,
-                f"deployment {snapshot.active_deployment} is running: CodeDeploy owns the"
-                " traffic until it finishes or is stopped",
-            )
-        if active:
-            assert dep is not None
-            return Check(
-                name,
-                False,
-                f"deployment {dep.id} is {dep.status}: CodeDeploy owns the traffic until it"
-                " finishes or is stopped",
-            )
-        weighted = [w for w in snapshot.listeners if len(w.weights) >= 2]
-        if weighted:
-            w = weighted[0]
-            split = ", ".join(f"{tg} {weight}" for tg, weight in w.weights)
-            return Check(
-                name,
-                True,
-                f"weights can be set on {w.load_balancer}:{w.port} (now {split})",
-            )
-        original = live_ids(snapshot.original)
-        replacement = live_ids(snapshot.replacement)
-        if original and replacement and (snapshot.target_groups or snapshot.classic_load_balancers):
-            lbs = ", ".join((*snapshot.target_groups, *snapshot.classic_load_balancers))
-            return Check(
-                name,
-                True,
-                f"both environments are running: either can be moved into or out of {lbs}",
-            )
-        return Check(
-            name,
-            False,
-            "nothing to shift between: no listener splits the group's target groups by"
-            " weight, and only one environment is running",
-        )
-
-    if name == "repair":
-        return _repair(snapshot)
-
-    return Check(name, False, "not available")
-
-
-def _repair(snapshot: Snapshot) -> Check:
-    name = "repair"
-    if snapshot.leftovers is None:
-        return Check(name, False, snapshot.leftovers_note or "leftovers not checked")
-    if not snapshot.leftovers:
-        return Check(name, False, "no leftovers: nothing to repair")
-    kinds = Counter(lo.kind for lo in snapshot.leftovers)
-    words = {
-        "standby": "out of Standby",
-        "out-of-service": "registered again",
-        "min-size": "MinSize restored, or a stale record of it deleted",
-        "suspended": "processes resumed",
-    }
-    parts = [f"{words[k]} ({n})" for k, n in kinds.items()]
-    return Check(name, True, "puts the leftovers right: " + ", ".join(parts))
+        return importlib.import_module("cutover.backend.actions.availability").action_checks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
