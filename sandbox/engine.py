@@ -61,6 +61,7 @@ from cutover.sandbox.world import (
     World,
     WorldError,
 )
+from cutover.sandbox.world import autoscaling as asg_rules
 
 log = logging.getLogger("cutover.sandbox")
 
@@ -1889,7 +1890,7 @@ class CodeDeploy:
         last = self.deployments.get(grp.last_successful or "")
         if last is None:
             self._launches[action.token] = None
-            world.complete_lifecycle_action(asg, member, action.hook, "CONTINUE")
+            asg_rules.complete_lifecycle_action(world, asg, member, action.hook, "CONTINUE")
             return
         dep = self.new_deployment(
             grp,
@@ -1932,7 +1933,7 @@ class CodeDeploy:
         asg = self.world.asgs.get(asg_name)
         member = asg.members.get(iid) if asg else None
         if asg is not None and member is not None:
-            self.world.complete_lifecycle_action(asg, member, hook, result)
+            asg_rules.complete_lifecycle_action(self.world, asg, member, hook, result)
 
     def _start_follow_on(self, grp: DeploymentGroup) -> None:
         """Update instances launched during a deployment that succeeded, once their own

@@ -26,6 +26,7 @@ from cutover.sandbox.world import (
     World,
     WorldError,
 )
+from cutover.sandbox.world import autoscaling as asg_rules
 
 DEFAULT_INSTANCE_TYPE = "t3.micro"
 REVISION_TAG = "cutover:revision"
@@ -749,9 +750,9 @@ def enter_standby(world: World, params: dict) -> dict:
             cause += f", shrinking the capacity from {asg.desired} to {asg.desired - 1}"
             asg.desired -= 1
         member.lifecycle_state = "EnteringStandby"
-        world.detach_from_load_balancers(asg, member.instance_id)
-        act = world.activity(
-            asg, f"Moving EC2 instance to Standby: {member.instance_id}", cause + "."
+        asg_rules.detach_from_load_balancers(world, asg, member.instance_id)
+        act = asg_rules.activity(
+            world, asg, f"Moving EC2 instance to Standby: {member.instance_id}", cause + "."
         )
         activities.append(activity_dict(world, act, status="InProgress", progress=50))
     return {"Activities": activities}
@@ -782,7 +783,7 @@ def exit_standby(world: World, params: dict) -> dict:
         asg.desired += 1
         member.lifecycle_state = "Pending"
         description = f"Moving EC2 instance out of Standby: {member.instance_id}"
-        act = world.activity(asg, description, cause)
+        act = asg_rules.activity(world, asg, description, cause)
         activities.append(activity_dict(world, act, status="PreInService", progress=30))
     return {"Activities": activities}
 
@@ -841,8 +842,7 @@ def terminate_instance_in_auto_scaling_group(world: World, params: dict) -> dict
         if decrement and member.lifecycle_state in COUNTED:
             cause += f", shrinking the capacity from {asg.desired} to {asg.desired - 1}"
             asg.desired -= 1
-        world.begin_member_termination(asg, member, cause + ".")
-        act = world.activities[-1]  # the one begin_member_termination just recorded
+        act = asg_rules.begin_member_termination(world, asg, member, cause + ".")
         activities.append(activity_dict(world, act, status="InProgress", progress=0))
     if params.get("InstanceId") and not params.get("InstanceIds"):
         return {"Activity": activities[0]}
@@ -1042,7 +1042,7 @@ def complete_lifecycle_action(world: World, params: dict) -> dict:
     if result not in ("CONTINUE", "ABANDON"):
         raise _invalid(f"Invalid LifecycleActionResult: {result}")
     asg, member = _waiting(world, params)
-    world.complete_lifecycle_action(asg, member, params["LifecycleHookName"], result)
+    asg_rules.complete_lifecycle_action(world, asg, member, params["LifecycleHookName"], result)
     return {}
 
 

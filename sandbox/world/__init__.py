@@ -1,0 +1,83 @@
+"""The sandbox's world: instances, Auto Scaling groups, load balancers and their targets.
+
+One `World` holds everything, guarded by one re-entrant lock, and keeps one clock. The API
+services mutate it; the data plane (real servers, proxies and health checkers) reconciles
+itself against it and reports health-check results back through `record_check`.
+
+    clock.py        Clock: sandbox time, `time_scale` times faster than real time
+    model.py        instances, target groups, listeners, load balancers (dataclasses)
+    groups.py       Auto Scaling groups, members, lifecycle hooks, activities (dataclasses)
+    state.py        State: the containers, ids, lookups, and the rules of load balancing
+    autoscaling.py  Auto Scaling's rules: launch, lifecycle hooks, termination, reconcile
+    world.py        World: the state as time passes (`tick`)
+
+Import from here: the names below are the package's interface.
+"""
+
+from __future__ import annotations
+
+from cutover.sandbox.world.clock import Clock
+from cutover.sandbox.world.groups import (
+    ASG_PROCESSES,
+    LAUNCHING,
+    TERMINATING,
+    Activity,
+    AsgMember,
+    AutoScalingGroup,
+    LifecycleAction,
+    LifecycleHook,
+)
+from cutover.sandbox.world.model import (
+    DRAINING,
+    HEALTHY,
+    INITIAL,
+    REASON_TEXT,
+    UNAVAILABLE,
+    UNHEALTHY,
+    UNHEALTHY_DRAINING,
+    UNUSED,
+    ClassicLoadBalancer,
+    HealthCheck,
+    Instance,
+    InstanceFault,
+    Listener,
+    LoadBalancer,
+    Rule,
+    Target,
+    TargetGroup,
+    WorldError,
+)
+from cutover.sandbox.world.state import State
+from cutover.sandbox.world.world import World
+
+__all__ = [
+    "ASG_PROCESSES",
+    "DRAINING",
+    "HEALTHY",
+    "INITIAL",
+    "LAUNCHING",
+    "REASON_TEXT",
+    "TERMINATING",
+    "UNAVAILABLE",
+    "UNHEALTHY",
+    "UNHEALTHY_DRAINING",
+    "UNUSED",
+    "Activity",
+    "AsgMember",
+    "AutoScalingGroup",
+    "ClassicLoadBalancer",
+    "Clock",
+    "HealthCheck",
+    "Instance",
+    "InstanceFault",
+    "LifecycleAction",
+    "LifecycleHook",
+    "Listener",
+    "LoadBalancer",
+    "Rule",
+    "State",
+    "Target",
+    "TargetGroup",
+    "World",
+    "WorldError",
+]
