@@ -126,6 +126,8 @@ NOT_FOUND_CODES = {
     "DeploymentDoesNotExistException": "deployment {deployment} does not exist",
     "InvalidDeploymentIdException": "{deployment} is not a deployment id",
 }
+# The deployment asked for is not there (an endpoint reset, a mistyped id): stop asking for it.
+GONE_CODES = ("DeploymentDoesNotExistException", "InvalidDeploymentIdException")
 
 
 # The durable records `cutover hook` keeps in tags (see docs and backend/hooks.py).
@@ -160,6 +162,16 @@ class ObserveError(Exception):
         super().__init__(f"{message} ({aws_code})" if aws_code else message)
         self.message = message
         self.aws_code = aws_code
+
+    @property
+    def throttled(self) -> bool:
+        """AWS throttled the calls: ask again later, and less often."""
+        return self.aws_code in THROTTLING_CODES
+
+    @property
+    def gone(self) -> bool:
+        """The deployment asked for does not exist (any more): asking again will not help."""
+        return self.aws_code in GONE_CODES
 
 
 def explain(exc: BaseException) -> tuple[str, str | None]:

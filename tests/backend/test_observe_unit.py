@@ -323,6 +323,11 @@ def test_errors_in_plain_words_with_their_code() -> None:
     err = observe.ObserveError("deployment group web-prod of web does not exist", "X")
     assert str(err) == "deployment group web-prod of web does not exist (X)"
     assert err.aws_code == "X"
+    assert not err.throttled and not err.gone
+    assert observe.ObserveError("slow down", "ThrottlingException").throttled
+    gone = observe.ObserveError("deployment d-1 does not exist", "DeploymentDoesNotExistException")
+    assert gone.gone and not gone.throttled
+    assert observe.ObserveError("x is not a deployment id", "InvalidDeploymentIdException").gone
 
 
 # ----- assembly -----------------------------------------------------------------------------------
