@@ -18,9 +18,9 @@ from typing import Any
 from aiohttp import web
 from cutover.sandbox import services
 from cutover.sandbox.dataplane import DataPlane, LoadGenerator
+from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.faults import Faults
 from cutover.sandbox.imds import MetadataService
-from cutover.sandbox.metrics import RequestMetrics
 from cutover.sandbox.scenario import Scenario, build_world
 from cutover.sandbox.services import cloudwatch
 from cutover.sandbox.wire import ApiError, WireServer

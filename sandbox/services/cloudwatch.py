@@ -41,7 +41,7 @@ from typing import Any
 import botocore.session
 from cutover.sandbox import alarms as alarm_rules
 from cutover.sandbox.alarms import MetricAlarm, Period
-from cutover.sandbox.metrics import RequestMetrics
+from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.services import operation
 from cutover.sandbox.wire import ApiError
 from cutover.sandbox.world import HEALTHY, UNHEALTHY, Clock, World

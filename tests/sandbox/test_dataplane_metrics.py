@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from cutover.sandbox.metrics import RequestMetrics
+from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.world import Clock
 
 LB = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/0123"

@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 
 from cutover.sandbox.world import Clock
 
+from .aggregate import Agg, Series, parse_percentile, statistic
+
 # Counters: each event adds a value (1 for the *Count metrics, bytes for ProcessedBytes).
 COUNTERS = (
     "RequestCount",
@@ -66,120 +68,6 @@ ALIASES = {
 KINDS = ("lb", "tg", "target")
 STATISTICS = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
 
-# Histogram bins grow by 5%, so a percentile is answered within about 5% of the truth.
-_RATIO = 1.05
-_LOG_RATIO = math.log(_RATIO)
-_FLOOR = 1e-6
-
-
-def _bin(value: float) -> int:
-    if value <= _FLOOR:
-        return 0
-    return int(math.log(value / _FLOOR) / _LOG_RATIO) + 1
-
-
-def _bin_value(index: int) -> float:
-    if index == 0:
-        return 0.0
-    return _FLOOR * _RATIO ** (index - 0.5)
-
-
-class _Dist:
-    """count, sum, min, max and (optionally) a sparse log histogram of samples."""
-
-    __slots__ = ("hist", "max", "min", "n", "sum")
-
-    def __init__(self, with_hist: bool) -> None:
-        self.n = 0
-        self.sum = 0.0
-        self.min = math.inf
-        self.max = -math.inf
-        self.hist: dict[int, int] | None = {} if with_hist else None
-
-    def add(self, value: float) -> None:
-        self.n += 1
-        self.sum += value
-        if value < self.min:
-            self.min = value
-        if value > self.max:
-            self.max = value
-        if self.hist is not None:
-            b = _bin(value)
-            self.hist[b] = self.hist.get(b, 0) + 1
-
-    def merge(self, other: _Dist) -> None:
-        self.n += other.n
-        self.sum += other.sum
-        self.min = min(self.min, other.min)
-        self.max = max(self.max, other.max)
-        if other.hist is not None:
-            if self.hist is None:
-                self.hist = {}
-            for b, c in other.hist.items():
-                self.hist[b] = self.hist.get(b, 0) + c
-
-    def percentile(self, p: float) -> float | None:
-        if not self.n:
-            return None
-        if not self.hist:
-            # No histogram (per-target dimension): the mean is the best we can say.
-            return self.sum / self.n
-        rank = max(1, math.ceil(p / 100.0 * self.n))
-        seen = 0
-        for b in sorted(self.hist):
-            seen += self.hist[b]
-            if seen >= rank:
-                return min(max(_bin_value(b), self.min), self.max)
-        return self.max
-
-
-class _Agg:
-    """Everything one dimension saw in one bucket."""
-
-    __slots__ = ("counters", "dists")
-
-    def __init__(self) -> None:
-        self.counters: dict[str, list[float]] = {}  # metric -> [sum, events]
-        self.dists: dict[str, _Dist] = {}
-
-    def count(self, metric: str, value: float = 1.0) -> None:
-        c = self.counters.get(metric)
-        if c is None:
-            self.counters[metric] = [value, 1]
-        else:
-            c[0] += value
-            c[1] += 1
-
-    def sample(self, metric: str, value: float, with_hist: bool) -> None:
-        d = self.dists.get(metric)
-        if d is None:
-            d = self.dists[metric] = _Dist(with_hist)
-        d.add(value)
-
-    def merge(self, other: _Agg) -> None:
-        for metric, (s, n) in other.counters.items():
-            c = self.counters.get(metric)
-            if c is None:
-                self.counters[metric] = [s, n]
-            else:
-                c[0] += s
-                c[1] += n
-        for metric, d in other.dists.items():
-            mine = self.dists.get(metric)
-            if mine is None:
-                mine = self.dists[metric] = _Dist(d.hist is not None)
-            mine.merge(d)
-
-
-class _Series:
-    __slots__ = ("coarse", "fine", "last_gauge", "life")
-
-    def __init__(self) -> None:
-        self.fine: dict[int, _Agg] = {}  # second -> aggregate
-        self.coarse: dict[int, _Agg] = {}  # minute start (seconds) -> aggregate
-        self.life = _Agg()
-        self.last_gauge: dict[str, float] = {}
-
 
 def status_class(status: int) -> str:
     return f"{max(1, min(5, status // 100))}XX"
@@ -203,7 +91,7 @@ class RequestMetrics:
         self.fine_retention = float(fine_retention)
         self.retention = float(retention)
         self._lock = threading.Lock()
-        self._series: dict[tuple[str, str], _Series] = {}
+        self._series: dict[tuple[str, str], Series] = {}
         self._last_rollup = 0.0
         self._phase: int | None = None
 
@@ -232,7 +120,7 @@ class RequestMetrics:
 
     # ----- writing --------------------------------------------------------------------------
 
-    def _targets(self, ts: float, dims: Iterable[tuple[str, str | None]]) -> list[_Agg]:
+    def _targets(self, ts: float, dims: Iterable[tuple[str, str | None]]) -> list[Agg]:
         """The bucket and the lifetime aggregate of each named dimension, created on demand."""
         second = math.floor(ts)
         out = []
@@ -241,10 +129,10 @@ class RequestMetrics:
                 continue
             series = self._series.get((kind, key))
             if series is None:
-                series = self._series[(kind, key)] = _Series()
+                series = self._series[(kind, key)] = Series()
             agg = series.fine.get(second)
             if agg is None:
-                agg = series.fine[second] = _Agg()
+                agg = series.fine[second] = Agg()
             out.append(agg)
             out.append(series.life)
         return out
@@ -415,10 +303,10 @@ class RequestMetrics:
             raise ValueError("period must be positive")
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}")
-        percentile = _parse_percentile(stat)
+        percentile = parse_percentile(stat)
         if percentile is None and stat not in STATISTICS:
             raise ValueError(f"unknown statistic {stat!r}")
-        groups: dict[int, _Agg] = {}
+        groups: dict[int, Agg] = {}
         with self._lock:
             series = self._series.get((kind, key))
             if series is None:
@@ -430,11 +318,11 @@ class RequestMetrics:
                 index = int((bucket_start - start) // period)
                 group = groups.get(index)
                 if group is None:
-                    group = groups[index] = _Agg()
+                    group = groups[index] = Agg()
                 group.merge(agg)
         out = []
         for index in sorted(groups):
-            value = _statistic(groups[index], metric, stat, percentile)
+            value = statistic(groups[index], metric, stat, percentile)
             if value is not None:
                 out.append((start + index * period, value))
         return out
@@ -457,39 +345,3 @@ class RequestMetrics:
                 out["TargetResponseTime.SampleCount"] = float(lat.n)
             out.update(series.last_gauge)
             return out
-
-
-def _parse_percentile(stat: str) -> float | None:
-    if len(stat) > 1 and stat[0] == "p":
-        try:
-            value = float(stat[1:])
-        except ValueError:
-            return None
-        if 0 <= value <= 100:
-            return value
-    return None
-
-
-def _statistic(agg: _Agg, metric: str, stat: str, percentile: float | None) -> float | None:
-    counter = agg.counters.get(metric)
-    if counter is not None:
-        total, events = counter
-        if not events:
-            return None
-        if stat == "Sum":
-            return total
-        if stat == "SampleCount":
-            return float(events)
-        return total / events
-    dist = agg.dists.get(metric)
-    if dist is None or not dist.n:
-        return None
-    if percentile is not None:
-        return dist.percentile(percentile)
-    return {
-        "Sum": dist.sum,
-        "SampleCount": float(dist.n),
-        "Average": dist.sum / dist.n,
-        "Minimum": dist.min,
-        "Maximum": dist.max,
-    }[stat]
