@@ -32,9 +32,9 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as NotSentError
+from cutover.backend.aws.clock import ServerClock
+from cutover.backend.aws.errors import REFUSALS, describe_aws_error
 from cutover.backend.config import DEFAULT_SUSPEND_PROCESSES, HookSettings
-from cutover.backend.errors import describe_aws_error
-from cutover.backend.session import ServerClock
 
 TAG_HOME = "cutover:hook:home"
 TAG_OUT = "cutover:hook:out"
@@ -55,22 +55,6 @@ STOPPED_TEXTS = ("instance is in stopped state", "instance is in terminated stat
 FALLBACK_TIMEOUT = 300.0
 # Tries of a change refused before AWS did anything (the reads' retry budget, too).
 SEND_ATTEMPTS = 10
-# Error codes that mean the call was refused without doing anything: sending it again is safe.
-# (ResourceContention, Auto Scaling's HTTP 500: "You already have a pending update".)
-REFUSALS = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "SlowDown",
-        "EC2ThrottledException",
-        "ResourceContention",
-    }
-)
 
 
 class HookError(Exception):

@@ -37,17 +37,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 from cutover.backend import gates
+from cutover.backend.aws.errors import (
+    GONE_CODES,
+    NOT_FOUND_CODES,
+    THROTTLING_CODES,
+    explain,
+)
+from cutover.backend.aws.errors import is_fatal as _fatal
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.hooks import parse_min_size_record
 from cutover.backend.model import (
@@ -68,7 +67,6 @@ from cutover.backend.model import (
     Timer,
     Traffic,
 )
-from cutover.backend.session import AwsSession
 
 T = TypeVar("T")
 
@@ -95,40 +93,6 @@ TRAFFIC_EVENTS = ALLOW_EVENTS + BLOCK_EVENTS
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 FINAL_TARGET_STATUSES = ("Succeeded", "Failed", "Skipped")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# Error codes that mean the credentials themselves are wrong: nothing else will work either.
-CREDENTIAL_CODES = {
-    "ExpiredToken": "the AWS credentials have expired; refresh them (e.g. aws sso login)",
-    "ExpiredTokenException": "the AWS credentials have expired; refresh them (e.g. aws sso login)",
-    "RequestExpired": "the request expired: is this machine's clock right?",
-    "InvalidClientTokenId": "the AWS access key is not valid",
-    "UnrecognizedClientException": "the AWS access key is not valid",
-    "InvalidSignatureException": "the AWS secret key does not match the access key",
-    "SignatureDoesNotMatch": "the AWS secret key does not match the access key",
-    "AuthFailure": "AWS did not accept the credentials",
-    "IncompleteSignature": "the request signature is incomplete",
-    "MissingAuthenticationToken": "no AWS credentials were sent",
-}
-THROTTLING_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "SlowDown",
-    "PriorRequestNotComplete",
-}
-NOT_FOUND_CODES = {
-    "ApplicationDoesNotExistException": "application {app} does not exist",
-    "DeploymentGroupDoesNotExistException": "deployment group {group} of {app} does not exist",
-    "DeploymentDoesNotExistException": "deployment {deployment} does not exist",
-    "InvalidDeploymentIdException": "{deployment} is not a deployment id",
-}
-# The deployment asked for is not there (an endpoint reset, a mistyped id): stop asking for it.
-GONE_CODES = ("DeploymentDoesNotExistException", "InvalidDeploymentIdException")
-
 
 # The durable records `cutover hook` keeps in tags (see docs and backend/hooks.py).
 HOOK_TAG_PREFIX = "cutover:hook:"
@@ -172,46 +136,6 @@ class ObserveError(Exception):
     def gone(self) -> bool:
         """The deployment asked for does not exist (any more): asking again will not help."""
         return self.aws_code in GONE_CODES
-
-
-def explain(exc: BaseException) -> tuple[str, str | None]:
-    """(plain words, code) for a boto3 / botocore error."""
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code") or "Unknown")
-        message = str(err.get("Message") or "").strip()
-        if code in CREDENTIAL_CODES:
-            return CREDENTIAL_CODES[code], code
-        if code in THROTTLING_CODES:
-            return "AWS is throttling requests (retried, still throttled)", code
-        if code.startswith("AccessDenied") or code == "UnauthorizedOperation":
-            op = exc.operation_name
-            return f"access denied to {op}" + (f": {message}" if message else ""), code
-        return message or f"{exc.operation_name} failed", code
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return (
-            "no usable AWS credentials found (set AWS_PROFILE, --profile or the AWS_ACCESS_KEY_ID"
-            " variables)",
-            type(exc).__name__,
-        )
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url") or "the AWS endpoint"
-        return f"cannot reach {url}", type(exc).__name__
-    if isinstance(exc, ReadTimeoutError):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url") or "AWS"
-        return f"{url} did not answer in time", type(exc).__name__
-    if isinstance(exc, BotoCoreError):
-        return str(exc), type(exc).__name__
-    return f"{type(exc).__name__}: {exc}", None
-
-
-def _fatal(exc: BaseException) -> bool:
-    """Errors that make any snapshot meaningless, whichever call met them."""
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return True
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code") in CREDENTIAL_CODES
-    return False
 
 
 # ----- small parsing helpers ---------------------------------------------------------------------

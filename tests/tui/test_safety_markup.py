@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from cutover.backend.plan import Outcome, Plan
+from cutover.backend.actions.plan import Outcome, Plan
 from cutover.tui.app import CutoverApp
 from textual.widgets._toast import Toast
 
