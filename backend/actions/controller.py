@@ -36,14 +36,14 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 from cutover.backend import audit as audit_outcomes
+from cutover.backend.actions.plan import ApiCall, Outcome, Plan, planned_from
+from cutover.backend.actions.readback import DONE, NOT_DONE, UNKNOWN, Intent, read_back
+from cutover.backend.actions.shift import plan_move, plan_weights
 from cutover.backend.audit import AuditLog, AuditRecord
 from cutover.backend.config import TargetConfig
 from cutover.backend.errors import describe_aws_error
 from cutover.backend.model import Leftover, PendingAction, Snapshot
-from cutover.backend.plan import ApiCall, Outcome, Plan, planned_from
-from cutover.backend.readback import DONE, NOT_DONE, UNKNOWN, Intent, read_back
 from cutover.backend.session import AwsSession
-from cutover.backend.shift import plan_move, plan_weights
 
 __all__ = ["MUTATING", "ActionRefused", "ApiCall", "Controller", "Outcome", "Plan"]
 

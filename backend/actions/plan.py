@@ -64,6 +64,17 @@ def planned_from(snap: Snapshot) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Request:
+    """What a person chose beyond the action itself: a dashboard dialog's answer, or a
+    command's flags (--revision, --replacement, --move, --override-gates)."""
+
+    revision: str | None = None
+    replacement_percent: int | None = None
+    move: str | None = None
+    override_gates: bool = False
+
+
+@dataclass(frozen=True)
 class Plan:
     """What an action will do, for a person to confirm. `refused` set means it must not run."""
 

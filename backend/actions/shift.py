@@ -14,16 +14,43 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from cutover.backend.actions.plan import ApiCall, Plan, Request, planned_from
 from cutover.backend.model import ListenerWeights, Snapshot, TargetHealth
-from cutover.backend.plan import ApiCall, Plan
+from cutover.backend.session import AwsSession
 
 MOVES = ("replacement-in", "replacement-out", "original-in", "original-out")
 
 
+def plan_shift(base: Plan, snap: Snapshot, request: Request, _session: AwsSession) -> Plan:
+    """A weight change (`request.replacement_percent`) or a move (`request.move`): one of
+    the two, never both."""
+    d = snap.deployment
+    base = replace(base, deployment_id=d.id if d else None, expect_status=d.status if d else None)
+    if (request.replacement_percent is None) == (request.move is None):
+        return replace(
+            base, summary="Reroute by hand", refused="give a replacement share or a move"
+        )
+    if request.replacement_percent is not None:
+        return plan_weights(base, snap, request.replacement_percent)
+    return plan_move(base, snap, request.move or "")
+
+
+@dataclass(frozen=True)
+class _Reweighed:
+    """One listener rule's new weights: the call, what it changes, and what would be unsafe."""
+
+    rule_arn: str
+    call: ApiCall
+    weights: dict[str, int]
+    changes: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
 def plan_weights(base: Plan, snap: Snapshot, percent: int) -> Plan:
+    """ModifyListener / ModifyRule on every rule that splits two target groups by weight."""
     base = replace(base, summary=f"Send {percent}% of traffic to the replacement")
     if not 0 <= percent <= 100:
         return replace(base, refused="the replacement share must be from 0 to 100")
@@ -33,44 +60,11 @@ def plan_weights(base: Plan, snap: Snapshot, percent: int) -> Plan:
             refused="no listener of this group forwards to two target groups by weight; "
             "use a move instead",
         )
-    calls, changes, problems = [], [], []
-    wanted: dict[str, dict[str, int]] = {}
-    for lw in snap.listeners:
-        names = [n for n, _ in lw.weights]
-        if len(names) != 2:
-            continue
-        original_tg, replacement_tg = _sides(snap, names)
-        weights = {original_tg: 100 - percent, replacement_tg: percent}
-        if dict(lw.weights) == weights:
-            continue
-        by_arn = {arn: weights[name] for name, arn in _arns(snap, lw, names)}
-        before = _actions(lw)
-        after = with_weights(before, by_arn)
-        where = f"{lw.load_balancer}:{lw.port}" + ("" if lw.is_default else " (rule)")
-        for name, weight in weights.items():
-            if weight > 0:
-                problem = _no_healthy(snap, name)
-                if problem:
-                    problems.append(f"{where}: {name} would get {weight}% but {problem}")
-        if lw.is_default:
-            call = ApiCall(
-                "elbv2",
-                "modify_listener",
-                {"ListenerArn": lw.listener_arn, "DefaultActions": after},
-            )
-        else:
-            call = ApiCall("elbv2", "modify_rule", {"RuleArn": lw.rule_arn, "Actions": after})
-        calls.append(call)
-        wanted[lw.rule_arn] = weights
-        changes.append(
-            f"{where}: {', '.join(f'{n} {w}' for n, w in lw.weights)} -> "
-            f"{original_tg} {100 - percent}, {replacement_tg} {percent}"
-        )
-        changes.append(f"{where} actions now: {describe_actions(before, snap)}")
-        changes.append(f"{where} actions after: {describe_actions(after, snap)}")
+    found = [r for lw in snap.listeners if (r := _reweigh(snap, lw, percent)) is not None]
+    problems = [p for r in found for p in r.problems]
     if problems:
         return replace(base, refused="; ".join(problems))
-    if not calls:
+    if not found:
         already = any(len(lw.weights) == 2 for lw in snap.listeners)
         return replace(
             base,
@@ -78,13 +72,47 @@ def plan_weights(base: Plan, snap: Snapshot, percent: int) -> Plan:
             if already
             else "no listener forwards to exactly two target groups",
         )
+    wanted = {r.rule_arn: r.weights for r in found}
     return replace(
         base,
-        calls=tuple(calls),
-        changes=tuple(changes),
+        calls=tuple(r.call for r in found),
+        changes=tuple(c for r in found for c in r.changes),
         parameters={"replacement_percent": percent},
         expect={"kind": "weights", "weights": wanted},
     )
+
+
+def _reweigh(snap: Snapshot, lw: ListenerWeights, percent: int) -> _Reweighed | None:
+    """The change to one rule, or None when it splits no pair or already has the weights."""
+    names = [n for n, _ in lw.weights]
+    if len(names) != 2:
+        return None
+    original_tg, replacement_tg = _sides(snap, names)
+    weights = {original_tg: 100 - percent, replacement_tg: percent}
+    if dict(lw.weights) == weights:
+        return None
+    by_arn = {arn: weights[name] for name, arn in _arns(snap, lw, names)}
+    before = _actions(lw)
+    after = with_weights(before, by_arn)
+    where = f"{lw.load_balancer}:{lw.port}" + ("" if lw.is_default else " (rule)")
+    problems = tuple(
+        f"{where}: {name} would get {weight}% but {problem}"
+        for name, weight in weights.items()
+        if weight > 0 and (problem := _no_healthy(snap, name))
+    )
+    if lw.is_default:
+        call = ApiCall(
+            "elbv2", "modify_listener", {"ListenerArn": lw.listener_arn, "DefaultActions": after}
+        )
+    else:
+        call = ApiCall("elbv2", "modify_rule", {"RuleArn": lw.rule_arn, "Actions": after})
+    changes = (
+        f"{where}: {', '.join(f'{n} {w}' for n, w in lw.weights)} -> "
+        f"{original_tg} {100 - percent}, {replacement_tg} {percent}",
+        f"{where} actions now: {describe_actions(before, snap)}",
+        f"{where} actions after: {describe_actions(after, snap)}",
+    )
+    return _Reweighed(lw.rule_arn, call, weights, changes, problems)
 
 
 def _actions(lw: ListenerWeights) -> list[dict[str, Any]]:
@@ -196,6 +224,9 @@ def _no_healthy(snap: Snapshot, source: str, leaving: set[str] = frozenset()) ->
 
 
 def plan_move(base: Plan, snap: Snapshot, move: str) -> Plan:
+    """Register or deregister one environment's live instances with every target group and
+    classic load balancer of the group; refused when moving out would leave one of them with
+    no healthy target (a target group no listener gives weight is free to empty)."""
     base = replace(base, summary=f"Move an environment: {move}")
     if move not in MOVES:
         return replace(base, refused=f"--move must be one of {', '.join(MOVES)}")
@@ -207,52 +238,14 @@ def plan_move(base: Plan, snap: Snapshot, move: str) -> Plan:
     ids = {i.id for i in live}
     sources = [*snap.target_groups, *snap.classic_load_balancers]
     if direction == "out":
-        # A target group every listener gives weight 0 gets no traffic: it may be emptied.
-        idle = {
-            tg
-            for tg in snap.target_groups
-            if any(tg in dict(w.weights) for w in snap.listeners)
-            and all(dict(w.weights).get(tg, 0) == 0 for w in snap.listeners)
-        }
-        problems = [
-            p for s in sources if s not in idle and (p := _no_healthy(snap, s, leaving=ids))
-        ]
+        problems = _out_problems(snap, sources, ids)
         if problems:
             return replace(
                 base,
                 refused=f"moving the {role} instances out would leave no healthy target: "
                 + "; ".join(problems),
             )
-    tg_arns = dict(snap.target_group_arns)
-    calls = []
-    for tg in snap.target_groups:
-        health = dict(_readings(snap, tg))
-        targets = [
-            {"Id": i.id}
-            for i in live
-            if (direction == "in") != (i.id in health and _serving(health[i.id]))
-        ]
-        if not targets:
-            continue
-        op = "register_targets" if direction == "in" else "deregister_targets"
-        calls.append(
-            ApiCall("elbv2", op, {"TargetGroupArn": tg_arns.get(tg, tg), "Targets": targets})
-        )
-    for clb in snap.classic_load_balancers:
-        health = dict(_readings(snap, clb))
-        instances = [
-            {"InstanceId": i.id}
-            for i in live
-            if (direction == "in") != (i.id in health and _serving(health[i.id]))
-        ]
-        if not instances:
-            continue
-        op = (
-            "register_instances_with_load_balancer"
-            if direction == "in"
-            else "deregister_instances_from_load_balancer"
-        )
-        calls.append(ApiCall("elb", op, {"LoadBalancerName": clb, "Instances": instances}))
+    calls = _move_calls(snap, [i.id for i in live], into=direction == "in")
     if not sources:
         return replace(
             base, refused="the group has no load balancer to move instances in or out of"
@@ -277,3 +270,64 @@ def plan_move(base: Plan, snap: Snapshot, move: str) -> Plan:
             "sources": sources,
         },
     )
+
+
+def _out_problems(snap: Snapshot, sources: list[str], leaving: set[str]) -> list[str]:
+    """What moving `leaving` out would leave with no healthy target."""
+    # A target group every listener gives weight 0 gets no traffic: it may be emptied.
+    idle = {
+        tg
+        for tg in snap.target_groups
+        if any(tg in dict(w.weights) for w in snap.listeners)
+        and all(dict(w.weights).get(tg, 0) == 0 for w in snap.listeners)
+    }
+    return [p for s in sources if s not in idle and (p := _no_healthy(snap, s, leaving=leaving))]
+
+
+def _move_calls(snap: Snapshot, ids: list[str], *, into: bool) -> list[ApiCall]:
+    """One call per target group and classic load balancer where some of `ids` are not
+    already where the move puts them."""
+    tg_arns = dict(snap.target_group_arns)
+    calls = []
+    for tg in snap.target_groups:
+        health = dict(_readings(snap, tg))
+        moving = [i for i in ids if into != (i in health and _serving(health[i]))]
+        if moving:
+            op = "register_targets" if into else "deregister_targets"
+            targets = [{"Id": i} for i in moving]
+            calls.append(
+                ApiCall("elbv2", op, {"TargetGroupArn": tg_arns.get(tg, tg), "Targets": targets})
+            )
+    for clb in snap.classic_load_balancers:
+        health = dict(_readings(snap, clb))
+        moving = [i for i in ids if into != (i in health and _serving(health[i]))]
+        if moving:
+            op = (
+                "register_instances_with_load_balancer"
+                if into
+                else "deregister_instances_from_load_balancer"
+            )
+            instances = [{"InstanceId": i} for i in moving]
+            calls.append(ApiCall("elb", op, {"LoadBalancerName": clb, "Instances": instances}))
+    return calls
+
+
+def changed_since(plan: Plan, current: Snapshot) -> str | None:
+    """Why a weight change or a move no longer fits the listeners or registrations as they
+    are now (compared with what the plan was made from), or None."""
+    look = "; look again before acting"
+    before, kind = plan.planned_from, plan.expect.get("kind")
+    if kind == "weights":
+        now = planned_from(current)
+        for rule in plan.expect.get("weights", {}):
+            if now["weights"].get(rule) != before.get("weights", {}).get(rule) or now[
+                "actions"
+            ].get(rule) != before.get("actions", {}).get(rule):
+                return f"the listener's actions or weights changed since the plan was made{look}"
+    if kind == "move":
+        sources = set(plan.expect.get("sources", []))
+        then = {r for r in before.get("registered", []) if r.split("@", 1)[1] in sources}
+        now_reg = {r for r in planned_from(current)["registered"] if r.split("@", 1)[1] in sources}
+        if then != now_reg:
+            return f"the registrations changed since the plan was made{look}"
+    return None
