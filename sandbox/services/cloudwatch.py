@@ -17,7 +17,8 @@ As on AWS, a period in which nothing happened has no datapoint (ELB publishes it
 only when they are non-zero); Healthy/UnHealthyHostCount are sampled every sandbox second by a
 tick hook. All times are sandbox time; periods are sandbox seconds.
 
-Alarms (`cutover.sandbox.alarms.MetricAlarm`) live in `world.alarms` and evaluate themselves
+Alarms (`cutover.sandbox.cloudwatch.alarms.MetricAlarm`) live in `world.alarms` and evaluate
+themselves
 at every period boundary of their own Period, over their last EvaluationPeriods complete
 periods. Every function here runs under `world.lock` (`dispatch` holds it, and so does
 `World.tick` for the hook).
@@ -39,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.session
-from cutover.sandbox import alarms as alarm_rules
-from cutover.sandbox.alarms import MetricAlarm, Period
+from cutover.sandbox.cloudwatch import alarms as alarm_rules
+from cutover.sandbox.cloudwatch.alarms import MetricAlarm, Period
 from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.services import operation
 from cutover.sandbox.wire import ApiError

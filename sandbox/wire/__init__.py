@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from .codec import Call, Codec, DecodeError, RawRequest, RawResponse
 from .errors import ApiError, Throttled
-from .models import CBOR, EC2, JSON, QUERY, SERVED_SERVICES, ServiceInfo, load_service
+from .models import (
+    CBOR,
+    EC2,
+    JSON,
+    QUERY,
+    SERVED_SERVICES,
+    ServiceInfo,
+    enum_of,
+    limit_of,
+    load_service,
+)
 from .server import Handler, RequestHook, WireServer, http_date, utcnow
 
 __all__ = [
@@ -29,7 +39,9 @@ __all__ = [
     "ServiceInfo",
     "Throttled",
     "WireServer",
+    "enum_of",
     "http_date",
+    "limit_of",
     "load_service",
     "utcnow",
 ]

@@ -90,3 +90,14 @@ def load_service(name: str) -> ServiceInfo:
         error_by_code=errors,
         code_by_shape_name=code_by_shape,
     )
+
+
+def enum_of(service: str, shape: str) -> tuple[str, ...]:
+    """The values a modeled string shape allows, in the model's order (error messages list
+    them so)."""
+    return tuple(load_service(service).model.shape_for(shape).enum)
+
+
+def limit_of(service: str, shape: str, key: str = "max") -> int:
+    """A modeled shape's `min` or `max` constraint (a length, or an integer's bound)."""
+    return int(load_service(service).model.shape_for(shape).metadata[key])

@@ -26,7 +26,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from cutover.sandbox import services
-from cutover.sandbox.alarms import MetricAlarm, Period, evaluate, java_double
+from cutover.sandbox.cloudwatch.alarms import MetricAlarm, Period, evaluate, java_double
 from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import CodeDeploySpec, load_scenario
