@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
-from cutover.backend.session import AwsSession
 
 BIG = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios" / "big.yaml"
 SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]

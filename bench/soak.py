@@ -46,9 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 from cutover.backend.actions import Controller  # noqa: E402
 from cutover.backend.audit import AuditLog  # noqa: E402
+from cutover.backend.aws.session import AwsSession  # noqa: E402
 from cutover.backend.config import TargetConfig  # noqa: E402
 from cutover.backend.observe import Observer  # noqa: E402
-from cutover.backend.session import AwsSession  # noqa: E402
 from cutover.tui.app import CutoverApp  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")

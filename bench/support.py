@@ -6,8 +6,8 @@ The scripts run as `python bench/NAME.py`, so this folder is on the import path.
 from __future__ import annotations
 
 import boto3
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.session import AwsSession
 from cutover.sandbox.runner import Sandbox
 
 

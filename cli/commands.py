@@ -15,13 +15,13 @@ from typing import TextIO
 
 from cutover.backend.actions import Controller, Plan
 from cutover.backend.audit import AuditLog
+from cutover.backend.aws.errors import describe_aws_error
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import ConfigError, TargetConfig, load_config
-from cutover.backend.errors import describe_aws_error
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
 from cutover.backend.present.status_json import status_document
 from cutover.backend.present.status_text import render_status
-from cutover.backend.session import AwsSession
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

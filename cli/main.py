@@ -475,9 +475,9 @@ def _run_dashboard(
 ) -> int:
     from cutover.backend.actions import Controller
     from cutover.backend.audit import AuditLog
-    from cutover.backend.errors import describe_aws_error
+    from cutover.backend.aws.errors import describe_aws_error
+    from cutover.backend.aws.session import AwsSession
     from cutover.backend.observe import Observer
-    from cutover.backend.session import AwsSession
 
     try:
         session = AwsSession(target)  # type: ignore[arg-type]

@@ -16,9 +16,9 @@ from typing import Literal
 
 from cutover.backend.actions import availability, deployment, repair, shift
 from cutover.backend.actions.plan import Plan, Request
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings
 from cutover.backend.model import Check, Snapshot
-from cutover.backend.session import AwsSession
 
 BLUE_GREEN, IN_PLACE = "BLUE_GREEN", "IN_PLACE"
 BOTH = frozenset({BLUE_GREEN, IN_PLACE})

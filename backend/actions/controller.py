@@ -40,10 +40,10 @@ from cutover.backend.actions.plan import ApiCall, Outcome, Plan, planned_from
 from cutover.backend.actions.readback import DONE, NOT_DONE, UNKNOWN, Intent, read_back
 from cutover.backend.actions.shift import plan_move, plan_weights
 from cutover.backend.audit import AuditLog, AuditRecord
+from cutover.backend.aws.errors import describe_aws_error
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.errors import describe_aws_error
 from cutover.backend.model import Leftover, PendingAction, Snapshot
-from cutover.backend.session import AwsSession
 
 __all__ = ["MUTATING", "ActionRefused", "ApiCall", "Controller", "Outcome", "Plan"]
 

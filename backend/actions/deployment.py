@@ -15,9 +15,9 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 from cutover.backend.actions.plan import ApiCall, Plan, Request
-from cutover.backend.errors import describe_aws_error
+from cutover.backend.aws.errors import describe_aws_error
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.model import Deployment, Snapshot
-from cutover.backend.session import AwsSession
 
 
 def parse_revision(text: str) -> dict[str, Any]:

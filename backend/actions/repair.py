@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cutover.backend.actions.plan import ApiCall, Plan, Request
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.model import Leftover, Snapshot
-from cutover.backend.session import AwsSession
 
 # The tag the hooks put on an instance they took out of service.
 OUT_TAG = "cutover:hook:out"

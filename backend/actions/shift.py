@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cutover.backend.actions.plan import ApiCall, Plan, Request, planned_from
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.model import ListenerWeights, Snapshot, TargetHealth
-from cutover.backend.session import AwsSession
 
 MOVES = ("replacement-in", "replacement-out", "original-in", "original-out")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cutover.backend.actions import Controller, parse_revision
 from cutover.backend.audit import AuditLog
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.gates import action_checks
 from cutover.backend.model import (
@@ -20,7 +21,6 @@ from cutover.backend.model import (
     Snapshot,
     TargetHealth,
 )
-from cutover.backend.session import AwsSession
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TARGET = TargetConfig(name="t", region="us-east-1", application="web", deployment_group="web-prod")

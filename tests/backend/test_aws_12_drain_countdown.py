@@ -14,9 +14,9 @@ from datetime import datetime
 
 import boto3
 import pytest
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
-from cutover.backend.session import AwsSession
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import load_scenario
 

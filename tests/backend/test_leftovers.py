@@ -17,11 +17,11 @@ import boto3
 import pytest
 from cutover.backend.actions import Controller
 from cutover.backend.audit import AuditLog
+from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import Observer
 from cutover.backend.present.status_json import status_document
-from cutover.backend.session import AwsSession
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import load_scenario
 

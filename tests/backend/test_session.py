@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from cutover.backend.session import ServerClock
+from cutover.backend.aws.clock import ServerClock
 
 
 def header(when: datetime) -> str:

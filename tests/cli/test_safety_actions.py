@@ -172,9 +172,9 @@ def test_safety_03_an_intent_without_outcome_is_shown_until_read_back(
 async def dashboard_banner(env: dict[str, str]) -> str:
     from cutover.backend.actions import Controller
     from cutover.backend.audit import AuditLog
+    from cutover.backend.aws.session import AwsSession
     from cutover.backend.config import TargetConfig
     from cutover.backend.observe import Observer
-    from cutover.backend.session import AwsSession
     from cutover.tui.app import CutoverApp
 
     from tests.tui.conftest import text_of
