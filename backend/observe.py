@@ -48,7 +48,7 @@ from cutover.backend.aws.errors import (
 from cutover.backend.aws.errors import is_fatal as _fatal
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.hooks import parse_min_size_record
+from cutover.backend.core.hooktags import parse_min_size
 from cutover.backend.model import (
     ACTIVE_STATUSES,
     AUTOMATIC_CREATORS,
@@ -1682,7 +1682,7 @@ def _min_size_leftover(asg: _Asg, raw: str) -> Leftover:
     """The `cutover:hook:min-size` record against the group's MinSize now: restorable only
     while MinSize is still the value the hooks set; a value someone else set since stands, and
     only the stale record goes."""
-    record = parse_min_size_record(raw)
+    record = parse_min_size(raw)
     restore: int | None = None
     if record is None:
         detail = f"record left behind (not a record the hooks write: {raw!r})"
