@@ -12,7 +12,14 @@ full-jitter retries of reads and polling; each change sent once, a lost answer r
 (`Hook.send`).
 
 The caller gives a `Reporter` for the one-line-per-step output; failures raise `HookError`
-(exit 1) or `HookUsage` (exit 2) with one line saying why. No textual, no sandbox import.
+(exit 1) or `HookUsage` (exit 2) with one line saying why. No textual, no sandbox import:
+the hooks start on the instance, so their imports stay few.
+
+`run` finds the instance (`identity`) and runs `deregister` or `register` on a `hook.Hook`
+(one run's AWS calls and reads). Those flows use `locate` and `places` (where the instance
+serves), `timeouts`, `changes` (each change and how it looks once done), `records` (the
+`cutover:hook:*` tags, format in `cutover.backend.core.hooktags`), `autoscaling` (suspended
+processes and MinSize) and `waits`, which read states through `verdicts`.
 """
 
 from __future__ import annotations
