@@ -68,15 +68,8 @@ class LoadBalancerReads:
                             f"target group {name} of the deployment group does not exist"
                         )
         clb_missing = [n for n in clb_names if n not in self._clb_cache]
-        elb = self._calls.client("elb")
         for name in clb_missing:
-            got = self._calls.part(
-                parts,
-                f"attributes:{name}",
-                f"classic load balancer {name}",
-                lambda name=name: _classic_attributes(elb, name),
-                None,
-            )
+            got = self._classic(name, parts)
             if got is not None:
                 self._clb_cache[name] = got
         tgs = [self._tg_cache[n] for n in tg_names if n in self._tg_cache]
@@ -111,23 +104,27 @@ class LoadBalancerReads:
             tg = self._extra_tg_cache[key]
             if all(t.arn != tg.arn for t in tgs):
                 tgs.append(tg)
-        elb = self._calls.client("elb")
         clbs: list[Classic] = []
         for name in clb_names:
             if name not in self._extra_clb_cache:
-                got_clb = self._calls.part(
-                    parts,
-                    f"attributes:{name}",
-                    f"classic load balancer {name}",
-                    lambda name=name: _classic_attributes(elb, name),
-                    None,
-                )
+                got_clb = self._classic(name, parts)
                 if got_clb is None:
                     clbs.append(Classic(name, None))
                     continue
                 self._extra_clb_cache[name] = got_clb
             clbs.append(self._extra_clb_cache[name])
         return tgs, clbs
+
+    def _classic(self, name: str, parts: Parts) -> Classic | None:
+        """A classic load balancer's settings; None (and a note) when they could not be read."""
+        elb = self._calls.client("elb")
+        return self._calls.part(
+            parts,
+            f"attributes:{name}",
+            f"classic load balancer {name}",
+            lambda: _classic_attributes(elb, name),
+            None,
+        )
 
     def _describe_outside(self, key: str) -> TargetGroup | None:
         elb2 = self._calls.client("elbv2")
