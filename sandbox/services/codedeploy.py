@@ -2,7 +2,7 @@
 deployment configs, deployment groups, deployments and their targets.
 
 Calls validate their input, raise the modeled errors, and shape the engine's state
-(`cutover.sandbox.engine`) exactly as boto3 returns it. Deployments themselves move in the
+(`cutover.sandbox.codedeploy`) exactly as boto3 returns it. Deployments themselves move in the
 engine's tick. S3 and GitHub revisions are accepted without fetching anything: instances then
 serve the revision's label (the S3 key's file name without extension, or the commit id).
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from cutover.sandbox import engine
-from cutover.sandbox.engine import (
+from cutover.sandbox import codedeploy
+from cutover.sandbox.codedeploy import (
     Application,
     CodeDeploy,
     Deployment,
@@ -23,7 +23,7 @@ from cutover.sandbox.engine import (
     RevisionRecord,
     revision_key,
 )
-from cutover.sandbox.services import operation
+from cutover.sandbox.services import autoscaling, operation
 from cutover.sandbox.services.ec2 import paginate
 from cutover.sandbox.world import World, WorldError
 
@@ -54,7 +54,11 @@ def _err(code: str, message: str) -> WorldError:
 
 
 def _cd(world: World) -> CodeDeploy:
-    return engine.state(world)
+    cd = codedeploy.state(world)
+    # Blue/green deployments copy, attach, detach and delete Auto Scaling groups through
+    # Auto Scaling's API, as CodeDeploy does in AWS.
+    cd.autoscaling = autoscaling
+    return cd
 
 
 def _page(items: list, params: dict, scope: str) -> tuple[list, dict]:
@@ -148,7 +152,7 @@ def _group_info(cd: CodeDeploy, grp: DeploymentGroup) -> dict:
         "applicationName": grp.application,
         "deploymentGroupId": grp.id,
         "deploymentGroupName": grp.name,
-        **engine.clone(grp.spec),
+        **codedeploy.clone(grp.spec),
         "computePlatform": "Server",
     }
     if grp.target_revision is not None:
@@ -388,7 +392,7 @@ def _asg_entries(world: World, names: list[str], existing: list[dict], group: st
         )
     hooks = {e["name"]: e for e in existing}
     return [
-        hooks.get(n) or {"name": n, "hook": engine.launch_hook_name(world, group)}
+        hooks.get(n) or {"name": n, "hook": codedeploy.launch_hook_name(world, group)}
         for n in dict.fromkeys(names)
     ]
 
@@ -397,10 +401,10 @@ def _spec(world: World, params: dict, group: str, old: dict | None) -> dict:
     """Group settings from Create/UpdateDeploymentGroup params, merged over `old`."""
     cd = _cd(world)
     spec = (
-        engine.clone(old)
+        codedeploy.clone(old)
         if old
         else {
-            "deploymentConfigName": engine.DEFAULT_CONFIG,
+            "deploymentConfigName": codedeploy.DEFAULT_CONFIG,
             "ec2TagFilters": [],
             "onPremisesInstanceTagFilters": [],
             "autoScalingGroups": [],
@@ -605,7 +609,7 @@ def delete_application(world: World, params: dict) -> dict:
     cd.applications.pop(name, None)
     for key in [k for k in cd.groups if k[0] == name]:
         grp = cd.groups.pop(key)
-        engine.sync_launch_hooks(world, grp.id, grp.spec["autoScalingGroups"], [])
+        codedeploy.sync_launch_hooks(world, grp.id, grp.spec["autoScalingGroups"], [])
     return {}
 
 
@@ -819,7 +823,7 @@ def create_deployment_group(world: World, params: dict) -> dict:
         app.name, name, world.new_uuid(), spec, tags=list(params.get("tags") or [])
     )
     cd.groups[(app.name, name)] = grp
-    engine.sync_launch_hooks(world, grp.id, [], spec["autoScalingGroups"])
+    codedeploy.sync_launch_hooks(world, grp.id, [], spec["autoScalingGroups"])
     return {"deploymentGroupId": grp.id}
 
 
@@ -883,7 +887,7 @@ def update_deployment_group(world: World, params: dict) -> dict:
             )
     before = grp.spec["autoScalingGroups"]
     grp.spec = _spec(world, params, new_name or current, grp.spec)
-    engine.sync_launch_hooks(world, grp.id, before, grp.spec["autoScalingGroups"])
+    codedeploy.sync_launch_hooks(world, grp.id, before, grp.spec["autoScalingGroups"])
     if new_name and new_name != current:
         del cd.groups[(app.name, current)]
         grp.name = new_name
@@ -901,7 +905,7 @@ def delete_deployment_group(world: World, params: dict) -> dict:
     app_name = _app_name(params)
     grp = cd.groups.pop((app_name, _group_name(params)), None)
     if grp is not None:
-        engine.sync_launch_hooks(world, grp.id, grp.spec["autoScalingGroups"], [])
+        codedeploy.sync_launch_hooks(world, grp.id, grp.spec["autoScalingGroups"], [])
     return {"hooksNotCleanedUp": []}
 
 
@@ -1077,7 +1081,7 @@ def continue_deployment(world: World, params: dict) -> dict:
             f"The wait type {wait_type} is invalid. Valid wait types are READY_WAIT and "
             "TERMINATION_WAIT.",
         )
-    _cd(world).continue_deployment(dep, wait_type)
+    codedeploy.continue_deployment(_cd(world), dep, wait_type)
     return {}
 
 
@@ -1087,7 +1091,7 @@ def stop_deployment(world: World, params: dict) -> dict:
     DEPLOYMENT_STOP_ON_REQUEST when it is not given) a rollback deployment starts."""
     dep = _deployment(world, params.get("deploymentId"))
     rollback = params.get("autoRollbackEnabled")
-    return _cd(world).stop_deployment(dep, None if rollback is None else bool(rollback))
+    return codedeploy.stop_deployment(_cd(world), dep, None if rollback is None else bool(rollback))
 
 
 # ----- targets and instances -------------------------------------------------------------------
