@@ -22,7 +22,7 @@ from cutover.common import lifecycle
 from cutover.sandbox import codedeploy as engine
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import load_scenario
-from cutover.sandbox.services import codedeploy as codedeploy_service
+from cutover.sandbox.services.codedeploy import common as codedeploy_service
 
 pytestmark = pytest.mark.timeout(60)
 
