@@ -9,7 +9,7 @@ from datetime import datetime
 from cutover.sandbox.wire import enum_of
 from cutover.sandbox.world import World, WorldError
 
-from .groupsettings import alarm_config, auto_rollback, tag_filters
+from .groupsettings import alarm_config, auto_rollback, check_groups_exist, tag_filters
 from .model import Deployment, DeploymentGroup, DeploymentTarget
 from .revisions import revision_location
 from .state import CodeDeploy
@@ -51,7 +51,7 @@ def create_deployment(
     if params.get("overrideAlarmConfiguration") is not None:
         alarms = alarm_config(params["overrideAlarmConfiguration"])
     world = cd.world
-    _check_groups_exist(world, [e["name"] for e in grp.spec["autoScalingGroups"]])
+    check_groups_exist(world, [e["name"] for e in grp.spec["autoScalingGroups"]])
     targets = _replacement_targets(world, grp.spec, params.get("targetInstances"))
     active = cd.active_deployment(grp.application, grp.name)
     if active is not None:
@@ -76,15 +76,6 @@ def create_deployment(
     return dep
 
 
-def _check_groups_exist(world: World, names: list[str]) -> None:
-    missing = [n for n in names if n not in world.asgs]
-    if missing:
-        raise WorldError(
-            "InvalidAutoScalingGroupException",
-            f"Auto Scaling groups not found: {', '.join(missing)}",
-        )
-
-
 def _replacement_targets(world: World, spec: dict, targets: dict | None) -> dict | None:
     """The targetInstances of a blue/green deployment that discovers its replacement
     instances (None otherwise), checked."""
@@ -107,7 +98,7 @@ def _replacement_targets(world: World, spec: dict, targets: dict | None) -> dict
             "InvalidTargetInstancesException",
             "The target instances for the replacement environment were not specified.",
         )
-    _check_groups_exist(world, names)
+    check_groups_exist(world, names)
     targets = {k: v for k, v in (targets or {}).items() if v}
     if filters:
         targets["tagFilters"] = tag_filters(filters)

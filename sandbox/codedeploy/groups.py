@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from cutover.sandbox.wire import enum_of
 from cutover.sandbox.world import World, WorldError
 
 from .groupsettings import (
@@ -99,7 +100,8 @@ def _set_options(spec: dict, params: dict) -> None:
     if _given(params, "autoRollbackConfiguration"):
         spec["autoRollbackConfiguration"] = auto_rollback(params["autoRollbackConfiguration"])
     if _given(params, "outdatedInstancesStrategy"):
-        if params["outdatedInstancesStrategy"] not in ("UPDATE", "IGNORE"):
+        strategies = enum_of("codedeploy", "OutdatedInstancesStrategy")
+        if params["outdatedInstancesStrategy"] not in strategies:
             raise WorldError(
                 "InvalidInputException", "outdatedInstancesStrategy must be UPDATE or IGNORE."
             )

@@ -71,11 +71,11 @@ def deployment_style(value: dict | None) -> dict:
     value = value or {}
     kind = value.get("deploymentType") or "IN_PLACE"
     option = value.get("deploymentOption") or "WITHOUT_TRAFFIC_CONTROL"
-    if kind not in ("IN_PLACE", "BLUE_GREEN"):
+    if kind not in enum_of("codedeploy", "DeploymentType"):
         raise WorldError(
             "InvalidDeploymentStyleException", f"The deployment type {kind} is invalid."
         )
-    if option not in ("WITH_TRAFFIC_CONTROL", "WITHOUT_TRAFFIC_CONTROL"):
+    if option not in enum_of("codedeploy", "DeploymentOption"):
         raise WorldError(
             "InvalidDeploymentStyleException", f"The deployment option {option} is invalid."
         )
@@ -104,13 +104,13 @@ def blue_green(value: dict | None) -> dict:
     ready = value.get("deploymentReadyOption") or {}
     green = value.get("greenFleetProvisioningOption") or {}
     action = term.get("action") or "TERMINATE"
-    if action not in ("TERMINATE", "KEEP_ALIVE"):
+    if action not in enum_of("codedeploy", "InstanceAction"):
         raise WorldError(bad, f"The action {action} for original instances is invalid.")
     on_timeout = ready.get("actionOnTimeout") or "CONTINUE_DEPLOYMENT"
-    if on_timeout not in ("CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"):
+    if on_timeout not in enum_of("codedeploy", "DeploymentReadyAction"):
         raise WorldError(bad, f"The action on timeout {on_timeout} is invalid.")
     provisioning = green.get("action") or "DISCOVER_EXISTING"
-    if provisioning not in ("DISCOVER_EXISTING", "COPY_AUTO_SCALING_GROUP"):
+    if provisioning not in enum_of("codedeploy", "GreenFleetProvisioningAction"):
         raise WorldError(bad, f"The green fleet provisioning action {provisioning} is invalid.")
     return {
         "terminateBlueInstancesOnDeploymentSuccess": {
@@ -149,13 +149,19 @@ def load_balancer_info(world: World, value: dict | None) -> dict | None:
     return out
 
 
-def asg_entries(world: World, names: list[str], existing: list[dict], group: str) -> list[dict]:
+def check_groups_exist(world: World, names: list[str]) -> None:
+    """InvalidAutoScalingGroupException naming the Auto Scaling groups that do not exist."""
     missing = [n for n in names if n not in world.asgs]
     if missing:
         raise WorldError(
             "InvalidAutoScalingGroupException",
             f"Auto Scaling groups not found: {', '.join(missing)}",
         )
+
+
+def asg_entries(world: World, names: list[str], existing: list[dict], group: str) -> list[dict]:
+    """The group's Auto Scaling groups, each with its launch hook (kept, or a new one)."""
+    check_groups_exist(world, names)
     hooks = {e["name"]: e for e in existing}
     return [
         hooks.get(n) or {"name": n, "hook": launch_hook_name(world, group)}

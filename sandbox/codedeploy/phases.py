@@ -29,6 +29,8 @@ Step = Callable[[CodeDeploy, Deployment, float], "str | None"]
 
 @dataclass(frozen=True)
 class Phase:
+    """One row of the table: what the phase does each tick, and where it may lead."""
+
     step: Step
     leads_to: tuple[str, ...]
 
