@@ -6,10 +6,7 @@ from __future__ import annotations
 import re
 
 from cutover.sandbox import codedeploy
-from cutover.sandbox.codedeploy import (
-    CodeDeploy,
-    Deployment,
-)
+from cutover.sandbox.codedeploy import CodeDeploy, Deployment
 from cutover.sandbox.services import autoscaling
 from cutover.sandbox.services.ec2 import paginate
 from cutover.sandbox.wire import enum_of
@@ -32,6 +29,7 @@ def err(code: str, message: str) -> WorldError:
 
 
 def state(world: World) -> CodeDeploy:
+    """The world's CodeDeploy, able to call Auto Scaling's API."""
     cd = codedeploy.state(world)
     # Blue/green deployments copy, attach, detach and delete Auto Scaling groups through
     # Auto Scaling's API, as CodeDeploy does in AWS.
