@@ -93,8 +93,8 @@ class Sandbox:
         # The CodeDeploy agent runs the hooks of revisions that are local directories.
         self.agent: Any = None
         if scenario.codedeploy.bundles:
-            from cutover.sandbox import engine
-            from cutover.sandbox.agent import AppspecHooks
+            from cutover.sandbox.codedeploy import engine
+            from cutover.sandbox.codedeploy.agent import AppspecHooks
 
             self.agent = AppspecHooks(
                 scenario.codedeploy.bundles,
@@ -372,7 +372,7 @@ class Sandbox:
         return web.json_response(self.faults.describe())
 
     async def _control_deployment_fault(self, request: web.Request) -> web.Response:
-        from cutover.sandbox import engine
+        from cutover.sandbox.codedeploy import engine
 
         body = await self._json_body(request)
         allowed = {

@@ -1196,7 +1196,8 @@ def build_world(sc: Scenario, *, time_scale: float | None = None) -> World:
 
 def _install_services(world: World, sc: Scenario, tgs: dict[str, TargetGroup]) -> None:
     """Alarms and CodeDeploy resources, created through the services' own API operations."""
-    from cutover.sandbox import engine, services
+    from cutover.sandbox import services
+    from cutover.sandbox.codedeploy import engine
     from cutover.sandbox.wire import ApiError
 
     services.load_all()

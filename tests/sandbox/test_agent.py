@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
-from cutover.sandbox import engine
+from cutover.sandbox.codedeploy import engine
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import ScenarioError, load_scenario
 
