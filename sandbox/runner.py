@@ -17,12 +17,12 @@ from typing import Any
 
 from aiohttp import web
 from cutover.sandbox import services
+from cutover.sandbox.cloudwatch import live as cloudwatch
 from cutover.sandbox.dataplane import DataPlane, LoadGenerator
 from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.faults import Faults
 from cutover.sandbox.imds import MetadataService
 from cutover.sandbox.scenario import Scenario, build_world
-from cutover.sandbox.services import cloudwatch
 from cutover.sandbox.wire import ApiError, WireServer
 from cutover.sandbox.world import HEALTHY, World, WorldError
 
