@@ -39,8 +39,9 @@ from cutover.backend.hooks import (
     target_verdict,
     tg_timeout,
 )
-from cutover.sandbox.runner import Sandbox, summarize
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.summary import summarize
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ALL_PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions", "ReplaceUnhealthy"]
