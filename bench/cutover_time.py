@@ -17,7 +17,7 @@ import math
 import time
 
 import boto3
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 
 INSTALL = (

@@ -27,7 +27,7 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.model import Instance, Snapshot
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
 

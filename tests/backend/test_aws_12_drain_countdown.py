@@ -17,7 +17,7 @@ import pytest
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(60)

@@ -35,8 +35,9 @@ from cutover.backend.hooks import (
     tg_timeout,
 )
 from cutover.backend.hooks.places import recorded_home
-from cutover.sandbox.runner import Sandbox, summarize
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.summary import summarize
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ALL_PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions", "ReplaceUnhealthy"]

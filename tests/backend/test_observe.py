@@ -22,7 +22,7 @@ from cutover.backend.core import gates
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import ObserveError
 from cutover.backend.present.status_json import status_document
-from cutover.sandbox.runner import Sandbox, free_port
+from cutover.sandbox.runtime import Sandbox, free_port
 from cutover.sandbox.scenario import load_scenario
 
 from tests.backend.test_status import validate

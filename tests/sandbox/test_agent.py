@@ -16,7 +16,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from cutover.sandbox.codedeploy import engine
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import ScenarioError, load_scenario
 
 pytestmark = pytest.mark.timeout(90)

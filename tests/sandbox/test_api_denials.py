@@ -10,7 +10,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 
 

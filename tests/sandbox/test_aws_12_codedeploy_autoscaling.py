@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cutover.common import lifecycle
 from cutover.sandbox.codedeploy import engine
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 
 from tests.sandbox.test_codedeploy import (

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import boto3
 import cbor2
 import pytest
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 
 CBOR_HEADERS = {"Content-Type": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor"}

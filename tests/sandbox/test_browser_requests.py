@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import cbor2
 import pytest
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 
 pytestmark = pytest.mark.timeout(120)

@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 from cutover.common import lifecycle
 from cutover.sandbox import codedeploy as engine
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.sandbox.services.codedeploy import common as codedeploy_service
 

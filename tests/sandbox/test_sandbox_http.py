@@ -11,7 +11,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import available_scenarios, load_scenario
 
 TIME_SCALE = 60
