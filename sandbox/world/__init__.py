@@ -9,6 +9,9 @@ itself against it and reports health-check results back through `record_check`.
     groups.py       Auto Scaling groups, members, lifecycle hooks, activities (dataclasses)
     state.py        State: the containers, ids, lookups, and the rules of load balancing
     autoscaling.py  Auto Scaling's rules: launch, lifecycle hooks, termination, reconcile
+    asg_config.py   Auto Scaling groups' definitions: the checks, creating a group
+    asg_changes.py  changing a group: definition, size, processes, tags; deleting it
+    asg_members.py  what users do to members: load balancers, standby, termination, hooks
     world.py        World: the state as time passes (`tick`)
 
 Import from here: the names below are the package's interface.
