@@ -8,6 +8,7 @@ itself against it and reports health-check results back through `record_check`.
     model.py          instances, target groups, listeners, load balancers (dataclasses)
     groups.py         Auto Scaling groups, members, lifecycle hooks, activities (dataclasses)
     state.py          State: the containers, ids, lookups, and the rules of load balancing
+    instances.py      EC2 instances as users move and tag them: start, stop, terminate
     autoscaling.py    Auto Scaling's rules: launch, lifecycle hooks, termination, reconcile
     asg_config.py     Auto Scaling groups' definitions: the checks, creating a group
     asg_changes.py    changing a group: definition, size, processes, tags; deleting it
