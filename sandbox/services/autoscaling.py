@@ -16,14 +16,13 @@ from cutover.sandbox.services.autoscaling_shapes import (
     group_matches,
     hook_dict,
     member_dict,
+    page_of,
     tag_dicts,
 )
-from cutover.sandbox.services.ec2 import paginate
 from cutover.sandbox.world import (
     AsgMember,
     AutoScalingGroup,
     World,
-    WorldError,
     asg_changes,
     asg_config,
     asg_members,
@@ -32,27 +31,6 @@ from cutover.sandbox.world import autoscaling as asg_rules
 from cutover.sandbox.world.asg_config import GroupSettings, invalid
 from cutover.sandbox.world.asg_config import group as _group
 from cutover.sandbox.world.asg_config import require as _required
-
-
-def _max_records(params: dict, default: int, most: int) -> int:
-    value = params.get("MaxRecords")
-    if value is None:
-        return default
-    if int(value) < 1 or int(value) > most:
-        bound = "greater than or equal to 1" if int(value) < 1 else f"less than or equal to {most}"
-        raise invalid(
-            f"1 validation error detected: Value '{value}' at 'maxRecords' failed to satisfy "
-            f"constraint: Member must have value {bound}"
-        )
-    return int(value)
-
-
-def _page(items: list, params: dict, default: int, most: int, scope: str) -> tuple[list, dict]:
-    token = params.get("NextToken")
-    bad = WorldError("InvalidNextToken", f"The token '{token}' is invalid.")
-    page, next_token = paginate(items, _max_records(params, default, most), token, scope, bad)
-    return page, ({"NextToken": next_token} if next_token else {})
-
 
 # ----- describing ------------------------------------------------------------------------------
 
@@ -65,7 +43,7 @@ def describe_auto_scaling_groups(world: World, params: dict) -> dict:
     if names:
         groups = [a for a in groups if a.name in names]
     groups = [a for a in groups if group_matches(a, params.get("Filters") or [])]
-    page, more = _page(groups, params, 50, 100, "DescribeAutoScalingGroups")
+    page, more = page_of(groups, params, 50, 100, "DescribeAutoScalingGroups")
     include = params.get("IncludeInstances", True) is not False
     return {"AutoScalingGroups": [group_dict(world, a, include) for a in page], **more}
 
@@ -81,7 +59,7 @@ def describe_auto_scaling_instances(world: World, params: dict) -> dict:
         for m in asg.members.values()
         if not ids or m.instance_id in ids
     ]
-    page, more = _page(rows, params, 50, 50, "DescribeAutoScalingInstances")
+    page, more = page_of(rows, params, 50, 50, "DescribeAutoScalingInstances")
     out = []
     for asg, member in page:
         row = member_dict(world, asg, member)
@@ -104,7 +82,7 @@ def describe_scaling_activities(world: World, params: dict) -> dict:
         acts = [a for a in acts if a.id in ids]
     if not params.get("IncludeDeletedGroups"):
         acts = [a for a in acts if a.asg_name in world.asgs]
-    page, more = _page(acts, params, 100, 100, "DescribeScalingActivities")
+    page, more = page_of(acts, params, 100, 100, "DescribeScalingActivities")
     return {"Activities": [activity_dict(world, a) for a in page], **more}
 
 
@@ -337,7 +315,7 @@ def describe_tags(world: World, params: dict) -> dict:
             rows = [r for r in rows if str(r[field]).lower() in {v.lower() for v in values}]
         else:
             rows = [r for r in rows if r[field] in values]
-    page, more = _page(rows, params, 50, 100, "DescribeTags")
+    page, more = page_of(rows, params, 50, 100, "DescribeTags")
     return {"Tags": page, **more}
 
 

@@ -1,9 +1,17 @@
 """Amazon EC2 Auto Scaling's answers: groups, members, activities, tags and hooks as the API
-shapes them."""
+shapes them, their filters, and MaxRecords/NextToken paging."""
 
 from __future__ import annotations
 
-from cutover.sandbox.world import Activity, AsgMember, AutoScalingGroup, LifecycleHook, World
+from cutover.sandbox.services.ec2 import paginate
+from cutover.sandbox.world import (
+    Activity,
+    AsgMember,
+    AutoScalingGroup,
+    LifecycleHook,
+    World,
+    WorldError,
+)
 from cutover.sandbox.world.asg_config import RESOURCE_TYPE, invalid
 
 
@@ -154,3 +162,23 @@ def group_matches(asg: AutoScalingGroup, filters: list[dict]) -> bool:
         if not ok:
             return False
     return True
+
+
+def _max_records(params: dict, default: int, most: int) -> int:
+    value = params.get("MaxRecords")
+    if value is None:
+        return default
+    if int(value) < 1 or int(value) > most:
+        bound = "greater than or equal to 1" if int(value) < 1 else f"less than or equal to {most}"
+        raise invalid(
+            f"1 validation error detected: Value '{value}' at 'maxRecords' failed to satisfy "
+            f"constraint: Member must have value {bound}"
+        )
+    return int(value)
+
+
+def page_of(items: list, params: dict, default: int, most: int, scope: str) -> tuple[list, dict]:
+    token = params.get("NextToken")
+    bad = WorldError("InvalidNextToken", f"The token '{token}' is invalid.")
+    page, next_token = paginate(items, _max_records(params, default, most), token, scope, bad)
+    return page, ({"NextToken": next_token} if next_token else {})

@@ -313,6 +313,7 @@ def waiting(
 
 
 def check_action_result(result: str) -> None:
+    """A lifecycle action ends with CONTINUE or ABANDON, nothing else."""
     if result not in ("CONTINUE", "ABANDON"):
         raise invalid(f"Invalid LifecycleActionResult: {result}")
 
