@@ -12,31 +12,30 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from cutover.sandbox.services import operation
+from cutover.sandbox.services.ec2_filters import (
+    INSTANCE_FILTERS,
+    STATUS_FILTERS,
+    SUBNET_FILTERS,
+    VPC_FILTERS,
+    ZONE_FILTERS,
+    apply_filters,
+    names,
+)
+from cutover.sandbox.services.ec2_shapes import (
+    check_status,
+    instance_dict,
+    instance_fields,
+    state,
+    subnet_dict,
+    summary,
+    zone_id,
+)
 from cutover.sandbox.wire import ApiError
 from cutover.sandbox.world import Instance, World, WorldError
-
-INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-
-# Sandbox seconds after launch during which status checks read `initializing`, as EC2's do for
-# the first minutes of an instance's life.
-STATUS_CHECK_SECONDS = 120
-
-_DIRECTIONS = {
-    "east": "e",
-    "west": "w",
-    "north": "n",
-    "south": "s",
-    "central": "c",
-    "northeast": "ne",
-    "northwest": "nw",
-    "southeast": "se",
-    "southwest": "sw",
-}
-
+from cutover.sandbox.world import instances as ec2_rules
 
 # ----- helpers shared with autoscaling ---------------------------------------------------------
 
@@ -67,16 +66,6 @@ def paginate(
     return items[start:end], base64.urlsafe_b64encode(raw).decode()
 
 
-def zone_id(region: str, az: str) -> str:
-    """The AZ id (use1-az1 style) the sandbox gives an AZ name: letter a is az1, b az2, ..."""
-    parts = region.split("-")
-    short = region.replace("-", "")
-    if len(parts) >= 3:
-        short = parts[0] + _DIRECTIONS.get(parts[1], parts[1][:1]) + parts[-1]
-    letter = az[len(region) :] or "a"
-    return f"{short}-az{ord(letter[0]) - ord('a') + 1}"
-
-
 def world_azs(world: World) -> list[str]:
     """The world's Availability Zones: those with subnets or in use, else the region's a-c."""
     azs = set(world.subnets)
@@ -85,135 +74,7 @@ def world_azs(world: World) -> list[str]:
     return sorted(azs) or [f"{world.region}{x}" for x in "abc"]
 
 
-# ----- filters ---------------------------------------------------------------------------------
-
-
-def _pattern(value: str) -> re.Pattern[str]:
-    # EC2 filter values take * and ? as wildcards and a backslash to escape them.
-    out, i = [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            out.append(re.escape(value[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
-        i += 1
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _any_match(values: Iterable[str], patterns: list[re.Pattern[str]]) -> bool:
-    return any(p.fullmatch(v) for v in values for p in patterns)
-
-
-Fields = Callable[[object, str], "list[str] | None"]
-
-
-def _apply_filters(
-    items: list, filters: list[dict] | None, fields: Fields, known: Callable[[str], bool]
-) -> list:
-    """Items passing every filter (AND), each filter passing any of its values (OR).
-
-    `fields(item, name)` gives the item's values for a filter name; a name `known` rejects
-    is answered as EC2 does, with InvalidParameterValue.
-    """
-    for flt in filters or []:
-        name = flt.get("Name", "")
-        if not known(name):
-            raise WorldError("InvalidParameterValue", f"The filter '{name}' is invalid")
-        patterns = [_pattern(str(v)) for v in flt.get("Values") or []]
-        items = [it for it in items if _any_match(fields(it, name) or [], patterns)]
-    return items
-
-
-def _names(*names: str, tags: bool = False) -> Callable[[str], bool]:
-    allowed = frozenset(names)
-
-    def known(name: str) -> bool:
-        if tags and (name.startswith("tag:") or name in ("tag-key", "tag-value")):
-            return True
-        return name in allowed
-
-    return known
-
-
-def _tag_fields(tags: dict[str, str], name: str) -> list[str] | None:
-    if name.startswith("tag:"):
-        key = name[4:]
-        return [tags[key]] if key in tags else []
-    if name == "tag-key":
-        return list(tags)
-    if name == "tag-value":
-        return list(tags.values())
-    return None
-
-
-INSTANCE_FILTERS = _names(
-    "instance-id",
-    "instance-state-name",
-    "instance-state-code",
-    "availability-zone",
-    "instance-type",
-    "image-id",
-    "architecture",
-    "reservation-id",
-    "owner-id",
-    "root-device-type",
-    "tenancy",
-    "vpc-id",
-    "subnet-id",
-    "private-ip-address",
-    "private-dns-name",
-    tags=True,
-)
-STATUS_FILTERS = _names(
-    "availability-zone",
-    "instance-state-name",
-    "instance-state-code",
-    "instance-status.status",
-    "system-status.status",
-    "instance-status.reachability",
-    "system-status.reachability",
-)
-ZONE_FILTERS = {
-    "zone-name": "ZoneName",
-    "zone-id": "ZoneId",
-    "region-name": "RegionName",
-    "state": "State",
-    "zone-type": "ZoneType",
-    "group-name": "GroupName",
-    "opt-in-status": "OptInStatus",
-}
-SUBNET_FILTERS = {
-    "subnet-id": "SubnetId",
-    "vpc-id": "VpcId",
-    "availability-zone": "AvailabilityZone",
-    "availability-zone-id": "AvailabilityZoneId",
-    "cidr-block": "CidrBlock",
-    "state": "State",
-    "owner-id": "OwnerId",
-}
-VPC_FILTERS = {"vpc-id": "VpcId", "cidr": "CidrBlock", "state": "State", "owner-id": "OwnerId"}
-
-
 # ----- instances -------------------------------------------------------------------------------
-
-
-def _check_ids(world: World, ids: list[str]) -> list[Instance]:
-    """The instances named by `ids`, or the error EC2 gives (malformed before not found)."""
-    for iid in ids:
-        if not INSTANCE_ID.match(iid):
-            raise WorldError("InvalidInstanceID.Malformed", f'Invalid id: "{iid}"')
-    missing = [iid for iid in ids if iid not in world.instances]
-    if len(missing) == 1:
-        raise WorldError(
-            "InvalidInstanceID.NotFound", f"The instance ID '{missing[0]}' does not exist"
-        )
-    if missing:
-        raise WorldError(
-            "InvalidInstanceID.NotFound", f"The instance IDs '{', '.join(missing)}' do not exist"
-        )
-    return [world.instances[iid] for iid in dict.fromkeys(ids)]
 
 
 def _dry_run(params: dict) -> None:
@@ -242,153 +103,6 @@ def _bad_token() -> WorldError:
     )
 
 
-def _gone(inst: Instance) -> bool:
-    return inst.state == "terminated"
-
-
-def _private_dns(world: World, inst: Instance) -> str:
-    host = "ip-" + inst.private_ip.replace(".", "-")
-    if world.region == "us-east-1":
-        return f"{host}.ec2.internal"
-    return f"{host}.{world.region}.compute.internal"
-
-
-def _architecture(instance_type: str) -> str:
-    family = instance_type.split(".", 1)[0]
-    # Graviton families carry a g after the generation digit (t4g, m6g, c7gn); g4dn does not.
-    return "arm64" if re.match(r"^[a-z]+\d+g", family) else "x86_64"
-
-
-def _state(inst: Instance) -> dict:
-    return {"Code": inst.state_code, "Name": inst.state}
-
-
-def _state_reason(inst: Instance) -> dict | None:
-    if inst.state in ("shutting-down", "terminated", "stopping", "stopped"):
-        return {
-            "Code": "Client.UserInitiatedShutdown",
-            "Message": "Client.UserInitiatedShutdown: User initiated shutdown",
-        }
-    return None
-
-
-def instance_dict(world: World, inst: Instance) -> dict:
-    """One instance shaped as DescribeInstances' `Instance`."""
-    out: dict = {
-        "AmiLaunchIndex": 0,
-        "ImageId": inst.image_id,
-        "InstanceId": inst.id,
-        "InstanceType": inst.instance_type,
-        "LaunchTime": inst.launch_time,
-        "Monitoring": {"State": "disabled"},
-        "Placement": {
-            "AvailabilityZone": inst.az,
-            "AvailabilityZoneId": zone_id(world.region, inst.az),
-            "GroupName": "",
-            "Tenancy": "default",
-        },
-        "PrivateDnsName": "" if _gone(inst) else _private_dns(world, inst),
-        "ProductCodes": [],
-        "PublicDnsName": "",
-        "State": _state(inst),
-        "StateTransitionReason": inst.state_reason,
-        "Architecture": _architecture(inst.instance_type),
-        "BlockDeviceMappings": []
-        if _gone(inst)
-        else [
-            {
-                "DeviceName": "/dev/xvda",
-                "Ebs": {
-                    "AttachTime": inst.launch_time,
-                    "DeleteOnTermination": True,
-                    "Status": "attached",
-                    "VolumeId": "vol-" + inst.id[2:],
-                },
-            }
-        ],
-        "ClientToken": "",
-        "EbsOptimized": False,
-        "EnaSupport": True,
-        "Hypervisor": "xen",
-        "NetworkInterfaces": [],
-        "RootDeviceName": "/dev/xvda",
-        "RootDeviceType": "ebs",
-        "SecurityGroups": [],
-        "VirtualizationType": "hvm",
-        "CpuOptions": {"CoreCount": 1, "ThreadsPerCore": 2},
-        "CapacityReservationSpecification": {"CapacityReservationPreference": "open"},
-        "HibernationOptions": {"Configured": False},
-        "MetadataOptions": {
-            "State": "applied",
-            "HttpTokens": "required",
-            "HttpPutResponseHopLimit": 2,
-            "HttpEndpoint": "enabled",
-            "HttpProtocolIpv6": "disabled",
-            "InstanceMetadataTags": "disabled",
-        },
-        "EnclaveOptions": {"Enabled": False},
-        "BootMode": "uefi-preferred",
-        "PlatformDetails": "Linux/UNIX",
-        "UsageOperation": "RunInstances",
-        "UsageOperationUpdateTime": inst.launch_time,
-        "PrivateDnsNameOptions": {
-            "HostnameType": "ip-name",
-            "EnableResourceNameDnsARecord": False,
-            "EnableResourceNameDnsAAAARecord": False,
-        },
-        "MaintenanceOptions": {"AutoRecovery": "default"},
-    }
-    # EC2 drops the network placement of a terminated instance.
-    if not _gone(inst):
-        out["PrivateIpAddress"] = inst.private_ip
-        out["SubnetId"] = inst.subnet_id
-        out["VpcId"] = inst.vpc_id
-        out["SourceDestCheck"] = True
-    reason = _state_reason(inst)
-    if reason:
-        out["StateReason"] = reason
-    if inst.tags:
-        out["Tags"] = [{"Key": k, "Value": v} for k, v in inst.tags.items()]
-    return out
-
-
-def _instance_fields(world: World) -> Fields:
-    def fields(inst: object, name: str) -> list[str] | None:
-        assert isinstance(inst, Instance)
-        tag = _tag_fields(inst.tags, name)
-        if tag is not None:
-            return tag
-        simple = {
-            "instance-id": inst.id,
-            "instance-state-name": inst.state,
-            "instance-state-code": str(inst.state_code),
-            "availability-zone": inst.az,
-            "instance-type": inst.instance_type,
-            "image-id": inst.image_id,
-            "architecture": _architecture(inst.instance_type),
-            "reservation-id": "r-" + inst.id[2:],
-            "owner-id": world.account_id,
-            "root-device-type": "ebs",
-            "tenancy": "default",
-        }
-        if name in simple:
-            return [simple[name]]
-        if name in ("vpc-id", "subnet-id", "private-ip-address", "private-dns-name"):
-            if _gone(inst):
-                return []
-            return [
-                {
-                    "vpc-id": inst.vpc_id,
-                    "subnet-id": inst.subnet_id,
-                    "private-ip-address": inst.private_ip,
-                    "private-dns-name": _private_dns(world, inst),
-                }[name]
-            ]
-        return None
-
-    return fields
-
-
 def _selected(world: World, params: dict) -> list[Instance]:
     ids = params.get("InstanceIds") or []
     if ids:
@@ -397,7 +111,7 @@ def _selected(world: World, params: dict) -> list[Instance]:
                 "InvalidParameterCombination",
                 "The parameter instancesSet cannot be used with the parameter maxResults",
             )
-        instances = _check_ids(world, ids)
+        instances = ec2_rules.check_ids(world, ids)
     else:
         instances = list(world.instances.values())
     return sorted(instances, key=lambda i: (i.launch_time, i.id))
@@ -408,8 +122,8 @@ def describe_instances(world: World, params: dict) -> dict:
     """Instances (terminated ones for about an hour), one reservation per instance."""
     _dry_run(params)
     instances = _selected(world, params)
-    instances = _apply_filters(
-        instances, params.get("Filters"), _instance_fields(world), INSTANCE_FILTERS
+    instances = apply_filters(
+        instances, params.get("Filters"), instance_fields(world), INSTANCE_FILTERS
     )
     limit = _max_results(params, 5, 1000)
     page, token = paginate(
@@ -431,20 +145,6 @@ def describe_instances(world: World, params: dict) -> dict:
     return out
 
 
-def _check_status(world: World, inst: Instance) -> str:
-    if inst.state != "running":
-        return "not-applicable"
-    age = (world.now() - inst.launch_time).total_seconds()
-    return "initializing" if age < STATUS_CHECK_SECONDS else "ok"
-
-
-def _summary(status: str) -> dict:
-    detail = {"ok": "passed", "initializing": "initializing"}.get(status, "not-applicable")
-    if status == "not-applicable":
-        return {"Status": status}
-    return {"Status": status, "Details": [{"Name": "reachability", "Status": detail}]}
-
-
 @operation("ec2", "DescribeInstanceStatus")
 def describe_instance_status(world: World, params: dict) -> dict:
     """Status checks: running instances only unless IncludeAllInstances; checks read
@@ -453,12 +153,12 @@ def describe_instance_status(world: World, params: dict) -> dict:
     instances = _selected(world, params)
     if not params.get("IncludeAllInstances"):
         instances = [i for i in instances if i.state == "running"]
-    base = _instance_fields(world)
+    base = instance_fields(world)
 
     def fields(inst: object, name: str) -> list[str] | None:
         assert isinstance(inst, Instance)
-        status = _check_status(world, inst)
-        detail = _summary(status).get("Details", [{"Status": status}])[0]["Status"]
+        status = check_status(world, inst)
+        detail = summary(status).get("Details", [{"Status": status}])[0]["Status"]
         extra = {
             "instance-status.status": status,
             "system-status.status": status,
@@ -471,23 +171,23 @@ def describe_instance_status(world: World, params: dict) -> dict:
             return base(inst, name)
         return None
 
-    instances = _apply_filters(instances, params.get("Filters"), fields, STATUS_FILTERS)
+    instances = apply_filters(instances, params.get("Filters"), fields, STATUS_FILTERS)
     limit = _max_results(params, 5, 1000)
     page, token = paginate(
         instances, limit, params.get("NextToken"), "DescribeInstanceStatus", _bad_token()
     )
     statuses = []
     for inst in page:
-        status = _check_status(world, inst)
+        status = check_status(world, inst)
         statuses.append(
             {
                 "AvailabilityZone": inst.az,
                 "AvailabilityZoneId": zone_id(world.region, inst.az),
                 "InstanceId": inst.id,
-                "InstanceState": _state(inst),
-                "InstanceStatus": _summary(status),
-                "SystemStatus": _summary(status),
-                "AttachedEbsStatus": _summary(status),
+                "InstanceState": state(inst),
+                "InstanceStatus": summary(status),
+                "SystemStatus": summary(status),
+                "AttachedEbsStatus": summary(status),
             }
         )
     out: dict = {"InstanceStatuses": statuses}
@@ -500,25 +200,11 @@ def _transitions(
     world: World, params: dict, act: Callable[[Instance], str], refuse: tuple[str, ...], verb: str
 ) -> list[dict]:
     _dry_run(params)
-    ids = params.get("InstanceIds") or []
-    if not ids:
-        raise WorldError("MissingParameter", "The request must contain the parameter InstanceId")
-    instances = _check_ids(world, ids)
-    # EC2 refuses the whole call when any instance cannot make the transition.
-    for inst in instances:
-        if inst.state in refuse:
-            raise WorldError(
-                "IncorrectInstanceState",
-                f"The instance '{inst.id}' is not in a state from which it can be {verb}.",
-            )
-    changes = []
-    for inst in instances:
-        before = {"Code": inst.state_code, "Name": inst.state}
-        act(inst)
-        changes.append(
-            {"InstanceId": inst.id, "CurrentState": _state(inst), "PreviousState": before}
-        )
-    return changes
+    moved = ec2_rules.transition(world, params.get("InstanceIds") or [], act, refuse, verb)
+    return [
+        {"InstanceId": inst.id, "CurrentState": state(inst), "PreviousState": before}
+        for inst, before in moved
+    ]
 
 
 @operation("ec2", "StartInstances")
@@ -528,9 +214,7 @@ def start_instances(world: World, params: dict) -> dict:
     fail with IncorrectInstanceState."""
 
     def start(inst: Instance) -> str:
-        if inst.state == "stopped":
-            inst.launch_time = world.now().replace(microsecond=0)
-        return world.start_instance(inst)
+        return ec2_rules.start(world, inst)
 
     changes = _transitions(
         world, params, start, ("stopping", "shutting-down", "terminated"), "started"
@@ -559,66 +243,19 @@ def terminate_instances(world: World, params: dict) -> dict:
 # ----- tags ------------------------------------------------------------------------------------
 
 
-def _tagged_instances(world: World, resources: list[str]) -> list[Instance]:
-    if not resources:
-        raise WorldError("MissingParameter", "The request must contain the parameter resourceIdSet")
-    for rid in resources:
-        if not rid.startswith("i-"):
-            raise WorldError("InvalidID", f"The ID '{rid}' is not valid")
-    return _check_ids(world, resources)
-
-
-def _check_keys(tags: list[dict]) -> None:
-    for tag in tags:
-        key = tag.get("Key")
-        if key is None:
-            raise WorldError("InvalidParameterValue", "Tag key must not be empty")
-        if key.lower().startswith("aws:"):
-            raise WorldError(
-                "InvalidParameterValue",
-                "Tag keys starting with 'aws:' are reserved for internal use",
-            )
-
-
 @operation("ec2", "CreateTags")
 def create_tags(world: World, params: dict) -> dict:
     """Add or overwrite tags on instances (other resource types are not served)."""
     _dry_run(params)
-    instances = _tagged_instances(world, params.get("Resources") or [])
-    tags = params.get("Tags") or []
-    _check_keys(tags)
-    for inst in instances:
-        merged = dict(inst.tags)
-        merged.update({t["Key"]: t.get("Value") or "" for t in tags})
-        if len(merged) > 50:
-            raise WorldError(
-                "TagLimitExceeded",
-                f"The maximum number of Tags for a resource has been reached. "
-                f"Resource: '{inst.id}'",
-            )
-    for inst in instances:
-        inst.tags.update({t["Key"]: t.get("Value") or "" for t in tags})
+    ec2_rules.create_tags(world, params.get("Resources") or [], params.get("Tags") or [])
     return {}
 
 
 @operation("ec2", "DeleteTags")
 def delete_tags(world: World, params: dict) -> dict:
-    """Remove tags: a tag given with a Value goes only when the value matches; no Tags at all
-    removes every tag the user can remove (not aws: ones)."""
+    """Remove tags (see `instances.delete_tags`)."""
     _dry_run(params)
-    instances = _tagged_instances(world, params.get("Resources") or [])
-    tags = params.get("Tags")
-    if tags is not None:
-        _check_keys(tags)
-    for inst in instances:
-        if tags is None:
-            for key in [k for k in inst.tags if not k.startswith("aws:")]:
-                del inst.tags[key]
-            continue
-        for tag in tags:
-            key = tag["Key"]
-            if key in inst.tags and ("Value" not in tag or tag["Value"] == inst.tags[key]):
-                del inst.tags[key]
+    ec2_rules.delete_tags(world, params.get("Resources") or [], params.get("Tags"))
     return {}
 
 
@@ -643,8 +280,8 @@ def describe_tags(world: World, params: dict) -> dict:
             "resource-type": ["instance"],
         }.get(name)
 
-    known = _names("key", "value", "resource-id", "resource-type", tags=True)
-    rows = _apply_filters(rows, params.get("Filters"), fields, known)
+    known = names("key", "value", "resource-id", "resource-type", tags=True)
+    rows = apply_filters(rows, params.get("Filters"), fields, known)
     limit = _max_results(params, 5, 1000)
     page, token = paginate(rows, limit, params.get("NextToken"), "DescribeTags", _bad_token())
     out: dict = {
@@ -693,33 +330,8 @@ def describe_availability_zones(world: World, params: dict) -> dict:
     ids = params.get("ZoneIds") or []
     if ids:
         zones = [z for z in zones if z["ZoneId"] in ids]
-    zones = _apply_filters(zones, params.get("Filters"), fields, ZONE_FILTERS.__contains__)
+    zones = apply_filters(zones, params.get("Filters"), fields, ZONE_FILTERS.__contains__)
     return {"AvailabilityZones": zones}
-
-
-def _subnet_dict(world: World, az: str, subnet_id: str, index: int) -> dict:
-    return {
-        "AvailabilityZone": az,
-        "AvailabilityZoneId": zone_id(world.region, az),
-        "AvailableIpAddressCount": 4091,
-        "CidrBlock": f"10.0.{index * 16}.0/20",
-        "DefaultForAz": False,
-        "MapPublicIpOnLaunch": False,
-        "State": "available",
-        "SubnetId": subnet_id,
-        "VpcId": world.vpc_id,
-        "OwnerId": world.account_id,
-        "AssignIpv6AddressOnCreation": False,
-        "Ipv6CidrBlockAssociationSet": [],
-        "SubnetArn": world.arn("ec2", f"subnet/{subnet_id}"),
-        "EnableDns64": False,
-        "Ipv6Native": False,
-        "PrivateDnsNameOptionsOnLaunch": {
-            "HostnameType": "ip-name",
-            "EnableResourceNameDnsARecord": False,
-            "EnableResourceNameDnsAAAARecord": False,
-        },
-    }
 
 
 @operation("ec2", "DescribeSubnets")
@@ -727,7 +339,7 @@ def describe_subnets(world: World, params: dict) -> dict:
     """One subnet per Availability Zone, all in the world's VPC."""
     _dry_run(params)
     subnets = [
-        _subnet_dict(world, az, sid, i) for i, (az, sid) in enumerate(sorted(world.subnets.items()))
+        subnet_dict(world, az, sid, i) for i, (az, sid) in enumerate(sorted(world.subnets.items()))
     ]
     ids = params.get("SubnetIds") or []
     known = {s["SubnetId"] for s in subnets}
@@ -740,7 +352,7 @@ def describe_subnets(world: World, params: dict) -> dict:
     def fields(subnet: object, name: str) -> list[str] | None:
         return [subnet[SUBNET_FILTERS[name]]]  # type: ignore[index]
 
-    subnets = _apply_filters(subnets, params.get("Filters"), fields, SUBNET_FILTERS.__contains__)
+    subnets = apply_filters(subnets, params.get("Filters"), fields, SUBNET_FILTERS.__contains__)
     limit = _max_results(params, 5, 1000)
     page, token = paginate(subnets, limit, params.get("NextToken"), "DescribeSubnets", _bad_token())
     out: dict = {"Subnets": page}
@@ -776,5 +388,5 @@ def describe_vpcs(world: World, params: dict) -> dict:
     def fields(v: object, name: str) -> list[str] | None:
         return ["false"] if name == "is-default" else [v[VPC_FILTERS[name]]]  # type: ignore[index]
 
-    known = _names("is-default", *VPC_FILTERS)
-    return {"Vpcs": _apply_filters([vpc], params.get("Filters"), fields, known)}
+    known = names("is-default", *VPC_FILTERS)
+    return {"Vpcs": apply_filters([vpc], params.get("Filters"), fields, known)}

@@ -7,7 +7,8 @@ back in the request's own protocol (ec2, query, json or Smithy RPC v2 CBOR).
 
 from __future__ import annotations
 
-from .codec import Call, Codec, DecodeError, RawRequest, RawResponse
+from .calls import Call, DecodeError, RawRequest, RawResponse
+from .codec import Codec
 from .errors import ApiError, Throttled
 from .models import (
     CBOR,

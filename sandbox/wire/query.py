@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 from botocore.model import Shape
 
@@ -286,3 +287,19 @@ def _scalar_text(shape: Shape, value: Any) -> str:
     if kind == "blob":
         return b64(value)
     return str(value)
+
+
+def parse_form(text: str, strict: bool = True) -> list[tuple[str, str]]:
+    """Decode application/x-www-form-urlencoded text; raises ValueError on a field without
+    ``=`` or bytes that are not UTF-8 (empty fields, as from a trailing ``&``, are skipped)."""
+    pairs = []
+    for field_text in text.split("&"):
+        if not field_text:
+            continue
+        key, sep, value = field_text.partition("=")
+        if not sep:
+            if strict:
+                raise ValueError(f"bad form field {field_text[:40]!r}")
+            continue
+        pairs.append((unquote_plus(key, errors="strict"), unquote_plus(value, errors="strict")))
+    return pairs

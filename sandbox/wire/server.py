@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .codec import Call, Codec, DecodeError, RawRequest, RawResponse
+from .calls import Call, DecodeError, RawRequest, RawResponse
+from .codec import Codec
 from .errors import ApiError, Throttled
 from .models import SERVED_SERVICES
 

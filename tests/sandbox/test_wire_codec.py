@@ -26,7 +26,7 @@ from cutover.sandbox.wire import (
     Throttled,
 )
 from cutover.sandbox.wire import query as query_codec
-from cutover.sandbox.wire.codec import parse_form
+from cutover.sandbox.wire.query import parse_form
 
 CODEC = Codec()
 BASE_TIME = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
