@@ -279,13 +279,13 @@ def failed(checks: Iterable[Check]) -> list[Check]:
 
 
 def __getattr__(name: str) -> object:
-    """`action_checks` moved to `cutover.backend.actions.availability`; this keeps
+    """`action_checks` moved to `cutover.backend.actions.catalogue`; this keeps
     `from cutover.backend.gates import action_checks` working while its callers move.
 
-    Imported by name at first use, not at the top: availability builds on this module, and a
+    Imported by name at first use, not at the top: the catalogue builds on this module, and a
     static import back would be a cycle (import-linter's acyclic contract)."""
     if name == "action_checks":
         import importlib
 
-        return importlib.import_module("cutover.backend.actions.availability").action_checks
+        return importlib.import_module("cutover.backend.actions.catalogue").action_checks
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
