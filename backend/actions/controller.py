@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import (
@@ -45,7 +44,7 @@ from cutover.backend.audit import AuditLog
 from cutover.backend.aws.errors import describe_aws_error
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.model import PendingAction, Snapshot
+from cutover.backend.model import Snapshot
 
 # How long a lost answer is read back for before it is reported as unknown (real seconds).
 READ_BACK_FOR = 8.0
@@ -349,49 +348,8 @@ class Controller:
     def settle(self, snap: Snapshot) -> Snapshot:
         """`snap` with the actions sent from here whose outcome nobody recorded (Ctrl-C, a
         crash): each read back against `snap`; a clear answer is recorded as its outcome."""
-        try:
-            pending = self.audit.pending(
-                application=snap.application,
-                deployment_group=snap.deployment_group,
-                region=snap.region,
-                endpoint=self.endpoint,
-                account=snap.account,
-            )
-        except OSError:
-            return snap
-        out = []
-        for r in pending:
-            try:
-                written = datetime.fromisoformat(r.get("local_time") or "")
-                age = (datetime.now(UTC) - written).total_seconds()
-            except ValueError:
-                age = 0.0
-            intent = Intent(
-                r.get("action") or "",
-                r.get("deployment_id"),
-                r.get("planned_from") or {},
-                r.get("expect") or {},
-                age,
-            )
-            verdict, evidence = read_back(intent, snap)
-            if verdict != UNKNOWN:
-                try:
-                    self.journal.settled(r, verdict, evidence, snap)
-                except OSError:
-                    verdict = UNKNOWN
-            out.append(
-                PendingAction(
-                    action=intent.action,
-                    attempt=r.get("attempt") or "",
-                    summary=(r.get("plan") or [intent.action])[0],
-                    sent_at=r.get("server_time") or "",
-                    plan=tuple(r.get("plan") or ()),
-                    verdict=verdict,
-                    evidence=evidence,
-                    deployment_id=intent.deployment_id,
-                )
-            )
-        return replace(snap, pending=tuple(out))
+        pending = self.journal.read_back_pending(snap, self.endpoint)
+        return snap if pending is None else replace(snap, pending=pending)
 
 
 def _confirmation(plan: Plan, snap: Snapshot, *, typed: bool) -> dict[str, str]:

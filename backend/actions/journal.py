@@ -2,21 +2,23 @@
 
 One record per step of an action (intent before sending, then its outcome; a refusal; a
 cancellation; an outcome read back later for an intent nobody recorded an outcome for), each
-naming the caller, the account, region, endpoint and group, and the plan's id.
+naming the caller, the account, region, endpoint and group, and the plan's id. It also reads
+back the intents whose outcome was never recorded, against the state as it is now.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 from cutover.backend import audit as audit_outcomes
 from cutover.backend.actions.plan import Plan
-from cutover.backend.actions.readback import DONE
+from cutover.backend.actions.readback import DONE, UNKNOWN, Intent, read_back
 from cutover.backend.audit import AuditLog, AuditRecord
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.model import Snapshot
+from cutover.backend.model import PendingAction, Snapshot
 
 
 class Journal:
@@ -47,6 +49,56 @@ class Journal:
             except (ClientError, BotoCoreError):
                 return None
         return self._caller_arn
+
+    def read_back_pending(
+        self, snap: Snapshot, endpoint: str | None
+    ) -> tuple[PendingAction, ...] | None:
+        """The intents written here for `snap`'s group whose outcome nobody recorded (Ctrl-C,
+        a crash), each read back against `snap`; a clear answer is recorded as its outcome.
+        None when the audit log cannot be read."""
+        try:
+            pending = self.audit.pending(
+                application=snap.application,
+                deployment_group=snap.deployment_group,
+                region=snap.region,
+                endpoint=endpoint,
+                account=snap.account,
+            )
+        except OSError:
+            return None
+        out = []
+        for r in pending:
+            try:
+                written = datetime.fromisoformat(r.get("local_time") or "")
+                age = (datetime.now(UTC) - written).total_seconds()
+            except ValueError:
+                age = 0.0
+            intent = Intent(
+                r.get("action") or "",
+                r.get("deployment_id"),
+                r.get("planned_from") or {},
+                r.get("expect") or {},
+                age,
+            )
+            verdict, evidence = read_back(intent, snap)
+            if verdict != UNKNOWN:
+                try:
+                    self.settled(r, verdict, evidence, snap)
+                except OSError:
+                    verdict = UNKNOWN
+            out.append(
+                PendingAction(
+                    action=intent.action,
+                    attempt=r.get("attempt") or "",
+                    summary=(r.get("plan") or [intent.action])[0],
+                    sent_at=r.get("server_time") or "",
+                    plan=tuple(r.get("plan") or ()),
+                    verdict=verdict,
+                    evidence=evidence,
+                    deployment_id=intent.deployment_id,
+                )
+            )
+        return tuple(out)
 
     def settled(self, r: dict, verdict: str, evidence: str, snap: Snapshot) -> None:
         """The outcome read back, at `snap`'s time, for intent record `r`."""
