@@ -23,15 +23,6 @@ Phase = Literal[
     "rolling-back",
 ]
 PHASES: tuple[str, ...] = get_args(Phase)
-ACTIONS: tuple[str, ...] = (
-    "deploy",
-    "approve",
-    "terminate-original",
-    "stop",
-    "rollback",
-    "shift",
-    "repair",
-)
 
 ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-import cutover.tui.app
+import cutover.tui.polling
 from cutover.backend.actions import Controller
 from cutover.backend.audit import AuditLog
 from cutover.backend.observe import Observer
@@ -49,7 +49,7 @@ async def run(sb: Sandbox, app: CutoverApp, seconds: float, after_backoff: bool)
         if after_backoff:
             sb.faults.set_api(throttle_rate=1.0)
             t0 = time.monotonic()
-            await until(lambda: app.interval >= cutover.tui.app.MAX_BACKOFF, 300)
+            await until(lambda: app.interval >= cutover.tui.polling.MAX_BACKOFF, 300)
             print(f"backed off to {app.interval:.0f} s in {time.monotonic() - t0:.1f} s")
             sb.faults.set_api(throttle_rate=0.0)
         dark = time.monotonic()
@@ -92,7 +92,7 @@ def main() -> None:
             target, observer=observer, controller=Controller(session, target, audit), sandbox=True
         )
         print(
-            f"poll interval {app.base_interval} s, MAX_BACKOFF {cutover.tui.app.MAX_BACKOFF} s,"
+            f"poll interval {app.base_interval} s, MAX_BACKOFF {cutover.tui.polling.MAX_BACKOFF} s,"
             f" outage {args.seconds:.0f} s"
         )
         asyncio.run(run(sb, app, args.seconds, args.after_backoff))

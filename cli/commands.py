@@ -22,8 +22,7 @@ from cutover.backend.model import Snapshot
 from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
 from cutover.backend.present.status_json import status_document
 from cutover.backend.present.status_text import render_status
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 class CommandError(Exception):

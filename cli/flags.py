@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from cutover.backend.actions.catalogue import NAMES
+
 
 @dataclass(frozen=True)
 class GlobalFlag:
@@ -56,13 +58,7 @@ APPLIES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): _ALL,
     ("dashboard",): _ALL,
     ("status",): _ALL,
-    ("deploy",): _ALL,
-    ("approve",): _ALL,
-    ("terminate-original",): _ALL,
-    ("stop",): _ALL,
-    ("rollback",): _ALL,
-    ("shift",): _ALL,
-    ("repair",): _ALL,
+    **{(name,): _ALL for name in NAMES},
     # The hooks act on the instance they run on: no application, group or deployment to name.
     ("hook", "deregister"): _AWS,
     ("hook", "register"): _AWS,

@@ -9,28 +9,9 @@ and what to do instead. Only a failed readiness gate is `overridable`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 
-from cutover.backend.config import GateSettings
 from cutover.backend.core.gates import failed, live, live_ids
-from cutover.backend.model import ACTIONS, Check, Snapshot
-
-
-def action_checks(
-    snapshot: Snapshot, settings: GateSettings | None = None, *, read_only: bool = False
-) -> tuple[Check, ...]:
-    """For every action in `model.ACTIONS`, in that order: allowed now, and the reason (what
-    it will do, or why not). Uses `snapshot.gates` for approve and terminate-original (fill
-    them first with `gates.evaluate`)."""
-    out = []
-    for name in ACTIONS:
-        check = CHECKS[name](snapshot)
-        if read_only and check.passed:
-            check = Check(name, False, "read-only target: mutating actions are turned off")
-        elif read_only:
-            check = Check(name, False, f"read-only target; besides, {check.reason}")
-        out.append(check)
-    return tuple(out)
+from cutover.backend.model import Check, Snapshot
 
 
 def _plural(n: int, word: str) -> str:
@@ -271,14 +252,3 @@ def repair(snapshot: Snapshot) -> Check:
     kinds = Counter(lo.kind for lo in snapshot.leftovers)
     parts = [f"{_REPAIRED[k]} ({n})" for k, n in kinds.items()]
     return Check(name, True, "puts the leftovers right: " + ", ".join(parts))
-
-
-CHECKS: dict[str, Callable[[Snapshot], Check]] = {
-    "deploy": deploy,
-    "approve": approve,
-    "terminate-original": terminate_original,
-    "stop": stop,
-    "rollback": rollback,
-    "shift": shift,
-    "repair": repair,
-}

@@ -180,8 +180,22 @@ CATALOGUE: tuple[Action, ...] = (
 
 NAMES: tuple[str, ...] = tuple(a.name for a in CATALOGUE)
 BY_NAME: dict[str, Action] = {a.name: a for a in CATALOGUE}
+BY_BINDING: dict[str, Action] = {a.binding: a for a in CATALOGUE}
 # The dashboard's order: the footer, the help screen and the command palette.
 BY_PLACE: tuple[Action, ...] = tuple(sorted(CATALOGUE, key=lambda a: a.place))
+
+
+def style_of(snapshot: Snapshot | None) -> str:
+    """The deployment style the group shows: in place when it has a fleet and no original
+    environment; blue/green otherwise (also before the first snapshot)."""
+    in_place = snapshot is not None and snapshot.fleet is not None and snapshot.original is None
+    return IN_PLACE if in_place else BLUE_GREEN
+
+
+def applying(snapshot: Snapshot | None) -> tuple[Action, ...]:
+    """The actions that apply to the group's deployment style, in the dashboard's order."""
+    style = style_of(snapshot)
+    return tuple(a for a in BY_PLACE if style in a.styles)
 
 
 def action(name: str) -> Action:

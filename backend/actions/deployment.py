@@ -220,6 +220,12 @@ def plan_rollback(base: Plan, snap: Snapshot, _request: Request, session: AwsSes
     return _redeploy(base, snap, dep, session)
 
 
+def reads_history(snap: Snapshot) -> bool:
+    """Whether planning a rollback reads AWS: the way back from a finished deployment is
+    found in the group's history."""
+    return snap.deployment is not None and not snap.deployment.active
+
+
 def _redeploy(base: Plan, snap: Snapshot, dep: Deployment, session: AwsSession) -> Plan:
     try:
         found = last_good(session, snap, dep)

@@ -14,10 +14,8 @@ from typing import Any
 
 from cutover.backend.actions.plan import ApiCall, Plan, Request
 from cutover.backend.aws.session import AwsSession
+from cutover.backend.core.hooktags import OUT as OUT_TAG
 from cutover.backend.model import Leftover, Snapshot
-
-# The tag the hooks put on an instance they took out of service.
-OUT_TAG = "cutover:hook:out"
 
 
 class _Refused(Exception):
@@ -54,6 +52,7 @@ def plan_repair(base: Plan, snap: Snapshot, _request: Request, _session: AwsSess
         base,
         summary=f"Repair what an interrupted deployment left behind in {where}",
         seen_at=snap.server_time.isoformat(),
+        expect={"kind": "repair", "leftovers": []},
     )
     running = _running(snap)
     if running:

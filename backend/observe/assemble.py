@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from cutover.backend.actions.availability import action_checks
+from cutover.backend.actions.catalogue import action_checks
 from cutover.backend.core import gates
 from cutover.backend.core.leftovers import find_leftovers
 from cutover.backend.core.phase import derive_phase, ready_since, reroute_finished, waiting_for

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cutover.backend.model import ACTIONS, Environment, Instance, Snapshot
+from cutover.backend.actions.catalogue import NAMES
+from cutover.backend.model import Environment, Instance, Snapshot
 
 SCHEMA_VERSION = 1
 
@@ -117,7 +118,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
             "basis": snapshot.traffic.basis,
         }
     actions = {a.name: {"allowed": a.passed, "reason": a.reason} for a in snapshot.actions}
-    for name in ACTIONS:
+    for name in NAMES:
         actions.setdefault(name, {"allowed": False, "reason": "not available"})
     return {
         "schema_version": SCHEMA_VERSION,

@@ -6,11 +6,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cutover.backend.actions.availability import action_checks
+from cutover.backend.actions.catalogue import NAMES, action_checks
 from cutover.backend.config import GateSettings
 from cutover.backend.core import gates
 from cutover.backend.model import (
-    ACTIONS,
     Alarm,
     Check,
     Deployment,
@@ -319,7 +318,7 @@ def actions(s: Snapshot, read_only: bool = False) -> dict[str, Check]:
 
 
 def test_every_action_has_a_check() -> None:
-    assert list(actions(snapshot())) == list(ACTIONS)
+    assert list(actions(snapshot())) == list(NAMES)
 
 
 def test_ready_with_gates_passing_allows_approve_stop_rollback() -> None:
@@ -444,7 +443,7 @@ def test_no_deployment_at_all() -> None:
         assert not a[name].passed, name
 
 
-@pytest.mark.parametrize("name", ACTIONS)
+@pytest.mark.parametrize("name", NAMES)
 def test_read_only_refuses_everything(name: str) -> None:
     s = snapshot()
     s = replace(s, gates=gates.evaluate(s, SETTINGS))

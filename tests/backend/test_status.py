@@ -8,11 +8,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from cutover.backend.actions.availability import action_checks
+from cutover.backend.actions.catalogue import NAMES, action_checks
 from cutover.backend.config import GateSettings
 from cutover.backend.core import gates
 from cutover.backend.model import (
-    ACTIONS,
     Environment,
     ListenerWeights,
     Series,
@@ -92,7 +91,7 @@ def test_a_ready_snapshot_gives_the_documented_keys() -> None:
         "basis": "healthy registered targets in web-tg: 4 original, 0 replacement",
     }
     assert [g["name"] for g in doc["gates"]] == list(gates.GATES)
-    assert set(doc["actions"]) == set(ACTIONS)
+    assert set(doc["actions"]) == set(NAMES)
     assert doc["actions"]["approve"]["allowed"] is True
     assert doc["original"]["metrics"] == {"web-tg/RequestCount": 3.0}
     assert doc["listeners"][0]["weights"] == {"a": 1, "b": 0}
@@ -131,7 +130,7 @@ def test_other_shapes_validate(case: str) -> None:
         s = Snapshot(target="t", server_time=NOW, application=None, deployment_group=None)
     doc = status_document(s)
     validate(doc)
-    assert set(doc["actions"]) == set(ACTIONS)
+    assert set(doc["actions"]) == set(NAMES)
     if case == "in-place":
         assert doc["original"] is None and doc["fleet"]["in_flight"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from cutover.cli.flags import APPLIES, GLOBAL_FLAGS
-from cutover.cli.main import UsageError, build_parser, parse_args
+from cutover.cli.parser import UsageError, build_parser, parse_args
 
 from tests.cli.sandbox_process import ROOT, audit, cutover, sandbox_process
 

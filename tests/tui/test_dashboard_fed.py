@@ -61,7 +61,7 @@ def test_read_only_removes_mutating_keys_and_commands() -> None:
         assert screen.check_action("picker", ()) is True
         await pilot.press("r")
         assert app.screen is screen  # nothing opened
-        from cutover.tui.app import CutoverCommands
+        from cutover.tui.commands import CutoverCommands
 
         provider = CutoverCommands(screen)
         titles = [title for title, _, _ in provider._commands()]

@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import Any
 
-import cutover.tui.app
+import cutover.tui.polling
 import pytest
 from cutover.sandbox.codedeploy import engine
 from cutover.sandbox.runtime import Sandbox
@@ -192,7 +192,7 @@ def test_recovers_after_an_outage_longer_than_the_backoff_ceiling(
 ) -> None:
     # The 30 s outage against the real 30 s ceiling is bench/outage_recovery.py; here both
     # shrink, keeping their order: ceiling 1 s, outage 3 s.
-    monkeypatch.setattr(cutover.tui.app, "MAX_BACKOFF", 1.0)
+    monkeypatch.setattr(cutover.tui.polling, "MAX_BACKOFF", 1.0)
     run(_outage(live))
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from cutover.backend.actions.plan import Outcome, Plan
+from cutover.tui.acting import ActionDone
 from cutover.tui.app import CutoverApp
 from textual.widgets._toast import Toast
 
@@ -41,7 +42,7 @@ def test_safety_13_an_action_outcome_is_shown_literally() -> None:
         app.feed(snapshot("ready"))
         plan = Plan(action="approve", target="prod-web", summary="Approve")
         app.post_message(
-            CutoverApp.ActionDone(
+            ActionDone(
                 Outcome(plan, False, NASTY, error_code="InvalidParameterException", state="failed")
             )
         )

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import cast
 
+from cutover.backend.actions.catalogue import (
+    BY_BINDING,
+    BY_PLACE,
+    CATALOGUE,
+    IN_PLACE,
+    style_of,
+)
 from cutover.backend.model import Snapshot
+from cutover.tui.host import DashboardHost
 from cutover.tui.widgets.banner import Banner
 from cutover.tui.widgets.common import TextStatic
 from cutover.tui.widgets.environment import EnvironmentPanel
@@ -23,50 +32,19 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
-if TYPE_CHECKING:
-    from cutover.tui.app import CutoverApp
-
-# Screen action -> the action name in Snapshot.actions / Controller.plan.
-MUTATING_KEYS: dict[str, str] = {
-    "approve": "approve",
-    "terminate": "terminate-original",
-    "rollback": "rollback",
-    "stop": "stop",
-    "deploy": "deploy",
-    "shift": "shift",
-    "repair": "repair",
-}
-# Blue/green-only actions: an in-place deployment has no reroute to approve or move by hand
-# and no original fleet to terminate.
-IN_PLACE_HIDDEN = ("approve", "terminate-original", "shift")
-KEY_OF = {
-    "approve": "r",
-    "terminate": "t",
-    "rollback": "b",
-    "stop": "s",
-    "deploy": "d",
-    "shift": "m",
-    "repair": "f",
-}
-
 
 class DashboardScreen(Screen[None]):
     """Renders whatever Snapshot the app hands it; never calls AWS itself."""
 
+    # The catalogue's keys, in its order; each runs `action_<binding>` (made below).
     BINDINGS = [
-        Binding("r", "approve", "Approve", id="dashboard.approve"),
-        Binding("t", "terminate", "Terminate", id="dashboard.terminate"),
-        Binding("b", "rollback", "Roll back", id="dashboard.rollback"),
-        Binding("s", "stop", "Stop", id="dashboard.stop"),
-        Binding("d", "deploy", "Deploy", id="dashboard.deploy"),
-        Binding("m", "shift", "Reroute", id="dashboard.shift"),
-        Binding("f", "repair", "Repair", id="dashboard.repair"),
+        *(Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}") for a in BY_PLACE),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
     ]
 
     @property
-    def cutover(self) -> CutoverApp:
-        return self.app  # type: ignore[return-value]
+    def cutover(self) -> DashboardHost:
+        return cast(DashboardHost, self.app)
 
     def compose(self) -> ComposeResult:
         yield DashboardHeader(id="header")
@@ -88,20 +66,20 @@ class DashboardScreen(Screen[None]):
         self.cutover.render_view()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Read-only removes mutating keys; a key that does not apply now is dimmed."""
-        name = MUTATING_KEYS.get(action)
-        if name is None:
+        """Read-only removes mutating keys, and so does a deployment style the action does not
+        apply to (in place has no reroute and no original fleet; only in place has
+        leftovers); a key that does not apply now is dimmed."""
+        entry = BY_BINDING.get(action)
+        if entry is None:
             return True
         if self.cutover.read_only:
             return False
         snap = self.cutover.snapshot
-        if name == "repair" and not _in_place(snap):
-            return False  # only in-place groups have leftovers: no key at all elsewhere
-        if name in IN_PLACE_HIDDEN and _in_place(snap):
-            return False  # no reroute and no original fleet in place: no key at all
+        if style_of(snap) not in entry.styles:
+            return False
         if snap is None:
             return None
-        return True if snap.action(name).passed else None
+        return True if snap.action(entry.name).passed else None
 
     def show(
         self,
@@ -126,7 +104,7 @@ class DashboardScreen(Screen[None]):
         )
         self.query_one(Banner).show(snap, now, self.cutover.failures)
         self.query_one(Lifecycle).show(snap, now)
-        in_place = _in_place(snap)
+        in_place = style_of(snap) == IN_PLACE
         if in_place and snap is not None:
             self.query_one(TrafficBar).show_fleet(snap.fleet)
         else:
@@ -157,39 +135,15 @@ class DashboardScreen(Screen[None]):
         if snap is None or self.cutover.read_only:
             return Text("read-only: mutating keys are off" if self.cutover.read_only else "")
         out = Text()
-        shown = ("approve", "terminate", "deploy")
-        if _in_place(snap):
-            # In-place has no reroute or originals: the repair key's reason matters more.
-            shown = ("repair", "deploy")
-        for action, name in MUTATING_KEYS.items():
-            check = snap.action(name)
-            if not check.passed and action in shown:
+        style = style_of(snap)
+        for entry in BY_PLACE:
+            check = snap.action(entry.name)
+            if not check.passed and style in entry.explain:
                 if out:
                     out.append("  ")
-                out.append(f"{KEY_OF[action]}: ", style="bold")
+                out.append(f"{entry.key}: ", style="bold")
                 out.append(check.reason[:70], style="dim")
         return out
-
-    def action_approve(self) -> None:
-        self.cutover.request_action("approve")
-
-    def action_terminate(self) -> None:
-        self.cutover.request_action("terminate-original")
-
-    def action_rollback(self) -> None:
-        self.cutover.request_action("rollback")
-
-    def action_stop(self) -> None:
-        self.cutover.request_action("stop")
-
-    def action_deploy(self) -> None:
-        self.cutover.request_action("deploy")
-
-    def action_shift(self) -> None:
-        self.cutover.request_action("shift")
-
-    def action_repair(self) -> None:
-        self.cutover.request_action("repair")
 
     def action_picker(self) -> None:
         self.cutover.open_picker()
@@ -199,5 +153,14 @@ class DashboardScreen(Screen[None]):
         self.cutover.open_instance(event.instance_id)
 
 
-def _in_place(snap: Snapshot | None) -> bool:
-    return snap is not None and snap.fleet is not None and snap.original is None
+def _requester(name: str) -> Callable[[DashboardScreen], None]:
+    def action(screen: DashboardScreen) -> None:
+        screen.cutover.request_action(name)
+
+    action.__doc__ = f"The {name} key: the app checks, asks, plans and confirms."
+    return action
+
+
+# One action method per catalogue entry: Textual runs `action_<binding>` for a key.
+for _entry in CATALOGUE:
+    setattr(DashboardScreen, f"action_{_entry.binding}", _requester(_entry.name))

@@ -1,23 +1,21 @@
-"""Help: every key and what it does."""
+"""Help: every key and what it does (the actions' keys from the catalogue)."""
 
 from __future__ import annotations
 
+from cutover.backend.actions.catalogue import BY_PLACE
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP = """\
+HELP = (
+    """\
 Cutover watches one CodeDeploy deployment group and acts on it only when you confirm.
 
-  r      approve the reroute (ContinueDeployment READY_WAIT); needs y
-  t      terminate the originals now (ends the termination wait); type the id's end
-  b      stop and roll back; type the end of the deployment id
-  s      stop the deployment without rolling back; needs y
-  d      new deployment: asks for the revision (default: the group's target revision)
-  m      manual reroute: listener weights 0/10/50/100, or move an environment in or out
-  f      in-place: repair leftovers (Standby, out of its load balancer, MinSize); needs y
+"""
+    + "".join(f"  {a.key:<7}{a.keys_help}\n" for a in BY_PLACE)
+    + """\
   enter  details of the instance under the cursor (events, diagnostics, log tail, health)
   tab    move between the Original and Replacement tables
   g      pick a deployment of the group to supervise
@@ -28,6 +26,7 @@ Dimmed keys do not apply now; the line above the footer says why.
 Times are the server's: countdowns cannot be fooled by a skewed laptop clock.
 Escape closes this screen.
 """
+)
 
 
 class HelpScreen(ModalScreen[None]):

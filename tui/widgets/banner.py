@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.actions.catalogue import BY_NAME
 from cutover.backend.model import Snapshot
 from cutover.tui.widgets.common import TextStatic, countdown
 from rich.text import Text
@@ -34,7 +35,8 @@ def banner_text(
     if dep.waiting_for == "reroute-approval" and dep.status == "Ready":
         left = countdown(dep.deadline, now)
         action = "STOPS" if dep.ready_action == "STOP_DEPLOYMENT" else "continues"
-        text = Text(f"Replacement ready: press r to approve the reroute. {left}", style="bold")
+        key = BY_NAME["approve"].key
+        text = Text(f"Replacement ready: press {key} to approve the reroute. {left}", style="bold")
         if left:
             text.append(f" (then the deployment {action})")
         return "waiting", text

@@ -1,0 +1,127 @@
+"""`cutover` and `cutover dashboard`: the dashboard on a target, or on a sandbox started here.
+
+Textual is imported only once the target is known to be reachable, so a flag error is one
+line before any screen is drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from cutover.cli.commands import CommandError, resolve_target
+from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from cutover.cli.logs import setup_logging as _setup_logging
+
+_TARGET_FLAGS = (
+    "target",
+    "application",
+    "deployment_group",
+    "profile",
+    "region",
+    "endpoint_url",
+    "config",
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`cutover` (sandbox) or `cutover dashboard --target ...` (real AWS or an endpoint)."""
+    log_path = _setup_logging("dashboard")
+    wants_target = any(getattr(args, f, None) for f in _TARGET_FLAGS) or bool(
+        os.environ.get("AWS_ENDPOINT_URL")
+    )
+    if args.command is None and not wants_target:
+        return _dashboard_on_sandbox(args, log_path)
+    try:
+        endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint and not (args.target or args.config):
+            # A `cutover sandbox` started elsewhere: its group is web/web-prod by default.
+            args.application = args.application or "web"
+            args.deployment_group = args.deployment_group or "web-prod"
+        target = resolve_target(args)
+    except CommandError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return exc.code
+    return _run_dashboard(target, args, log_path, sandbox=None)
+
+
+def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
+    from cutover.backend.config import TargetConfig
+    from cutover.sandbox.runtime import Sandbox, SandboxError, port_is_free
+    from cutover.sandbox.scenario import load_scenario
+
+    scenario = load_scenario("default")
+    busy = not all(port_is_free(port) for _, port in scenario.listener_ports())
+    print("cutover: starting the sandbox (default scenario)…", file=sys.stderr, flush=True)
+    sandbox = Sandbox(scenario, port=0, load_rps=20, free_listener_ports=busy)
+    try:
+        sandbox.start(wait_healthy=60)
+    except SandboxError as exc:
+        print(f"cutover: sandbox: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        # The same process talks to it: boto3 finds the keys and the endpoint here.
+        os.environ.update(sandbox.env())
+        target = TargetConfig(
+            name="sandbox",
+            region=sandbox.world.region,
+            endpoint_url=sandbox.endpoint_url,
+            application="web",
+            deployment_group="web-prod",
+            read_only=bool(args.read_only),
+        )
+        return _run_dashboard(target, args, log_path, sandbox=sandbox)
+    finally:
+        sandbox.stop()
+
+
+def _run_dashboard(
+    target: object, args: argparse.Namespace, log_path: Path | None, sandbox: object
+) -> int:
+    from cutover.backend.actions import Controller
+    from cutover.backend.audit import AuditLog
+    from cutover.backend.aws.errors import describe_aws_error
+    from cutover.backend.aws.session import AwsSession
+    from cutover.backend.observe import Observer
+
+    try:
+        session = AwsSession(target)  # type: ignore[arg-type]
+        session.create_clients()
+    except Exception as exc:  # profile or region problems: a flag error, before Textual
+        print(f"cutover: {describe_aws_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    from cutover.tui.app import CutoverApp  # textual only now: scripted commands stay fast
+
+    observer = Observer(session, target)  # type: ignore[arg-type]
+    deployment_id = getattr(args, "deployment", None)
+    if deployment_id:
+        from cutover.backend.observe import WRONG_GROUP, ObserveError
+
+        try:
+            observer.snapshot(deployment_id=deployment_id)
+        except ObserveError as exc:
+            if exc.aws_code == WRONG_GROUP:  # supervising it would act on another group
+                observer.close()
+                print(f"cutover: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+    controller = Controller(session, target, AuditLog())  # type: ignore[arg-type]
+    app = CutoverApp(
+        target,  # type: ignore[arg-type]
+        observer=observer,
+        controller=controller,
+        sandbox=sandbox is not None,
+        deployment_id=getattr(args, "deployment", None),
+    )
+    try:
+        app.run()
+    except Exception as exc:  # the last line of defence
+        logging.getLogger("cutover").exception("dashboard failed")
+        where = f" (details in {log_path})" if log_path else ""
+        print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        observer.close()
+    return EXIT_OK

@@ -1,0 +1,180 @@
+"""The dashboard's action flow: check, ask what is needed, plan, confirm, execute, report.
+
+Planning is pure and instant, except where the catalogue says it reads AWS (the way back from
+a finished deployment): that one is planned off the event loop. Every execute runs in a
+thread worker; its outcome comes back as an ActionDone message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from cutover.backend.actions import Outcome, Plan
+from cutover.backend.actions.catalogue import action as catalogue_action
+from cutover.backend.model import Snapshot
+from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.screens.revision import RevisionScreen
+from cutover.tui.screens.shift import ShiftScreen
+from textual.message import Message
+
+log = logging.getLogger("cutover.tui")
+
+# How each outcome's state reads in the notification's title.
+VERDICTS = {
+    "done": "done",
+    "not-done": "not done",
+    "failed": "refused by AWS",
+    "unknown": "OUTCOME UNKNOWN",
+}
+
+
+@dataclass
+class ActionDone(Message):
+    """A confirmed (or refused) plan went through `Controller.execute`."""
+
+    outcome: Outcome
+
+
+class Acting:
+    """The action half of CutoverApp (a mixin: it uses the app's controller, observer,
+    snapshot, screens and workers)."""
+
+    def request_action(self, action: str) -> None:
+        """A key or a command: check, ask what is needed, plan, confirm, execute."""
+        snap = self.snapshot
+        if self.read_only or self.controller is None:
+            self.notify("read-only: nothing can be changed from here", severity="warning")
+            return
+        if snap is None:
+            self.notify("no data yet; wait for the first refresh", severity="warning")
+            return
+        check = snap.action(action)
+        if not check.passed:
+            self.notify(check.reason, title=f"{action}: not now", severity="warning")
+            return
+        asks = catalogue_action(action).asks
+        if "revision" in asks:
+            self.push_screen(
+                RevisionScreen(snap.target_revision),
+                lambda revision: self._plan(action, revision=revision) if revision else None,
+            )
+        elif "reroute" in asks:
+            weighted = any(len(lw.weights) >= 2 for lw in snap.listeners)
+            self.push_screen(ShiftScreen(weighted), partial(self._reroute_chosen, action))
+        else:
+            self._plan(action)
+
+    def _reroute_chosen(self, action: str, choice: tuple[int | None, str | None] | None) -> None:
+        if choice is not None:
+            percent, move = choice
+            self._plan(action, replacement_percent=percent, move=move)
+
+    def _plan(self, action: str, **kwargs: Any) -> None:
+        """Plan from the snapshot on screen; off the event loop when planning reads AWS, so
+        keys keep answering while AWS does."""
+        assert self.controller is not None and self.snapshot is not None
+        controller, snap = self.controller, self.snapshot
+        if not catalogue_action(action).plan_reads_aws(snap):
+            try:
+                plan = controller.plan(action, snap, **kwargs)
+            except Exception as exc:
+                log.exception("plan failed")
+                self.notify(f"could not plan {action}: {exc}", severity="error")
+                return
+            self._planned(plan)
+            return
+
+        def work() -> None:
+            try:
+                plan = controller.plan(action, snap, **kwargs)
+            except Exception as exc:
+                log.exception("plan failed")
+                self.call_from_thread(
+                    self.notify, f"could not plan {action}: {exc}", severity="error"
+                )
+                return
+            self.call_from_thread(self._planned, plan)
+
+        self.run_worker(work, thread=True, name=f"plan:{action}", exit_on_error=False)
+
+    def _planned(self, plan: Plan) -> None:
+        if plan.refused is not None:
+            self.notify(plan.refused, title=f"{plan.action} refused", severity="error", timeout=8)
+            # execute() sends nothing for a refused plan but keeps the audit record.
+            self._shown_refusals.add(plan.id)
+            self._run_execute(plan)
+            return
+        self.push_screen(ConfirmScreen(plan), partial(self._confirmed, plan))
+
+    def _confirmed(self, plan: Plan, ok: bool | None) -> None:
+        if not ok:
+            self.notify("cancelled; nothing was sent", severity="information")
+            self.run_worker(
+                partial(self._refuse, plan), thread=True, name="audit", exit_on_error=False
+            )
+            return
+        self.notify(f"sending {plan.action}…", timeout=2)
+        self._run_execute(plan)
+
+    def _refuse(self, plan: Plan) -> None:
+        assert self.controller is not None
+        try:
+            self.controller.refuse(plan, "cancelled at the confirmation screen")
+        except Exception:
+            log.exception("audit of a cancelled plan failed")
+
+    def _run_execute(self, plan: Plan) -> None:
+        self.run_worker(
+            partial(self._execute, plan),
+            thread=True,
+            name=f"action:{plan.action}",
+            group="action",
+            exit_on_error=False,
+        )
+
+    def _execute(self, plan: Plan) -> None:
+        """Worker thread: the one call, re-checked against a fresh snapshot, audited."""
+        assert self.controller is not None and self.observer is not None
+        observer, previous = self.observer, self.snapshot
+
+        def fresh() -> Snapshot:
+            return observer.snapshot(deployment_id=plan.deployment_id, previous=previous)
+
+        try:
+            outcome = self.controller.execute(plan, fresh)
+        except Exception as exc:
+            # execute() records its intent before sending and turns every AWS answer into an
+            # Outcome: reaching here means a bug, and what was sent is in the audit log.
+            log.exception("execute failed")
+            outcome = Outcome(
+                plan,
+                False,
+                f"unexpected error ({exc}); the audit log says whether anything was sent,"
+                " and the next refresh reads the state again",
+                error_code="Internal",
+                state="unknown",
+            )
+        self.post_message(ActionDone(outcome))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        outcome = message.outcome
+        if outcome.plan.id in self._shown_refusals:
+            self._shown_refusals.discard(outcome.plan.id)
+            return  # a refusal already shown when it was planned
+        ids = f" (request {', '.join(outcome.request_ids)})" if outcome.request_ids else ""
+        code = f" [{outcome.error_code}]" if outcome.error_code and not outcome.ok else ""
+        self.notify(
+            f"{outcome.message}{code}{ids}",
+            title=f"{outcome.plan.action}: {VERDICTS.get(outcome.state, 'not sent')}",
+            severity="information" if outcome.ok else "error",
+            timeout=30 if outcome.state == "unknown" else 10,
+        )
+        if outcome.audit_error:
+            self.notify(outcome.audit_error, title="audit log", severity="error", timeout=30)
+        new_id = outcome.result.get("deploymentId") if outcome.ok else None
+        if new_id:
+            self.deployment_id = new_id  # supervise what we just started
+        self.refresh_now()
