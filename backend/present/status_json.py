@@ -11,7 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from cutover.backend.actions.catalogue import NAMES
-from cutover.backend.model import Environment, Instance, Snapshot
+from cutover.backend.model import (
+    Deployment,
+    DeploymentSummary,
+    Environment,
+    Instance,
+    Leftover,
+    ListenerWeights,
+    PendingAction,
+    Snapshot,
+)
 
 SCHEMA_VERSION = 1
 
@@ -81,45 +90,6 @@ def _environment(env: Environment | None) -> dict[str, Any] | None:
 def status_document(snapshot: Snapshot) -> dict[str, Any]:
     """The `cutover status --json` document for a Snapshot: plain JSON types only (str, int,
     float, bool, None, list, dict), every documented key always present."""
-    dep = snapshot.deployment
-    deployment = None
-    if dep is not None:
-        deployment = {
-            "id": dep.id,
-            "status": dep.status,
-            "phase": dep.phase,
-            "waiting_for": dep.waiting_for,
-            "deadline": _time(dep.deadline),
-            "error_code": dep.error_code,
-            "error_message": dep.error_message,
-            "style": dep.style,
-            "traffic_control": dep.traffic_control,
-            "config_name": dep.config_name,
-            "revision": dep.revision,
-            "previous_revision": dep.previous_revision,
-            "creator": dep.creator,
-            "create_time": _time(dep.create_time),
-            "start_time": _time(dep.start_time),
-            "complete_time": _time(dep.complete_time),
-            "overview": dict(dep.overview),
-            "status_messages": list(dep.status_messages),
-            "rollback_of": dep.rollback_of,
-            "rolled_back_by": dep.rolled_back_by,
-            "rollback_message": dep.rollback_message,
-            "ready_action": dep.ready_action,
-            "termination_action": dep.termination_action,
-            "termination_wait_started": dep.termination_wait_started,
-        }
-    traffic = None
-    if snapshot.traffic is not None:
-        traffic = {
-            "original_percent": snapshot.traffic.original_percent,
-            "replacement_percent": snapshot.traffic.replacement_percent,
-            "basis": snapshot.traffic.basis,
-        }
-    actions = {a.name: {"allowed": a.passed, "reason": a.reason} for a in snapshot.actions}
-    for name in NAMES:
-        actions.setdefault(name, {"allowed": False, "reason": "not available"})
     return {
         "schema_version": SCHEMA_VERSION,
         "server_time": _time(snapshot.server_time),
@@ -131,73 +101,128 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "endpoint_url": snapshot.endpoint_url,
         "style": snapshot.style,
         "read_only": snapshot.read_only,
-        "deployment": deployment,
+        "deployment": _deployment(snapshot.deployment),
         "active_deployment": snapshot.active_deployment,
         "original": _environment(snapshot.original),
         "replacement": _environment(snapshot.replacement),
         "fleet": _environment(snapshot.fleet),
-        "traffic": traffic,
+        "traffic": _traffic(snapshot),
         "timers": [
             {"name": t.name, "deadline": _time(t.deadline), "started": _time(t.started)}
             for t in snapshot.timers
         ],
         "gates": [{"name": g.name, "passed": g.passed, "reason": g.reason} for g in snapshot.gates],
-        "actions": actions,
+        "actions": _actions(snapshot),
         "alarms": [{"name": a.name, "state": a.state, "reason": a.reason} for a in snapshot.alarms],
         "target_groups": list(snapshot.target_groups),
         "classic_load_balancers": list(snapshot.classic_load_balancers),
-        "listeners": [
-            {
-                "load_balancer": w.load_balancer,
-                "port": w.port,
-                "is_default": w.is_default,
-                "rule_arn": w.rule_arn,
-                "weights": {tg: weight for tg, weight in w.weights},
-            }
-            for w in snapshot.listeners
-        ],
+        "listeners": [_listener(w) for w in snapshot.listeners],
         "leftovers": None
         if snapshot.leftovers is None
-        else [
-            {
-                "kind": lo.kind,
-                "resource": lo.resource,
-                "detail": lo.detail,
-                "instance_id": lo.instance_id,
-                "asg_name": lo.asg_name,
-                "target_group": lo.target_group,
-                "port": lo.port,
-                "classic_load_balancer": lo.classic_lb,
-                "min_size": lo.min_size,
-                "processes": list(lo.processes),
-                "record_left_behind": lo.stale,
-            }
-            for lo in snapshot.leftovers
-        ],
+        else [_leftover(lo) for lo in snapshot.leftovers],
         "leftovers_note": snapshot.leftovers_note,
-        "automatic_deployment": None
-        if snapshot.automatic is None
-        else {
-            "id": snapshot.automatic.id,
-            "status": snapshot.automatic.status,
-            "creator": snapshot.automatic.creator,
-            "revision": snapshot.automatic.revision,
-            "instances": list(snapshot.automatic.instances),
-            "error_code": snapshot.automatic.error_code,
-        },
-        "pending_actions": [
-            {
-                "action": p.action,
-                "summary": p.summary,
-                "sent_at": p.sent_at,
-                "deployment_id": p.deployment_id,
-                "outcome": p.verdict,
-                "evidence": p.evidence,
-                "plan": list(p.plan),
-            }
-            for p in snapshot.pending
-        ],
+        "automatic_deployment": _automatic(snapshot.automatic),
+        "pending_actions": [_pending(p) for p in snapshot.pending],
         "notes": list(snapshot.notes),
         "api_calls": snapshot.api_calls,
         "elapsed_ms": snapshot.elapsed_ms,
+    }
+
+
+def _deployment(dep: Deployment | None) -> dict[str, Any] | None:
+    if dep is None:
+        return None
+    return {
+        "id": dep.id,
+        "status": dep.status,
+        "phase": dep.phase,
+        "waiting_for": dep.waiting_for,
+        "deadline": _time(dep.deadline),
+        "error_code": dep.error_code,
+        "error_message": dep.error_message,
+        "style": dep.style,
+        "traffic_control": dep.traffic_control,
+        "config_name": dep.config_name,
+        "revision": dep.revision,
+        "previous_revision": dep.previous_revision,
+        "creator": dep.creator,
+        "create_time": _time(dep.create_time),
+        "start_time": _time(dep.start_time),
+        "complete_time": _time(dep.complete_time),
+        "overview": dict(dep.overview),
+        "status_messages": list(dep.status_messages),
+        "rollback_of": dep.rollback_of,
+        "rolled_back_by": dep.rolled_back_by,
+        "rollback_message": dep.rollback_message,
+        "ready_action": dep.ready_action,
+        "termination_action": dep.termination_action,
+        "termination_wait_started": dep.termination_wait_started,
+    }
+
+
+def _traffic(snapshot: Snapshot) -> dict[str, Any] | None:
+    if snapshot.traffic is None:
+        return None
+    return {
+        "original_percent": snapshot.traffic.original_percent,
+        "replacement_percent": snapshot.traffic.replacement_percent,
+        "basis": snapshot.traffic.basis,
+    }
+
+
+def _actions(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    actions = {a.name: {"allowed": a.passed, "reason": a.reason} for a in snapshot.actions}
+    for name in NAMES:
+        actions.setdefault(name, {"allowed": False, "reason": "not available"})
+    return actions
+
+
+def _listener(w: ListenerWeights) -> dict[str, Any]:
+    return {
+        "load_balancer": w.load_balancer,
+        "port": w.port,
+        "is_default": w.is_default,
+        "rule_arn": w.rule_arn,
+        "weights": {tg: weight for tg, weight in w.weights},
+    }
+
+
+def _leftover(lo: Leftover) -> dict[str, Any]:
+    return {
+        "kind": lo.kind,
+        "resource": lo.resource,
+        "detail": lo.detail,
+        "instance_id": lo.instance_id,
+        "asg_name": lo.asg_name,
+        "target_group": lo.target_group,
+        "port": lo.port,
+        "classic_load_balancer": lo.classic_lb,
+        "min_size": lo.min_size,
+        "processes": list(lo.processes),
+        "record_left_behind": lo.stale,
+    }
+
+
+def _automatic(auto: DeploymentSummary | None) -> dict[str, Any] | None:
+    if auto is None:
+        return None
+    return {
+        "id": auto.id,
+        "status": auto.status,
+        "creator": auto.creator,
+        "revision": auto.revision,
+        "instances": list(auto.instances),
+        "error_code": auto.error_code,
+    }
+
+
+def _pending(p: PendingAction) -> dict[str, Any]:
+    return {
+        "action": p.action,
+        "summary": p.summary,
+        "sent_at": p.sent_at,
+        "deployment_id": p.deployment_id,
+        "outcome": p.verdict,
+        "evidence": p.evidence,
+        "plan": list(p.plan),
     }
