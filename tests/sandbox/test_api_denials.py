@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from collections.abc import Iterator
-
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
+from cutover.sandbox.control.client import ControlError
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client, control
+
+pytestmark = pytest.mark.sandbox("default", time_scale=60)
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 2})
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    sandbox = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=60)
-    try:
-        sandbox.start(wait_healthy=30)
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
-def client(sb: Sandbox, service: str):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        service,
-        endpoint_url=sb.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"mode": "standard", "max_attempts": 2}),
-    )
-
-
-def fault(sb: Sandbox, body: dict | None) -> dict:
-    req = urllib.request.Request(
-        sb.endpoint_url + "/_sandbox/faults" + ("/api" if body is not None else ""),
-        method="POST" if body is not None else "DELETE",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
+def sb(shared_sandbox: Sandbox) -> Sandbox:
+    return shared_sandbox
 
 
 def code_of(call) -> str:  # type: ignore[no-untyped-def]
@@ -53,14 +25,14 @@ def code_of(call) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_access_denied_on_one_operation_only(sb: Sandbox) -> None:
-    fault(sb, {"deny": "access", "deny_operations": ["ContinueDeployment", "EnterStandby"]})
+    control(sb).set_api_fault(deny="access", deny_operations=["ContinueDeployment", "EnterStandby"])
     try:
-        cd = client(sb, "codedeploy")
+        cd = aws_client(sb, "codedeploy", config=RETRIES)
         assert (
             code_of(lambda: cd.continue_deployment(deploymentId="d-AAAAAAAAA"))
             == "AccessDeniedException"
         )
-        asg = client(sb, "autoscaling")
+        asg = aws_client(sb, "autoscaling", config=RETRIES)
         assert (
             code_of(
                 lambda: asg.enter_standby(
@@ -73,9 +45,9 @@ def test_access_denied_on_one_operation_only(sb: Sandbox) -> None:
         assert cd.list_applications()["applications"] == ["web"]
         assert asg.describe_auto_scaling_groups()["AutoScalingGroups"]
     finally:
-        fault(sb, None)
+        control(sb).clear_faults()
     with pytest.raises(botocore.exceptions.ClientError) as err:
-        client(sb, "codedeploy").continue_deployment(deploymentId="d-AAAAAAAAA")
+        aws_client(sb, "codedeploy", config=RETRIES).continue_deployment(deploymentId="d-AAAAAAAAA")
     assert err.value.response["Error"]["Code"] != "AccessDeniedException"
 
 
@@ -90,22 +62,17 @@ def test_access_denied_on_one_operation_only(sb: Sandbox) -> None:
     ],
 )
 def test_rejected_credentials_refuse_every_call(sb: Sandbox, service, call, code) -> None:  # type: ignore[no-untyped-def]
-    fault(sb, {"deny": "credentials"})
+    control(sb).set_api_fault(deny="credentials")
     try:
-        assert code_of(lambda: call(client(sb, service))) == code
-        assert fault_state(sb)["api"]["denied"] >= 1
+        assert code_of(lambda: call(aws_client(sb, service, config=RETRIES))) == code
+        assert control(sb).faults()["api"]["denied"] >= 1
     finally:
-        fault(sb, None)
-    call(client(sb, service))
-
-
-def fault_state(sb: Sandbox) -> dict:
-    with urllib.request.urlopen(sb.endpoint_url + "/_sandbox/faults", timeout=5) as resp:
-        return json.loads(resp.read())
+        control(sb).clear_faults()
+    call(aws_client(sb, service, config=RETRIES))
 
 
 def test_bad_deny_values_are_refused(sb: Sandbox) -> None:
-    with pytest.raises(urllib.error.HTTPError) as err:
-        fault(sb, {"deny": "everything"})
-    assert err.value.code == 400
-    assert "deny must be access, credentials or none" in json.loads(err.value.read())["error"]
+    with pytest.raises(ControlError) as err:
+        control(sb).set_api_fault(deny="everything")
+    assert err.value.status == 400
+    assert "deny must be access, credentials or none" in str(err.value)

@@ -11,26 +11,22 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import urlparse
 
-import boto3
 import cbor2
 import pytest
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client
 
 CBOR_HEADERS = {"Content-Type": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor"}
 
 
+pytestmark = pytest.mark.sandbox("default", time_scale=60)
+
+
 @pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    sandbox = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=60)
-    try:
-        sandbox.start(wait_healthy=30)
-        yield sandbox
-    finally:
-        sandbox.stop()
+def sb(shared_sandbox: Sandbox) -> Sandbox:
+    return shared_sandbox
 
 
 def _address(sb: Sandbox) -> tuple[str, int]:
@@ -95,21 +91,9 @@ def error_text(response: bytes) -> str:
 
 
 def still_serving(sb: Sandbox) -> None:
-    client = boto3.client(
-        "sts",
-        endpoint_url=sb.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-    )
+    client = aws_client(sb, "sts")
     assert client.get_caller_identity()["Account"] == sb.world.account_id
-    ec2 = boto3.client(
-        "ec2",
-        endpoint_url=sb.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-    )
+    ec2 = aws_client(sb, "ec2")
     assert ec2.describe_instances()["Reservations"]
 
 

@@ -14,15 +14,13 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import cbor2
 import pytest
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client, control
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.sandbox("default", time_scale=60)]
 
 ASG = "web-asg"
 ALARM = "web-tg-5xx"
@@ -34,13 +32,8 @@ SIGNED = (
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    sandbox = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=60)
-    try:
-        sandbox.start(wait_healthy=30)
-        yield sandbox
-    finally:
-        sandbox.stop()
+def sb(shared_sandbox: Sandbox) -> Sandbox:
+    return shared_sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -66,32 +59,21 @@ def raw(
     return response.status, payload.decode(errors="replace")
 
 
-def client(sb: Sandbox, service: str, endpoint: str | None = None) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint or sb.endpoint_url,
-        region_name=sb.world.region,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-    )
-
-
 def max_size(sb: Sandbox) -> int:
-    groups = client(sb, "autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[ASG])
+    groups = aws_client(sb, "autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[ASG])
     return groups["AutoScalingGroups"][0]["MaxSize"]
 
 
 def applications(sb: Sandbox) -> list[str]:
-    return client(sb, "codedeploy").list_applications()["applications"]
+    return aws_client(sb, "codedeploy").list_applications()["applications"]
 
 
 def faults(sb: Sandbox) -> dict:
-    with urllib.request.urlopen(sb.endpoint_url + "/_sandbox/faults", timeout=10) as resp:
-        return json.loads(resp.read())
+    return control(sb).faults()
 
 
 def alarm_state(sb: Sandbox) -> str:
-    alarms = client(sb, "cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
+    alarms = aws_client(sb, "cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
     return alarms[0]["StateValue"]
 
 
@@ -100,7 +82,7 @@ def alarm_state(sb: Sandbox) -> str:
 
 def test_safety_15_presigned_get_cannot_change_an_auto_scaling_group(sb: Sandbox) -> None:
     before = max_size(sb)
-    url = client(sb, "autoscaling").generate_presigned_url(
+    url = aws_client(sb, "autoscaling").generate_presigned_url(
         "update_auto_scaling_group",
         Params={"AutoScalingGroupName": ASG, "MaxSize": before + 3},
     )
@@ -200,7 +182,7 @@ def test_safety_15_authorization_that_is_not_sigv4_is_refused(
 
 
 def test_safety_15_boto3_aws_requests_and_presigned_reads_keep_working(sb: Sandbox) -> None:
-    autoscaling = client(sb, "autoscaling")
+    autoscaling = aws_client(sb, "autoscaling")
     before = max_size(sb)
     autoscaling.update_auto_scaling_group(AutoScalingGroupName=ASG, MaxSize=before + 1)
     try:
@@ -213,11 +195,11 @@ def test_safety_15_boto3_aws_requests_and_presigned_reads_keep_working(sb: Sandb
     finally:
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=ASG, MaxSize=before)
     # Every served protocol, signed as boto3 signs it.
-    assert client(sb, "sts").get_caller_identity()["Account"] == sb.world.account_id
-    assert client(sb, "ec2").describe_instances()["Reservations"]
+    assert aws_client(sb, "sts").get_caller_identity()["Account"] == sb.world.account_id
+    assert aws_client(sb, "ec2").describe_instances()["Reservations"]
     assert "web" in applications(sb)
     # Through localhost too: another loopback name for the same endpoint.
-    local = client(sb, "codedeploy", f"http://localhost:{sb.port}")
+    local = aws_client(f"http://localhost:{sb.port}", "codedeploy")
     assert "web" in local.list_applications()["applications"]
 
 
