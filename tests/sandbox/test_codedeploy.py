@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 from cutover.sandbox import engine
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
 from cutover.sandbox.services import codedeploy as codedeploy_service
-
-pytestmark = pytest.mark.timeout(60)
+from cutover.sandbox.testing import aws_client, wait_for
 
 TIME_SCALE = 300
+pytestmark = [pytest.mark.timeout(60), pytest.mark.sandbox(time_scale=TIME_SCALE)]
 APP = "shop"
 ROLE = "arn:aws:iam::123456789012:role/CodeDeployServiceRole"
 FAST = {name: 1.0 for name in engine.DEFAULT_DURATIONS}
@@ -41,37 +38,17 @@ def s3(label: str) -> dict:
 # ----- helpers ---------------------------------------------------------------------------------
 
 
-def start_sandbox(
-    time_scale: float = TIME_SCALE, scenario: str = "default", **kwargs: Any
-) -> Sandbox:
-    sb = Sandbox(
-        load_scenario(scenario), port=0, time_scale=time_scale, free_listener_ports=True, **kwargs
-    )
-    sb.start(wait_healthy=30)
+RETRIES = Config(retries={"max_attempts": 2})
+
+
+def fast(sb: Sandbox) -> Sandbox:
+    """`sb` with lifecycle events of a sandbox second each."""
     engine.configure(sb.world, durations=FAST)
     return sb
 
 
 def client(sb: Sandbox, service: str = "codedeploy") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=sb.endpoint_url,
-        region_name=sb.world.region,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(retries={"max_attempts": 2}),
-    )
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    return aws_client(sb, service, config=RETRIES)
 
 
 def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
@@ -241,12 +218,8 @@ def asg_names(sb: Sandbox) -> set[str]:
 
 
 @pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    sandbox = start_sandbox()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+def sb(sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
+    return fast(sandbox_factory(time_scale=TIME_SCALE))
 
 
 @pytest.fixture
@@ -265,12 +238,8 @@ def seeded(sb: Sandbox) -> Callable[[str], str]:
 
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[Sandbox]:
-    sandbox = start_sandbox()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+def shared(shared_sandbox: Sandbox) -> Sandbox:
+    return fast(shared_sandbox)
 
 
 @pytest.fixture(scope="module")
@@ -593,77 +562,76 @@ def test_instance_dies_mid_reroute(sb: Sandbox, cd: Any) -> None:
     wait_for(lambda: instance_states(sb, dead[:1]) == {dead[0]: "terminated"}, what="dead")
 
 
-def test_discover_existing_behind_a_classic_load_balancer() -> None:
-    sandbox = start_sandbox(scenario="classic")
-    try:
-        cd = client(sandbox)
-        autoscaling = client(sandbox, "autoscaling")
-        autoscaling.create_auto_scaling_group(
-            AutoScalingGroupName="web-green",
-            LaunchTemplate={"LaunchTemplateName": "web"},
-            MinSize=2,
-            MaxSize=4,
-            DesiredCapacity=2,
-            AvailabilityZones=["us-east-1a", "us-east-1b"],
-        )
+def test_discover_existing_behind_a_classic_load_balancer(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    sandbox = fast(sandbox_factory("classic", time_scale=TIME_SCALE))
+    cd = client(sandbox)
+    autoscaling = client(sandbox, "autoscaling")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="web-green",
+        LaunchTemplate={"LaunchTemplateName": "web"},
+        MinSize=2,
+        MaxSize=4,
+        DesiredCapacity=2,
+        AvailabilityZones=["us-east-1a", "us-east-1b"],
+    )
 
-        def green_members() -> list[str]:
-            groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web-green"])
-            members = groups["AutoScalingGroups"][0]["Instances"]
-            return [m["InstanceId"] for m in members if m["LifecycleState"] == "InService"]
-
-        greens = sorted(wait_for(lambda: len(green_members()) == 2 and green_members()))
-        elb = client(sandbox, "elb")
-
-        def clb_states() -> dict[str, str]:
-            health = elb.describe_instance_health(LoadBalancerName="web-clb")["InstanceStates"]
-            return {h["InstanceId"]: h["State"] for h in health}
-
-        originals = sorted(clb_states())
-        cd.create_application(applicationName=APP)
-        cd.create_deployment_group(
-            applicationName=APP,
-            deploymentGroupName="classic",
-            serviceRoleArn=ROLE,
-            autoScalingGroups=["web-asg"],
-            deploymentConfigName="CodeDeployDefault.HalfAtATime",
-            deploymentStyle={
-                "deploymentType": "BLUE_GREEN",
-                "deploymentOption": "WITH_TRAFFIC_CONTROL",
-            },
-            blueGreenDeploymentConfiguration={
-                "terminateBlueInstancesOnDeploymentSuccess": {
-                    "action": "TERMINATE",
-                    "terminationWaitTimeInMinutes": 0,
-                },
-                "greenFleetProvisioningOption": {"action": "DISCOVER_EXISTING"},
-            },
-            loadBalancerInfo={"elbInfoList": [{"name": "web-clb"}]},
-        )
-        with pytest.raises(ClientError) as exc:
-            deploy(cd, "classic")
-        assert error_code(exc) == "InvalidTargetInstancesException"
-        did = deploy(cd, "classic", targetInstances={"autoScalingGroups": ["web-green"]})
-        done = wait_status(cd, did, "Succeeded", "Failed", "Stopped")
-        assert done["status"] == "Succeeded", done.get("errorInformation")
-        assert done["targetInstances"] == {"autoScalingGroups": ["web-green"]}
-        ts = targets(cd, did)
-        assert sorted(by_label(ts, "Green")) == greens
-        assert sorted(by_label(ts, "Blue")) == originals
-        assert clb_states() == {i: "InService" for i in greens}
-        port = sandbox.scenario.listener_ports()[0][1]
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/")
-        resp = conn.getresponse()
-        assert resp.status == 200 and resp.getheader("X-Revision") == "v2"
-        conn.close()
-        assert group_asgs(cd, "classic") == ["web-green"]
+    def green_members() -> list[str]:
         groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web-green"])
-        assert groups["AutoScalingGroups"][0]["LoadBalancerNames"] == ["web-clb"]
-        assert "web-asg" not in asg_names(sandbox)
-        assert set(instance_states(sandbox, originals).values()) <= {"terminated"}
-    finally:
-        sandbox.stop()
+        members = groups["AutoScalingGroups"][0]["Instances"]
+        return [m["InstanceId"] for m in members if m["LifecycleState"] == "InService"]
+
+    greens = sorted(wait_for(lambda: len(green_members()) == 2 and green_members()))
+    elb = client(sandbox, "elb")
+
+    def clb_states() -> dict[str, str]:
+        health = elb.describe_instance_health(LoadBalancerName="web-clb")["InstanceStates"]
+        return {h["InstanceId"]: h["State"] for h in health}
+
+    originals = sorted(clb_states())
+    cd.create_application(applicationName=APP)
+    cd.create_deployment_group(
+        applicationName=APP,
+        deploymentGroupName="classic",
+        serviceRoleArn=ROLE,
+        autoScalingGroups=["web-asg"],
+        deploymentConfigName="CodeDeployDefault.HalfAtATime",
+        deploymentStyle={
+            "deploymentType": "BLUE_GREEN",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        },
+        blueGreenDeploymentConfiguration={
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": 0,
+            },
+            "greenFleetProvisioningOption": {"action": "DISCOVER_EXISTING"},
+        },
+        loadBalancerInfo={"elbInfoList": [{"name": "web-clb"}]},
+    )
+    with pytest.raises(ClientError) as exc:
+        deploy(cd, "classic")
+    assert error_code(exc) == "InvalidTargetInstancesException"
+    did = deploy(cd, "classic", targetInstances={"autoScalingGroups": ["web-green"]})
+    done = wait_status(cd, did, "Succeeded", "Failed", "Stopped")
+    assert done["status"] == "Succeeded", done.get("errorInformation")
+    assert done["targetInstances"] == {"autoScalingGroups": ["web-green"]}
+    ts = targets(cd, did)
+    assert sorted(by_label(ts, "Green")) == greens
+    assert sorted(by_label(ts, "Blue")) == originals
+    assert clb_states() == {i: "InService" for i in greens}
+    port = sandbox.scenario.listener_ports()[0][1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("X-Revision") == "v2"
+    conn.close()
+    assert group_asgs(cd, "classic") == ["web-green"]
+    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web-green"])
+    assert groups["AutoScalingGroups"][0]["LoadBalancerNames"] == ["web-clb"]
+    assert "web-asg" not in asg_names(sandbox)
+    assert set(instance_states(sandbox, originals).values()) <= {"terminated"}
 
 
 class RecordingHooks:
@@ -1241,65 +1209,66 @@ def test_aws_cli_reads_deployments(shared: Sandbox, api: Any) -> None:
 # ----- load ------------------------------------------------------------------------------------
 
 
-def test_no_failed_requests_across_cutover_and_rollback() -> None:
-    sandbox = start_sandbox(time_scale=100, load_rps=50)
-    try:
-        cd = client(sandbox)
-        blue_green_group(cd, "bg", ready="CONTINUE_DEPLOYMENT")
-        engine.record_past_deployment(sandbox.world, APP, "bg", "v1")
-        originals = sorted(tg_states(sandbox))
-        # Slow requests in flight make the originals drain visibly before they go.
-        stop = threading.Event()
-        slow_errors: list[str] = []
+def test_no_failed_requests_across_cutover_and_rollback(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    sandbox = fast(sandbox_factory(time_scale=100, load_rps=50))
+    cd = client(sandbox)
+    blue_green_group(cd, "bg", ready="CONTINUE_DEPLOYMENT")
+    engine.record_past_deployment(sandbox.world, APP, "bg", "v1")
+    originals = sorted(tg_states(sandbox))
+    # Slow requests in flight make the originals drain visibly before they go.
+    stop = threading.Event()
+    slow_errors: list[str] = []
 
-        def slow() -> None:
-            port = listener_port(sandbox)
-            while not stop.is_set():
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                try:
-                    conn.request("GET", "/work?ms=300")
-                    resp = conn.getresponse()
-                    resp.read()
-                    if resp.status != 200:
-                        slow_errors.append(str(resp.status))
-                except OSError as exc:
-                    slow_errors.append(type(exc).__name__)
-                finally:
-                    conn.close()
+    def slow() -> None:
+        port = listener_port(sandbox)
+        while not stop.is_set():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/work?ms=300")
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    slow_errors.append(str(resp.status))
+            except OSError as exc:
+                slow_errors.append(type(exc).__name__)
+            finally:
+                conn.close()
 
-        threads = [threading.Thread(target=slow, daemon=True) for _ in range(6)]
-        for t in threads:
-            t.start()
-        seen: dict[str, set[str]] = {i: set() for i in originals}
-        did = deploy(cd, "bg")
+    threads = [threading.Thread(target=slow, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    seen: dict[str, set[str]] = {i: set() for i in originals}
+    did = deploy(cd, "bg")
 
-        def rerouted() -> bool:
-            for iid, state in tg_states(sandbox).items():
-                if iid in seen:
-                    seen[iid].add(state)
-            return info(cd, did)["instanceTerminationWaitTimeStarted"]
+    def rerouted() -> bool:
+        for iid, state in tg_states(sandbox).items():
+            if iid in seen:
+                seen[iid].add(state)
+        return info(cd, did)["instanceTerminationWaitTimeStarted"]
 
-        wait_for(rerouted, 30, "reroute")
-        assert any("draining" in s for s in seen.values()), seen
-        assert not set(tg_states(sandbox)) & set(originals)
-        cd.continue_deployment(deploymentId=did, deploymentWaitType="TERMINATION_WAIT")
-        wait_status(cd, did, "Succeeded", timeout=30)
+    wait_for(rerouted, 30, "reroute")
+    assert any("draining" in s for s in seen.values()), seen
+    assert not set(tg_states(sandbox)) & set(originals)
+    cd.continue_deployment(deploymentId=did, deploymentWaitType="TERMINATION_WAIT")
+    wait_status(cd, did, "Succeeded", timeout=30)
 
-        second = deploy(cd, "bg", label="v3")
-        wait_for(lambda: info(cd, second)["instanceTerminationWaitTimeStarted"], 30, "reroute")
-        assert revisions_served(sandbox) == {"v3": 12}
-        cd.stop_deployment(deploymentId=second, autoRollbackEnabled=True)
-        rollback = info(cd, second)["rollbackInfo"]["rollbackDeploymentId"]
-        assert wait_status(cd, rollback, "Succeeded", "Failed", timeout=30)["status"] == "Succeeded"
-        assert revisions_served(sandbox) == {"v2": 12}
-        stop.set()
-        for t in threads:
-            t.join(5)
-        time.sleep(0.5)
-        assert sandbox.load is not None
-        stats = sandbox.load.stats()
-        assert stats["sent"] > 100
-        assert stats["errors"] == 0, stats
-        assert slow_errors == []
-    finally:
-        sandbox.stop()
+    second = deploy(cd, "bg", label="v3")
+    wait_for(lambda: info(cd, second)["instanceTerminationWaitTimeStarted"], 30, "reroute")
+    assert revisions_served(sandbox) == {"v3": 12}
+    cd.stop_deployment(deploymentId=second, autoRollbackEnabled=True)
+    rollback = info(cd, second)["rollbackInfo"]["rollbackDeploymentId"]
+    assert wait_status(cd, rollback, "Succeeded", "Failed", timeout=30)["status"] == "Succeeded"
+    assert revisions_served(sandbox) == {"v2": 12}
+    stop.set()
+    for t in threads:
+        t.join(5)
+    assert sandbox.load is not None
+    # Every request sent so far has its answer once none is in flight.
+    wait_for(lambda: sandbox.load.stats()["in_flight"] == 0, what="the load's answers")
+    stats = sandbox.load.stats()
+
+    assert stats["sent"] > 100
+    assert stats["errors"] == 0, stats
+    assert slow_errors == []

@@ -2,62 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
+from cutover.sandbox.control.client import ControlError
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import available_scenarios, load_scenario
+from cutover.sandbox.scenario import available_scenarios
+from cutover.sandbox.testing import aws_client, control, running_sandbox, wait_for
 
 TIME_SCALE = 60
 
 
+pytestmark = pytest.mark.sandbox("default", time_scale=TIME_SCALE)
+
+
 def make_client(sb: Sandbox, service: str, **config: object):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        service,
-        endpoint_url=sb.endpoint_url,
-        region_name=sb.world.region,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(**config) if config else None,
-    )
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, every: float = 0.05) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(every)
+    return aws_client(sb, service, config=Config(**config) if config else None)
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    sandbox = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=TIME_SCALE)
-    try:
-        sandbox.start(wait_healthy=30)
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
-def control(sb: Sandbox, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(
-        sb.endpoint_url + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
+def sb(shared_sandbox: Sandbox) -> Sandbox:
+    return shared_sandbox
 
 
 @pytest.mark.parametrize("name", available_scenarios())
@@ -65,9 +33,7 @@ def test_every_scenario_lists_through_boto3(name: str) -> None:
     # 200 instances are health-checked at the scenario's own pace: at 60x every check would
     # have to answer within a few milliseconds of real time on a shared machine.
     scale = None if name == "big" else TIME_SCALE
-    sandbox = Sandbox(load_scenario(name), free_listener_ports=True, time_scale=scale)
-    try:
-        sandbox.start(wait_healthy=30)
+    with running_sandbox(name, time_scale=scale) as sandbox:
         assert sandbox.settled()
         ec2 = make_client(sandbox, "ec2")
         instances = [
@@ -99,8 +65,6 @@ def test_every_scenario_lists_through_boto3(name: str) -> None:
         assert {
             g["AutoScalingGroupName"]: len(g["Instances"]) for g in asgs["AutoScalingGroups"]
         } == desired
-    finally:
-        sandbox.stop()
 
 
 def test_waiters_and_state_timing(sb: Sandbox) -> None:
@@ -146,7 +110,7 @@ def test_fault_reason_within_threshold_times_interval(sb: Sandbox) -> None:
     iid = iid["Target"]["Id"]
     try:
         t0 = time.monotonic()
-        control(sb, "POST", f"/_sandbox/faults/instance/{iid}", {"unhealthy": True})
+        control(sb).set_instance_fault(iid, unhealthy=True)
 
         def health() -> dict:
             (d,) = elbv2.describe_target_health(TargetGroupArn=arn, Targets=[{"Id": iid}])[
@@ -160,7 +124,7 @@ def test_fault_reason_within_threshold_times_interval(sb: Sandbox) -> None:
         assert health()["Reason"] == "Target.ResponseCodeMismatch"
         assert "503" in health()["Description"]
     finally:
-        control(sb, "DELETE", f"/_sandbox/faults/instance/{iid}")
+        control(sb).clear_faults(iid)
     wait_for(lambda: health()["State"] == "healthy")
 
 
@@ -307,7 +271,7 @@ def test_sts_and_unserved_operation(sb: Sandbox) -> None:
 
 
 def test_throttling_is_retried_by_boto3(sb: Sandbox) -> None:
-    control(sb, "POST", "/_sandbox/faults/api", {"throttle": 0.5, "services": ["elbv2"]})
+    control(sb).set_api_fault(throttle=0.5, services=["elbv2"])
     try:
         elbv2 = make_client(sb, "elbv2", retries={"mode": "standard", "max_attempts": 10})
         retried = 0
@@ -325,24 +289,22 @@ def test_throttling_is_retried_by_boto3(sb: Sandbox) -> None:
         ec2 = make_client(sb, "ec2")
         ec2.describe_instances()  # other services are not throttled
     finally:
-        control(sb, "DELETE", "/_sandbox/faults")
+        control(sb).clear_faults()
 
 
 def test_latency_and_unreachable(sb: Sandbox) -> None:
     sts = make_client(
         sb, "sts", retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1
     )
-    control(sb, "POST", "/_sandbox/faults/api", {"latency_ms": 300})
+    control(sb).set_api_fault(latency_ms=300)
     try:
         t0 = time.monotonic()
         sts.get_caller_identity()
         assert time.monotonic() - t0 >= 0.3
     finally:
-        control(sb, "DELETE", "/_sandbox/faults")
-    control(sb, "POST", "/_sandbox/faults/api", {"unreachable_s": 1.0})
-    time.sleep(0.3)
-    with pytest.raises(botocore.exceptions.EndpointConnectionError):
-        sts.get_caller_identity()
+        control(sb).clear_faults()
+    control(sb).set_api_fault(unreachable_s=1.0)
+    wait_for(lambda: not _reachable(sts), timeout=5, what="the endpoint to go dark")
     wait_for(lambda: _reachable(sts), timeout=10)
 
 
@@ -355,12 +317,13 @@ def _reachable(client) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_control_api_rejects_bad_input(sb: Sandbox) -> None:
-    for path, body, words in [
-        ("/_sandbox/faults/api", {"throttle": 2}, "share from 0 to 1"),
-        ("/_sandbox/faults/api", {"colour": 1}, "unknown API fault field"),
-        ("/_sandbox/faults/instance/i-00000000000000000", {"down": True}, "does not exist"),
+    api = control(sb)
+    for call, words in [
+        (lambda: api.set_api_fault(throttle=2), "share from 0 to 1"),
+        (lambda: api.set_api_fault(colour=1), "unknown API fault field"),
+        (lambda: api.set_instance_fault("i-00000000000000000", down=True), "does not exist"),
     ]:
-        with pytest.raises(urllib.error.HTTPError) as err:
-            control(sb, "POST", path, body)
-        assert err.value.code == 400
-        assert words in json.loads(err.value.read())["error"]
+        with pytest.raises(ControlError) as err:
+            call()
+        assert err.value.status == 400
+        assert words in str(err.value)
