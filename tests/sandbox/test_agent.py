@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 from cutover.sandbox import engine
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import ScenarioError, load_scenario
+from cutover.sandbox.testing import aws_client, running_sandbox, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -83,32 +83,20 @@ def hook(name: str, timeout: int | None = None) -> dict:
     return entry
 
 
-def start(tmp_path: Path, labels: list[str], time_scale: float = TIME_SCALE) -> Sandbox:
+def scenario(tmp_path: Path, labels: list[str], time_scale: float = TIME_SCALE) -> str:
+    """The agent scenario with the bundles `labels`, written to a file; its path."""
     bundles = "\n".join(f"    {label}: bundles/{label}" for label in labels)
     path = tmp_path / "scenario.yaml"
     path.write_text(SCENARIO.format(time_scale=time_scale, bundles=bundles))
-    sb = Sandbox(load_scenario(str(path)), port=0).start(wait_healthy=10)
-    return sb
+    return str(path)
 
 
-@pytest.fixture
-def sandboxes() -> Iterator[list[Sandbox]]:
-    started: list[Sandbox] = []
-    try:
-        yield started
-    finally:
-        for sb in started:
-            sb.stop()
+#: How these tests start a sandbox: at the scenario file's time scale, on its own ports.
+AGENT = {"time_scale": None, "wait_healthy": 10, "free_listener_ports": False}
 
 
 def client(sb: Sandbox) -> Any:
-    return boto3.client(
-        "codedeploy",
-        endpoint_url=sb.endpoint_url,
-        region_name=sb.world.region,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-    )
+    return aws_client(sb, "codedeploy")
 
 
 def deploy(cd: Any, group: str, label: str) -> str:
@@ -124,17 +112,6 @@ def deploy(cd: Any, group: str, label: str) -> str:
             },
         },
     )["deploymentId"]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def finished(cd: Any, did: str, timeout: float = 40.0) -> dict:
@@ -178,7 +155,7 @@ def alive(pid: int) -> bool:
 
 
 def test_hooks_run_in_order_with_codedeploy_environment(
-    tmp_path: Path, sandboxes: list[Sandbox]
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
 ) -> None:
     out = tmp_path
     record = {label: RECORD.format(label=label, out=out) for label in ("v1", "v2", "v3")}
@@ -224,8 +201,7 @@ def test_hooks_run_in_order_with_codedeploy_environment(
                 "validate.sh": record[label] + validate.split("\n", 1)[1],
             },
         )
-    sb = start(tmp_path, ["v1", "v2", "v3"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2", "v3"]), **AGENT)
     cd = client(sb)
     gid = group_id(cd, "a-group")
     a1, a2 = instances(sb, "a")
@@ -298,7 +274,7 @@ def test_hooks_run_in_order_with_codedeploy_environment(
 
 
 def test_application_stops_after_application_stop_and_starts_before_application_start(
-    tmp_path: Path, sandboxes: list[Sandbox]
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
 ) -> None:
     scripts = {
         name: f'#!/bin/sh\ntouch "{tmp_path}/{name}.began"\nsleep 1\n'
@@ -307,8 +283,7 @@ def test_application_stops_after_application_stop_and_starts_before_application_
     hooks = {"ApplicationStop": [hook("stop.sh")], "ApplicationStart": [hook("start.sh")]}
     write_bundle(tmp_path, "v1", hooks, scripts)
     write_bundle(tmp_path, "v2", hooks, scripts)
-    sb = start(tmp_path, ["v1", "v2"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2"]), **AGENT)
     # Half a real second of Install: time to see the application stopped in between.
     engine.configure(sb.world, durations={"Install": 50})
     cd = client(sb)
@@ -352,7 +327,7 @@ def failed_instance(cd: Any, did: str) -> str:
 
 
 def test_failing_script_fails_the_deployment_with_its_log_tail(
-    tmp_path: Path, sandboxes: list[Sandbox]
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
 ) -> None:
     noisy = "#!/bin/sh\n" + "".join(f"echo line {n}\n" for n in range(1, 26))
     # (a pause: stdout and stderr are separate pipes, read as they come, like the agent's)
@@ -364,8 +339,7 @@ def test_failing_script_fails_the_deployment_with_its_log_tail(
         {"AfterInstall": [hook("migrate.sh"), hook("never.sh")]},
         {"migrate.sh": noisy, "never.sh": RECORD.format(label="v2", out=tmp_path)},
     )
-    sb = start(tmp_path, ["v1", "v2"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2"]), **AGENT)
     cd = client(sb)
     did = deploy(cd, "a-group", "v2")
     info = finished(cd, did)
@@ -391,15 +365,16 @@ def test_failing_script_fails_the_deployment_with_its_log_tail(
     )
 
 
-def test_script_past_its_timeout_is_killed(tmp_path: Path, sandboxes: list[Sandbox]) -> None:
+def test_script_past_its_timeout_is_killed(
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
+) -> None:
     slow = f'#!/bin/sh\necho $$ > "{tmp_path}/pid"\necho waiting\nsleep 60\n'
     write_bundle(tmp_path, "v1", {}, {})
     # 30 sandbox seconds: 0.3 real seconds at time scale 100.
     write_bundle(
         tmp_path, "v2", {"ValidateService": [hook("wait.sh", timeout=30)]}, {"wait.sh": slow}
     )
-    sb = start(tmp_path, ["v1", "v2"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2"]), **AGENT)
     cd = client(sb)
     did = deploy(cd, "b-group", "v2")
     began = time.monotonic()
@@ -416,14 +391,15 @@ def test_script_past_its_timeout_is_killed(tmp_path: Path, sandboxes: list[Sandb
     wait_for(lambda: not alive(pid), timeout=5, what="the timed-out script to die")
 
 
-def test_stop_deployment_kills_the_running_script(tmp_path: Path, sandboxes: list[Sandbox]) -> None:
+def test_stop_deployment_kills_the_running_script(
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
+) -> None:
     slow = (
         f'#!/bin/sh\necho $$ > "{tmp_path}/pid"\nsleep 600 &\necho $! > "{tmp_path}/child"\nwait\n'
     )
     write_bundle(tmp_path, "v1", {}, {})
     write_bundle(tmp_path, "v2", {"BeforeInstall": [hook("hang.sh")]}, {"hang.sh": slow})
-    sb = start(tmp_path, ["v1", "v2"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2"]), **AGENT)
     cd = client(sb)
     did = deploy(cd, "b-group", "v2")
     wait_for(lambda: (tmp_path / "child").exists() and (tmp_path / "child").read_text().strip())
@@ -444,12 +420,11 @@ def test_stop_deployment_kills_the_running_script(tmp_path: Path, sandboxes: lis
     ],
 )
 def test_missing_or_not_executable_script(
-    tmp_path: Path, sandboxes: list[Sandbox], scripts: dict, code: str, message: str
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox], scripts: dict, code: str, message: str
 ) -> None:
     write_bundle(tmp_path, "v1", {}, {})
     write_bundle(tmp_path, "v2", {"ValidateService": [hook("check.sh")]}, scripts)
-    sb = start(tmp_path, ["v1", "v2"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2"]), **AGENT)
     cd = client(sb)
     did = deploy(cd, "b-group", "v2")
     assert finished(cd, did)["status"] == "Failed"
@@ -464,7 +439,7 @@ def test_missing_or_not_executable_script(
 
 
 def test_revision_without_bundle_keeps_timed_hooks(
-    tmp_path: Path, sandboxes: list[Sandbox]
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
 ) -> None:
     write_bundle(
         tmp_path,
@@ -472,8 +447,7 @@ def test_revision_without_bundle_keeps_timed_hooks(
         {"ApplicationStop": [hook("stop.sh")]},
         {"stop.sh": RECORD.format(label="v1", out=tmp_path)},
     )
-    sb = start(tmp_path, ["v1"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1"]), **AGENT)
     cd = client(sb)
     did = deploy(cd, "b-group", "v7")
     assert finished(cd, did)["status"] == "Succeeded"
@@ -483,13 +457,10 @@ def test_revision_without_bundle_keeps_timed_hooks(
 
 def test_agent_root_is_removed_on_stop(tmp_path: Path) -> None:
     write_bundle(tmp_path, "v1", {}, {})
-    sb = start(tmp_path, ["v1"])
-    try:
+    with running_sandbox(scenario(tmp_path, ["v1"]), **AGENT) as sb:
         root = sb.agent.root
         assert root.is_dir()
         assert isinstance(engine.state(sb.world).hooks, type(sb.agent))
-    finally:
-        sb.stop()
     assert not root.exists()
 
 
@@ -550,7 +521,7 @@ codedeploy:
 """
 
 
-def start_shared(tmp_path: Path, revision: str = "v1") -> Sandbox:
+def shared_scenario(tmp_path: Path, revision: str = "v1") -> str:
     """The shared-instance scenario, whose every revision is the bundle `any`: its
     ApplicationStop script records where it ran."""
     write_bundle(
@@ -561,7 +532,7 @@ def start_shared(tmp_path: Path, revision: str = "v1") -> Sandbox:
     )
     path = tmp_path / "scenario.yaml"
     path.write_text(SHARED_SCENARIO.format(time_scale=TIME_SCALE, revision=json.dumps(revision)))
-    return Sandbox(load_scenario(str(path)), port=0).start(wait_healthy=10)
+    return str(path)
 
 
 def github(commit: str) -> dict:
@@ -580,11 +551,10 @@ def inside(path: str | Path, root: Path) -> bool:
 
 
 def test_safety_14_github_commit_id_cannot_lead_the_agent_outside_its_root(
-    tmp_path: Path, sandboxes: list[Sandbox]
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
 ) -> None:
     outside = tmp_path / "outside"
-    sb = start_shared(tmp_path)
-    sandboxes.append(sb)
+    sb = sandbox_factory(shared_scenario(tmp_path), **AGENT)
     cd = client(sb)
     commit = "x/" + CLIMB + str(outside).lstrip("/")
     refused = None
@@ -645,20 +615,18 @@ def test_safety_14_a_sha1_commit_deploys_with_the_agent(shop: tuple[Sandbox, Any
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Any]]:
-    sb = start_shared(tmp_path_factory.mktemp("shop"))
-    try:
+    with running_sandbox(shared_scenario(tmp_path_factory.mktemp("shop")), **AGENT) as sb:
         yield sb, client(sb)
-    finally:
-        sb.stop()
 
 
 def test_safety_14_installed_revision_label_cannot_move_the_archive_out_of_the_root(
-    tmp_path: Path, sandboxes: list[Sandbox]
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
 ) -> None:
     # A scenario's revision label (like an S3 key's file name) names the installed archive.
     outside = tmp_path / "outside"
-    sb = start_shared(tmp_path, revision="x/" + CLIMB + str(outside).lstrip("/"))
-    sandboxes.append(sb)
+    sb = sandbox_factory(
+        shared_scenario(tmp_path, revision="x/" + CLIMB + str(outside).lstrip("/")), **AGENT
+    )
     cd = client(sb)
     did = deploy(cd, "s-group", "v2")
     assert finished(cd, did)["status"] == "Succeeded"
@@ -672,7 +640,7 @@ def test_safety_14_installed_revision_label_cannot_move_the_archive_out_of_the_r
 
 @pytest.mark.parametrize("how", ["dot-dot", "symlink"])
 def test_safety_14_script_outside_the_bundle_is_script_missing(
-    tmp_path: Path, sandboxes: list[Sandbox], how: str
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox], how: str
 ) -> None:
     ran = tmp_path / "ran-outside"
     script = tmp_path / "outside.sh"
@@ -683,8 +651,7 @@ def test_safety_14_script_outside_the_bundle_is_script_missing(
     bundle = write_bundle(tmp_path, "v2", {"ValidateService": [{"location": location}]}, {})
     if how == "symlink":
         (bundle / "scripts" / "link.sh").symlink_to(script)
-    sb = start(tmp_path, ["v1", "v2"])
-    sandboxes.append(sb)
+    sb = sandbox_factory(scenario(tmp_path, ["v1", "v2"]), **AGENT)
     cd = client(sb)
     did = deploy(cd, "b-group", "v2")
     status = finished(cd, did)["status"]
