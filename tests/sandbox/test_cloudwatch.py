@@ -15,12 +15,11 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
@@ -31,6 +30,7 @@ from cutover.sandbox.dataplane.metrics import RequestMetrics
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.scenario import CodeDeploySpec, load_scenario
 from cutover.sandbox.services import cloudwatch
+from cutover.sandbox.testing import aws_client, wait_for
 from cutover.sandbox.wire import ApiError
 from cutover.sandbox.world import Clock, World
 
@@ -49,33 +49,14 @@ services.load_all()
 # ----- helpers ----------------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+def client(sandbox: Sandbox) -> Any:
+    return aws_client(sandbox, "cloudwatch", config=NO_RETRY)
 
 
-def client(sandbox: Sandbox, **kwargs: Any) -> Any:
-    env = sandbox.env()
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=sandbox.endpoint_url,
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        config=NO_RETRY,
-        **kwargs,
-    )
-
-
-def start_sandbox(scenario: str, load_rps: float) -> Sandbox:
+def loaded_sandbox(scenario: str, load_rps: float) -> Sandbox:
+    """A started sandbox of `scenario` under load, without its CodeDeploy part: these tests
+    need no deployments, and leaving it out keeps them about CloudWatch."""
     spec = load_scenario(scenario)
-    # These tests need no deployments; leaving CodeDeploy out keeps them about CloudWatch.
     spec.codedeploy = CodeDeploySpec()
     sandbox = Sandbox(spec, free_listener_ports=True, time_scale=SCALE, load_rps=load_rps)
     # So host counts are sampled from the first second, not from the first CloudWatch call.
@@ -146,10 +127,10 @@ def measured() -> Iterator[tuple[Sandbox, dict, datetime, datetime]]:
     Yields (sandbox, the load generator's stats, when the fleet had settled, when the load
     stopped), in sandbox time.
     """
-    sandbox = start_sandbox("default", load_rps=60)
+    sandbox = loaded_sandbox("default", load_rps=60)
     try:
         settled = sandbox.world.now()
-        time.sleep(3.0)
+        time.sleep(3.0)  # the traffic under test: three sandbox minutes of it
         assert sandbox.load is not None
         sandbox.call(sandbox.load.stop())
         stopped = sandbox.world.now()
@@ -323,10 +304,10 @@ def test_list_metrics_names_alb_dimensions(measured) -> None:
 
 def test_classic_and_network_load_balancers() -> None:
     for scenario in ("classic", "nlb"):
-        sandbox = start_sandbox(scenario, load_rps=40)
+        sandbox = loaded_sandbox(scenario, load_rps=40)
         try:
             settled = sandbox.world.now()
-            time.sleep(2.0)
+            time.sleep(2.0)  # the traffic under test: two sandbox minutes of it
             assert sandbox.load is not None
             sandbox.call(sandbox.load.stop())
             stats = sandbox.load.stats()
@@ -393,9 +374,10 @@ def test_classic_and_network_load_balancers() -> None:
 
 @pytest.fixture(scope="module")
 def loaded() -> Iterator[Sandbox]:
-    sandbox = start_sandbox("default", load_rps=40)
+    sandbox = loaded_sandbox("default", load_rps=40)
     try:
-        # Let the boot (targets not yet healthy) fall out of the alarms' first windows.
+        # Sandbox time must pass: the boot (targets not yet healthy) falls out of the alarms'
+        # first windows.
         time.sleep(2.5)
         yield sandbox
     finally:
