@@ -11,14 +11,12 @@ from __future__ import annotations
 import http.client
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,17 +43,11 @@ class Cloud:
 
     def __init__(self, sb: Sandbox) -> None:
         self.sb = sb
-        kw = {
-            "endpoint_url": sb.endpoint_url,
-            "region_name": "us-east-1",
-            "aws_access_key_id": "x",
-            "aws_secret_access_key": "y",
-        }
-        self.elbv2 = boto3.client("elbv2", **kw)
-        self.elb = boto3.client("elb", **kw)
-        self.ec2 = boto3.client("ec2", **kw)
-        self.asg = boto3.client("autoscaling", **kw)
-        self.cd = boto3.client("codedeploy", **kw)
+        self.elbv2 = aws_client(sb, "elbv2")
+        self.elb = aws_client(sb, "elb")
+        self.ec2 = aws_client(sb, "ec2")
+        self.asg = aws_client(sb, "autoscaling")
+        self.cd = aws_client(sb, "codedeploy")
 
     def now(self) -> float:
         """Sandbox seconds since it started."""
@@ -96,27 +88,10 @@ def get(port: int, path: str = "/") -> tuple[int, str | None]:
         conn.close()
 
 
-def until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` every 20 ms (real time) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.fixture
-def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
+def cloud(request: pytest.FixtureRequest, sandbox_factory: Callable[..., Sandbox]) -> Cloud:
     scenario, scale = getattr(request, "param", ("hooks", 20))
-    sb = Sandbox(load_scenario(scenario), free_listener_ports=True, time_scale=scale)
-    try:
-        sb.start(wait_healthy=30)
-        yield Cloud(sb)
-    finally:
-        sb.stop()
+    return Cloud(sandbox_factory(scenario, time_scale=scale))
 
 
 # ----- 1. draining lasts the deregistration delay ----------------------------------------------
@@ -175,7 +150,7 @@ def test_aws_12_01_b_enter_standby_lasts_the_deregistration_delay(cloud: Cloud) 
         ]["LifecycleState"]
 
     assert lifecycle() == "EnteringStandby"
-    until(lambda: lifecycle() == "Standby", 30, "Standby")
+    wait_for(lambda: lifecycle() == "Standby", 30, "Standby")
     assert cloud.now() - started >= 30  # web-tg's deregistration delay
 
 
@@ -195,9 +170,9 @@ def test_aws_12_01_c_block_traffic_lasts_the_deregistration_delay(cloud: Cloud) 
     def info() -> dict:
         return cloud.cd.get_deployment(deploymentId=dep)["deploymentInfo"]
 
-    until(lambda: info()["status"] == "Ready", 60, "Ready")
+    wait_for(lambda: info()["status"] == "Ready", 60, "Ready")
     cloud.cd.continue_deployment(deploymentId=dep, deploymentWaitType="READY_WAIT")
-    until(lambda: info().get("instanceTerminationWaitTimeStarted"), 60, "the reroute")
+    wait_for(lambda: info().get("instanceTerminationWaitTimeStarted"), 60, "the reroute")
     ids = cloud.cd.list_deployment_targets(
         deploymentId=dep, targetFilters={"ServerInstanceLabel": ["Blue"]}
     )["targetIds"]
@@ -236,7 +211,7 @@ def test_aws_12_02_a_deregistered_classic_instance_reads_out_of_service(cloud: C
     for t in slow:
         t.start()
     iid = legacy[0]
-    until(lambda: cloud.sb.world.classic_lbs["legacy-elb"].instances[iid].inflight, 5, "slow")
+    wait_for(lambda: cloud.sb.world.classic_lbs["legacy-elb"].instances[iid].inflight, 5, "slow")
     cloud.elb.deregister_instances_from_load_balancer(
         LoadBalancerName="legacy-elb", Instances=[{"InstanceId": iid}]
     )
@@ -244,7 +219,7 @@ def test_aws_12_02_a_deregistered_classic_instance_reads_out_of_service(cloud: C
     assert (health["State"], health["Description"]) == ("InService", DEREGISTERING)
     for t in slow:
         t.join()
-    health = until(
+    health = wait_for(
         lambda: (h := cloud.instance_health("legacy-elb", iid))["State"] == "OutOfService" and h,
         5,
         "the end of connection draining",
@@ -270,7 +245,7 @@ def test_aws_12_02_without_requests_in_flight_classic_deregistration_completes_a
         LoadBalancerName="legacy-elb", Instances=[{"InstanceId": iid}]
     )
     started = cloud.now()
-    until(
+    wait_for(
         lambda: cloud.instance_health("legacy-elb", iid)["State"] == "OutOfService",
         5,
         "OutOfService",
