@@ -7,14 +7,14 @@ running event visible for a fraction of a real second.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from cutover.sandbox import engine
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import wait_for
 
 from tests.sandbox.test_codedeploy import (
     APP,
@@ -29,7 +29,6 @@ from tests.sandbox.test_codedeploy import (
     s3,
     targets,
     tg_states,
-    wait_for,
     wait_status,
 )
 
@@ -39,27 +38,13 @@ HOOK_PREFIX = "CodeDeploy-managed-automatic-launch-deployment-hook-"
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[list[Sandbox]]:
-    started: list[Sandbox] = []
-    try:
-        yield started
-    finally:
-        for sb in started:
-            sb.stop()
-
-
-@pytest.fixture
-def start(sandboxes: list[Sandbox]) -> Callable[..., Sandbox]:
+def start(sandbox_factory: Callable[..., Sandbox]) -> Callable[..., Sandbox]:
     """A sandbox of a scenario; durations None keeps the scenario's lifecycle durations."""
 
     def run(
         scenario: str = "default", time_scale: float = 60, durations: dict | None = None
     ) -> Sandbox:
-        sb = Sandbox(
-            load_scenario(scenario), port=0, time_scale=time_scale, free_listener_ports=True
-        )
-        sandboxes.append(sb)
-        sb.start(wait_healthy=30)
+        sb = sandbox_factory(scenario, time_scale=time_scale)
         if durations is not None:
             engine.configure(sb.world, durations=durations)
         return sb
