@@ -7,7 +7,7 @@ import json
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -16,6 +16,7 @@ from botocore.utils import InstanceMetadataFetcher, InstanceMetadataRegionFetche
 from cutover.sandbox.imds import ROLE_NAME
 from cutover.sandbox.runner import ACCESS_KEY, Sandbox
 from cutover.sandbox.scenario import ScenarioError, load_scenario
+from cutover.sandbox.testing import aws_client, control, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,28 +32,20 @@ instances:
 """
 
 
-def start(tmp_path: Path, imds: str = "") -> Sandbox:
+def start(factory: Callable[..., Sandbox], tmp_path: Path, imds: str = "") -> Sandbox:
     path = tmp_path / "imds.yaml"
     path.write_text(SCENARIO.format(imds=imds))
-    return Sandbox(load_scenario(str(path)), port=0).start(wait_healthy=10)
+    return factory(str(path), time_scale=None, wait_healthy=10, free_listener_ports=False)
 
 
 @pytest.fixture
-def sb(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start(tmp_path)
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+def sb(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> Sandbox:
+    return start(sandbox_factory, tmp_path)
 
 
 @pytest.fixture
-def strict(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start(tmp_path, "imds: {tokens: required}")
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+def strict(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> Sandbox:
+    return start(sandbox_factory, tmp_path, "imds: {tokens: required}")
 
 
 def ids(sb: Sandbox) -> list[str]:
@@ -167,8 +160,11 @@ def test_token_expires_in_real_seconds(sb: Sandbox) -> None:
     url = sb.imds_url(ids(sb)[0])
     short = {"X-aws-ec2-metadata-token": token(url, "1")}
     assert request(url + "latest/meta-data/instance-id", headers=short)[0] == 200
-    time.sleep(1.1)
-    assert request(url + "latest/meta-data/instance-id", headers=short)[0] == 401
+    t0 = time.monotonic()
+    expired = lambda: request(url + "latest/meta-data/instance-id", headers=short)[0] == 401  # noqa: E731
+    wait_for(expired, timeout=10, what="the token to expire")
+    # Real seconds: one sandbox second at time scale 50 would be gone in 20 ms.
+    assert time.monotonic() - t0 > 0.5
 
 
 def test_required_tokens_refuse_imdsv1(strict: Sandbox) -> None:
@@ -182,29 +178,20 @@ def test_required_tokens_refuse_imdsv1(strict: Sandbox) -> None:
     creds, region = fetchers(url)
     assert creds.retrieve_iam_role_credentials()["access_key"] == ACCESS_KEY
     assert region.retrieve_region() == "eu-west-1"
-    with urllib.request.urlopen(strict.endpoint_url + "/_sandbox") as resp:
-        assert json.loads(resp.read())["imds_tokens"] == "required"
+    assert control(strict).summary()["imds_tokens"] == "required"
 
 
 def test_unknown_instance_path_and_terminated_instance(sb: Sandbox) -> None:
     one, _ = ids(sb)
     assert request(sb.imds_base_url + "i-0123456789abcdef0/latest/meta-data/instance-id")[0] == 404
     assert request(sb.imds_url(one) + "latest/meta-data/no-such-thing")[0] == 404
-    ec2 = boto3.client("ec2", endpoint_url=sb.endpoint_url, **client_args(sb))
+    ec2 = aws_client(sb, "ec2", region=sb.world.region)
     ec2.terminate_instances(InstanceIds=[one])
     # Nothing answers on a terminated instance: the connection closes without a response.
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         request(sb.imds_url(one) + "latest/meta-data/instance-id")
     creds, _ = fetchers(sb.imds_url(one))
     assert creds.retrieve_iam_role_credentials() == {}
-
-
-def client_args(sb: Sandbox) -> dict[str, str]:
-    return {
-        "region_name": sb.world.region,
-        "aws_access_key_id": "AKIDEXAMPLE",
-        "aws_secret_access_key": "secret",
-    }
 
 
 def test_credentials_chain_on_an_instance_reaches_the_sandbox(
@@ -239,8 +226,7 @@ def test_credentials_chain_on_an_instance_reaches_the_sandbox(
 
 
 def test_control_api_names_the_metadata_urls(sb: Sandbox) -> None:
-    with urllib.request.urlopen(sb.endpoint_url + "/_sandbox") as resp:
-        summary = json.loads(resp.read())
+    summary = control(sb).summary()
     assert summary["imds_base_url"] == sb.imds_base_url
     assert summary["imds_tokens"] == "optional"
     for inst in summary["instances"]:
