@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 from cutover.sandbox.dataplane import DataPlane, LoadGenerator
+from cutover.sandbox.testing import free_port, wait_for
 from cutover.sandbox.world import (
     ClassicLoadBalancer,
     HealthCheck,
@@ -40,12 +41,6 @@ AZS = ("us-east-1a", "us-east-1b")
 # ----- helpers --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def refused(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
@@ -62,17 +57,6 @@ def get(
         return resp.status, dict(resp.getheaders()), resp.read().decode()
     finally:
         conn.close()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 class LoopThread:
@@ -378,7 +362,7 @@ def test_unused_targets_are_not_checked(plane) -> None:
     (inst,) = launch(world, 1)
     world.register(tg, inst.id)
     plane(world)
-    time.sleep(0.5)
+    time.sleep(0.5)  # ten sandbox seconds in which nothing may happen: no condition to wait on
     assert states(world, tg)[inst.id] == ("unused", "Target.NotInUse")
     with world.lock:
         assert not tg.targets[(inst.id, 80)].checked
@@ -707,7 +691,7 @@ def test_load_generator_counts_and_stops_cleanly(loop_thread: LoopThread, plane)
     load = LoadGenerator(world, 50, work_share=0.1, work_ms=(50, 100), seed=1)
     loop_thread.run(load.start())
     try:
-        time.sleep(1.0)
+        time.sleep(1.0)  # the rate under test: a second of 50 requests per second
     finally:
         loop_thread.run(load.stop())
     stats = load.stats()
@@ -732,11 +716,17 @@ def test_load_generator_counts_errors_and_drops(loop_thread: LoopThread, plane) 
     inst.fault.error_rate = 1.0
     load = LoadGenerator(world, 100, paths=["/work?ms=400"], max_inflight=5)
     loop_thread.run(load.start())
+    label = f"web-alb:{listener.port}"
+
+    def errors_and_drops() -> bool:
+        counts = load.stats()["listeners"].get(label)
+        return bool(counts and counts["dropped"] and counts["errors"])
+
     try:
-        time.sleep(0.5)
+        wait_for(errors_and_drops, 10, "errors and dropped requests")
     finally:
         loop_thread.run(load.stop())
-    s = load.stats()["listeners"][f"web-alb:{listener.port}"]
+    s = load.stats()["listeners"][label]
     assert s["dropped"] > 0
     assert s["errors"] == s["error_kinds"]["500"] > 0
     assert s["sent"] == s["ok"] + s["errors"] + s["client_errors"] + s["dropped"]
