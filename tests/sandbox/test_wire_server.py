@@ -8,7 +8,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ import botocore.exceptions
 import cbor2
 import pytest
 from botocore.config import Config
+from cutover.sandbox.testing import wait_for
 from cutover.sandbox.wire import ApiError, Throttled, WireServer
 
 CLOCK = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -512,14 +512,13 @@ def test_start_reports_a_busy_port_and_pause_refuses_then_recovers(
         with pytest.raises(botocore.exceptions.EndpointConnectionError):
             sts.get_caller_identity()
 
-        deadline = time.monotonic() + 5
-        while True:
+        def answers() -> bool:
             try:
-                assert sts.get_caller_identity()["Account"] == "1"
-                break
+                return sts.get_caller_identity()["Account"] == "1"
             except botocore.exceptions.EndpointConnectionError:
-                assert time.monotonic() < deadline, "the server did not come back"
-                time.sleep(0.05)
+                return False
+
+        wait_for(answers, 5, "the server to come back")
         assert server.port == port
     finally:
         run(loop, server.stop())
@@ -543,7 +542,7 @@ def test_pause_lets_an_in_flight_request_finish(
 
     async def slow(service: str, operation: str, params: dict) -> dict:
         started.set()
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the request in flight while the server pauses
         return {"Account": "slow"}
 
     server = WireServer(slow)
