@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -21,8 +21,8 @@ from cutover.backend.config import GateSettings, TargetConfig
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import ObserveError
 from cutover.backend.present.status_json import status_document
-from cutover.sandbox.runner import Sandbox, free_port
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.testing import free_port
 
 from tests.backend.test_status import validate
 from tests.cli.sandbox_process import create_weighted_group
@@ -106,23 +106,27 @@ def phase(name: str) -> Callable[[Snapshot], bool]:
     return lambda s: s.deployment is not None and s.deployment.phase == name
 
 
-def start(scenario: str, monkeypatch: pytest.MonkeyPatch, **kw: object) -> Sandbox:
-    sb = Sandbox(load_scenario(scenario), free_listener_ports=True, time_scale=TIME_SCALE, **kw)  # type: ignore[arg-type]
-    sb.start()
-    for key, value in sb.env().items():
-        if key != "AWS_ENDPOINT_URL":
-            monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return sb
+@pytest.fixture
+def start(
+    sandbox_factory: Callable[..., Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Sandbox]:
+    """`start(scenario, **settings)`: a sandbox at TIME_SCALE, its keys and region in the
+    environment (as on an engineer's machine), its endpoint only in each target."""
+
+    def run(scenario: str, **settings: object) -> Sandbox:
+        sb = sandbox_factory(scenario, time_scale=TIME_SCALE, wait_healthy=None, **settings)
+        for key, value in sb.env().items():
+            if key != "AWS_ENDPOINT_URL":
+                monkeypatch.setenv(key, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        return sb
+
+    return run
 
 
 @pytest.fixture
-def default(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    sb = start("default", monkeypatch)
-    try:
-        yield sb
-    finally:
-        sb.stop()
+def default(start: Callable[..., Sandbox]) -> Sandbox:
+    return start("default")
 
 
 def ids(env) -> set[str]:  # type: ignore[no-untyped-def]
@@ -427,139 +431,128 @@ def test_a_failing_call_leaves_a_note_and_keeps_the_rest(default: Sandbox) -> No
     assert not w.snap().notes
 
 
-def test_in_place_fleet_with_the_batch_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
-    sb = start("inplace", monkeypatch)
-    try:
-        w = Watch(sb, "web", "web-inplace")
-        before = w.snap()
-        assert before.original is None and before.replacement is None
-        assert len(before.fleet.instances) == 4 and before.traffic is None
-        dep_id = w.client("codedeploy").create_deployment(
-            applicationName="web", deploymentGroupName="web-inplace", revision=V2
-        )["deploymentId"]
-        busy = w.until(lambda s: s.deployment.id == dep_id and bool(s.fleet.in_flight))
-        assert busy.deployment.phase == "installing"
-        assert len(busy.fleet.in_flight) == 1  # OneAtATime
-        flying = next(i for i in busy.fleet.instances if i.id == busy.fleet.in_flight[0])
-        assert flying.current_event is not None
-        assert not busy.action("approve").passed and busy.action("rollback").passed
-        done = w.until(lambda s: s.deployment.status == "Succeeded", timeout=40)
-        assert {i.revision for i in done.fleet.instances} == {"s3://web-revisions/web/v2.zip"}
-        assert all(i.health[0].healthy for i in done.fleet.instances)
-        texts = [
-            e.text for a, b in zip(w.seen, w.seen[1:], strict=False) for e in observe.diff(a, b)
-        ]
-        assert any("BlockTraffic started" in t for t in texts)
-    finally:
-        sb.stop()
+def test_in_place_fleet_with_the_batch_in_flight(start: Callable[..., Sandbox]) -> None:
+    sb = start("inplace")
+    w = Watch(sb, "web", "web-inplace")
+    before = w.snap()
+    assert before.original is None and before.replacement is None
+    assert len(before.fleet.instances) == 4 and before.traffic is None
+    dep_id = w.client("codedeploy").create_deployment(
+        applicationName="web", deploymentGroupName="web-inplace", revision=V2
+    )["deploymentId"]
+    busy = w.until(lambda s: s.deployment.id == dep_id and bool(s.fleet.in_flight))
+    assert busy.deployment.phase == "installing"
+    assert len(busy.fleet.in_flight) == 1  # OneAtATime
+    flying = next(i for i in busy.fleet.instances if i.id == busy.fleet.in_flight[0])
+    assert flying.current_event is not None
+    assert not busy.action("approve").passed and busy.action("rollback").passed
+    done = w.until(lambda s: s.deployment.status == "Succeeded", timeout=40)
+    assert {i.revision for i in done.fleet.instances} == {"s3://web-revisions/web/v2.zip"}
+    assert all(i.health[0].healthy for i in done.fleet.instances)
+    texts = [e.text for a, b in zip(w.seen, w.seen[1:], strict=False) for e in observe.diff(a, b)]
+    assert any("BlockTraffic started" in t for t in texts)
 
 
 def test_weighted_listener_defines_environments_traffic_and_metrics(
-    monkeypatch: pytest.MonkeyPatch,
+    start: Callable[..., Sandbox],
 ) -> None:
-    sb = start("weighted", monkeypatch, load_rps=40)
-    try:
-        w = Watch(sb, "web", "web-weighted")
-        cd = w.client("codedeploy")
-        create_weighted_group(cd)
-        s = w.snap()
-        assert s.deployment is None
-        assert {i.asg_name for i in s.original.instances} == {"web-blue-asg"}
-        assert {i.asg_name for i in s.replacement.instances} == {"web-green-asg"}
-        (weights,) = s.listeners
-        assert dict(weights.weights) == {"web-blue-tg": 100, "web-green-tg": 0}
-        assert (s.traffic.original_percent, s.traffic.replacement_percent) == (100.0, 0.0)
-        assert s.traffic.basis.startswith(f"listener weights on web-alb:{weights.port}")
-        assert s.action("shift").passed and s.action("deploy").passed
-        assert {m.source for m in s.original.metrics} == {"web-blue-tg"}
-        assert {m.source for m in s.replacement.metrics} == {"web-green-tg"}
-        assert s.original.target_groups == ("web-blue-tg",)
-        assert s.replacement.target_groups == ("web-green-tg",)
-        arns = {tg.name: tg.arn for tg in sb.world.target_groups.values()}
-        assert dict(weights.arns) == arns == dict(s.target_group_arns)
+    sb = start("weighted", load_rps=40)
+    w = Watch(sb, "web", "web-weighted")
+    cd = w.client("codedeploy")
+    create_weighted_group(cd)
+    s = w.snap()
+    assert s.deployment is None
+    assert {i.asg_name for i in s.original.instances} == {"web-blue-asg"}
+    assert {i.asg_name for i in s.replacement.instances} == {"web-green-asg"}
+    (weights,) = s.listeners
+    assert dict(weights.weights) == {"web-blue-tg": 100, "web-green-tg": 0}
+    assert (s.traffic.original_percent, s.traffic.replacement_percent) == (100.0, 0.0)
+    assert s.traffic.basis.startswith(f"listener weights on web-alb:{weights.port}")
+    assert s.action("shift").passed and s.action("deploy").passed
+    assert {m.source for m in s.original.metrics} == {"web-blue-tg"}
+    assert {m.source for m in s.replacement.metrics} == {"web-green-tg"}
+    assert s.original.target_groups == ("web-blue-tg",)
+    assert s.replacement.target_groups == ("web-green-tg",)
+    arns = {tg.name: tg.arn for tg in sb.world.target_groups.values()}
+    assert dict(weights.arns) == arns == dict(s.target_group_arns)
 
-        w.client("elbv2").modify_listener(
-            ListenerArn=weights.listener_arn,
-            DefaultActions=[
-                {
-                    "Type": "forward",
-                    "ForwardConfig": {
-                        "TargetGroups": [
-                            {"TargetGroupArn": arn, "Weight": weight}
-                            for arn, weight in (
-                                (tg.arn, 25 if tg.name == "web-blue-tg" else 75)
-                                for tg in sb.world.target_groups.values()
-                            )
-                        ]
-                    },
-                }
-            ],
-        )
-        shifted = w.until(lambda s: s.traffic.replacement_percent == 75.0)
-        assert shifted.traffic.original_percent == 25.0
-        texts = [e.text for e in observe.diff(s, shifted)]
-        assert "traffic original/replacement: 100/0 → 25/75" in texts
-
-        def served(s: Snapshot) -> bool:
-            return any(
-                m.name == "RequestCount" and sum(v for _, v in m.points) > 0
-                for m in s.replacement.metrics
-            )
-
-        w.until(served)
-    finally:
-        sb.stop()
-
-
-def test_classic_load_balancer_health_and_cutover(monkeypatch: pytest.MonkeyPatch) -> None:
-    sb = start("classic", monkeypatch)
-    try:
-        w = Watch(sb, "web", "web-classic")
-        cd = w.client("codedeploy")
-        cd.create_application(applicationName="web", computePlatform="Server")
-        cd.create_deployment_group(
-            applicationName="web",
-            deploymentGroupName="web-classic",
-            serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployServiceRole",
-            autoScalingGroups=["web-asg"],
-            deploymentConfigName="CodeDeployDefault.AllAtOnce",
-            deploymentStyle={
-                "deploymentType": "BLUE_GREEN",
-                "deploymentOption": "WITH_TRAFFIC_CONTROL",
-            },
-            blueGreenDeploymentConfiguration={
-                "greenFleetProvisioningOption": {"action": "COPY_AUTO_SCALING_GROUP"},
-                "deploymentReadyOption": {
-                    "actionOnTimeout": "STOP_DEPLOYMENT",
-                    "waitTimeInMinutes": 30,
+    w.client("elbv2").modify_listener(
+        ListenerArn=weights.listener_arn,
+        DefaultActions=[
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": arn, "Weight": weight}
+                        for arn, weight in (
+                            (tg.arn, 25 if tg.name == "web-blue-tg" else 75)
+                            for tg in sb.world.target_groups.values()
+                        )
+                    ]
                 },
-                "terminateBlueInstancesOnDeploymentSuccess": {
-                    "action": "TERMINATE",
-                    "terminationWaitTimeInMinutes": 5,
-                },
-            },
-            loadBalancerInfo={"elbInfoList": [{"name": "web-clb"}]},
-        )
-        s = w.snap()
-        assert s.deployment is None and s.classic_load_balancers == ("web-clb",)
-        assert {(h.kind, h.state) for i in s.original.instances for h in i.health} == {
-            ("classic", "InService")
-        }
-        assert s.traffic.basis == "healthy registered targets in web-clb: 4 original, 0 replacement"
-        assert s.action("deploy").passed and not s.action("rollback").passed
+            }
+        ],
+    )
+    shifted = w.until(lambda s: s.traffic.replacement_percent == 75.0)
+    assert shifted.traffic.original_percent == 25.0
+    texts = [e.text for e in observe.diff(s, shifted)]
+    assert "traffic original/replacement: 100/0 → 25/75" in texts
 
-        dep_id = cd.create_deployment(
-            applicationName="web", deploymentGroupName="web-classic", revision=V2
-        )["deploymentId"]
-        ready = w.until(phase("ready"), timeout=40)
-        assert ready.deployment.deadline is not None
-        assert ready.deployment.deadline - ready.timers[0].started == timedelta(minutes=30)
-        gate = next(g for g in ready.gates if g.name == "replacement-healthy")
-        assert gate.passed and "not yet registered with web-clb" in gate.reason
-        cd.continue_deployment(deploymentId=dep_id, deploymentWaitType="READY_WAIT")
-        waited = w.until(phase("termination-wait"), timeout=40)
-        assert (waited.traffic.original_percent, waited.traffic.replacement_percent) == (0.0, 100.0)
-        assert {h.state for i in waited.replacement.instances for h in i.health} == {"InService"}
-        assert waited.deployment.deadline - waited.timers[0].started == timedelta(minutes=5)
-    finally:
-        sb.stop()
+    def served(s: Snapshot) -> bool:
+        return any(
+            m.name == "RequestCount" and sum(v for _, v in m.points) > 0
+            for m in s.replacement.metrics
+        )
+
+    w.until(served)
+
+
+def test_classic_load_balancer_health_and_cutover(start: Callable[..., Sandbox]) -> None:
+    sb = start("classic")
+    w = Watch(sb, "web", "web-classic")
+    cd = w.client("codedeploy")
+    cd.create_application(applicationName="web", computePlatform="Server")
+    cd.create_deployment_group(
+        applicationName="web",
+        deploymentGroupName="web-classic",
+        serviceRoleArn="arn:aws:iam::123456789012:role/CodeDeployServiceRole",
+        autoScalingGroups=["web-asg"],
+        deploymentConfigName="CodeDeployDefault.AllAtOnce",
+        deploymentStyle={
+            "deploymentType": "BLUE_GREEN",
+            "deploymentOption": "WITH_TRAFFIC_CONTROL",
+        },
+        blueGreenDeploymentConfiguration={
+            "greenFleetProvisioningOption": {"action": "COPY_AUTO_SCALING_GROUP"},
+            "deploymentReadyOption": {
+                "actionOnTimeout": "STOP_DEPLOYMENT",
+                "waitTimeInMinutes": 30,
+            },
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": 5,
+            },
+        },
+        loadBalancerInfo={"elbInfoList": [{"name": "web-clb"}]},
+    )
+    s = w.snap()
+    assert s.deployment is None and s.classic_load_balancers == ("web-clb",)
+    assert {(h.kind, h.state) for i in s.original.instances for h in i.health} == {
+        ("classic", "InService")
+    }
+    assert s.traffic.basis == "healthy registered targets in web-clb: 4 original, 0 replacement"
+    assert s.action("deploy").passed and not s.action("rollback").passed
+
+    dep_id = cd.create_deployment(
+        applicationName="web", deploymentGroupName="web-classic", revision=V2
+    )["deploymentId"]
+    ready = w.until(phase("ready"), timeout=40)
+    assert ready.deployment.deadline is not None
+    assert ready.deployment.deadline - ready.timers[0].started == timedelta(minutes=30)
+    gate = next(g for g in ready.gates if g.name == "replacement-healthy")
+    assert gate.passed and "not yet registered with web-clb" in gate.reason
+    cd.continue_deployment(deploymentId=dep_id, deploymentWaitType="READY_WAIT")
+    waited = w.until(phase("termination-wait"), timeout=40)
+    assert (waited.traffic.original_percent, waited.traffic.replacement_percent) == (0.0, 100.0)
+    assert {h.state for i in waited.replacement.instances for h in i.health} == {"InService"}
+    assert waited.deployment.deadline - waited.timers[0].started == timedelta(minutes=5)
