@@ -9,7 +9,6 @@ be gone while it still counts down, nor still draining long after it reached zer
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime
 
 import boto3
@@ -18,20 +17,9 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    # web-tg's 60 s deregistration delay passes in 3 real seconds.
-    sb = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=20)
-    try:
-        sb.start(wait_healthy=30)
-        yield sb
-    finally:
-        sb.stop()
+# web-tg's 60 s deregistration delay passes in 3 real seconds.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.sandbox("default", time_scale=20)]
 
 
 def test_aws_12_01_the_drain_countdown_runs_out_when_the_drain_does(sandbox: Sandbox) -> None:
@@ -65,7 +53,7 @@ def test_aws_12_01_the_drain_countdown_runs_out_when_the_drain_does(sandbox: San
             deadline = deadline or h.drain_deadline
             assert h.drain_deadline == deadline  # it does not move between snapshots
             last_draining = snap.server_time
-            time.sleep(0.05)
+            time.sleep(0.05)  # sampling the countdown, snapshot by snapshot
         gone = snap.server_time
     finally:
         observer.close()

@@ -41,8 +41,10 @@ from cutover.backend.hooks import (
 )
 from cutover.sandbox.runner import Sandbox, summarize
 from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client, control, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+pytestmark = pytest.mark.sandbox("hooks", time_scale=50)
 ALL_PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions", "ReplaceUnhealthy"]
 
 
@@ -55,16 +57,11 @@ class World:
     def __init__(self, sb: Sandbox) -> None:
         self.sb = sb
         self.env = {**sb.env(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
-        kw = {
-            "endpoint_url": sb.endpoint_url,
-            "region_name": "us-east-1",
-            "aws_access_key_id": "x",
-            "aws_secret_access_key": "y",
-        }
-        self.asg = boto3.client("autoscaling", **kw)
-        self.ec2 = boto3.client("ec2", **kw)
-        self.elbv2 = boto3.client("elbv2", **kw)
-        self.elb = boto3.client("elb", **kw)
+        self.asg = aws_client(sb, "autoscaling")
+        self.ec2 = aws_client(sb, "ec2")
+        self.elbv2 = aws_client(sb, "elbv2")
+        self.elb = aws_client(sb, "elb")
+        self.control = control(sb)
         self.calls: list[str] = []
 
     def tagged(self, app: str) -> list[str]:
@@ -104,16 +101,6 @@ class World:
         ]
         return [r["TargetHealth"]["State"] for r in rows if r["Target"]["Id"] == iid]
 
-    def control(self, path: str, body: dict | None, method: str = "POST") -> None:
-        req = urllib.request.Request(
-            self.sb.endpoint_url + path,
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=5):
-            pass
-
     def hook(
         self,
         action: str,
@@ -151,16 +138,11 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    sb = Sandbox(load_scenario("hooks"), free_listener_ports=True, time_scale=50)
-    sb.start(wait_healthy=30)
-    try:
-        w = World(sb)
-        for key, value in w.env.items():
-            monkeypatch.setenv(key, value)  # boto3 finds AWS_ENDPOINT_URL here, as on a host
-        yield w
-    finally:
-        sb.stop()
+def world(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> World:
+    w = World(sandbox)
+    for key, value in w.env.items():
+        monkeypatch.setenv(key, value)  # boto3 finds AWS_ENDPOINT_URL here, as on a host
+    return w
 
 
 def allowed_by_policy() -> set[str]:
@@ -230,7 +212,7 @@ def test_standby_comes_only_after_in_flight_requests_drained(world: World) -> No
     )
     members = world.members()
     for iid in members:  # slow answers keep requests in flight on every member
-        world.control(f"/_sandbox/faults/instance/{iid}", {"slow_ms": 8000})
+        world.control.set_instance_fault(iid, slow_ms=8000)
 
     def get() -> None:
         try:
@@ -241,13 +223,23 @@ def test_standby_comes_only_after_in_flight_requests_drained(world: World) -> No
     requests = [threading.Thread(target=get, daemon=True) for _ in range(12)]
     for t in requests:
         t.start()
-    time.sleep(0.3)
+
+    def in_flight_on_the_first() -> bool:
+        with world.sb.world.lock:
+            return any(
+                t.inflight > 0
+                for tg in world.sb.world.target_groups.values()
+                for (iid, _), t in tg.targets.items()
+                if iid == members[0]
+            )
+
+    wait_for(in_flight_on_the_first, 10, "requests in flight on the first member")
     code, out, err = world.hook("deregister", members[0])
     assert code == 0, err
     # The hook saw the target draining, and only then Standby.
     assert index(out, "waiting: web-tg:80 draining") < index(out, "out of target group web-tg")
     assert index(out, "out of target group web-tg") < index(out, "Standby in Auto Scaling")
-    world.control("/_sandbox/faults", None, method="DELETE")
+    world.control.clear_faults()
     for t in requests:
         t.join(15)
 
@@ -388,7 +380,7 @@ def test_an_unhealthy_instance_fails_at_once_not_at_the_timeout(
 ) -> None:
     iid = world.tagged(app)[0]
     assert world.hook("deregister", iid, env=env)[0] == 0
-    world.control(f"/_sandbox/faults/instance/{iid}", {"unhealthy": True})
+    world.control.set_instance_fault(iid, unhealthy=True)
     start = world.sb.world.now()
     code, out, err = world.hook("register", iid)
     elapsed = (world.sb.world.now() - start).total_seconds()
@@ -798,12 +790,11 @@ def test_safety_11_a_stale_record_is_started_afresh_from_the_operator_s_value(
 
 def lose_answers(world: World, operation: str, count: int = 1) -> None:
     """The next `count` answers to `operation` are lost after the call took effect."""
-    world.control("/_sandbox/faults/api", {"drop_response": count, "drop_operations": [operation]})
+    world.control.set_api_fault(drop_response=count, drop_operations=[operation])
 
 
 def sent(world: World, operation: str) -> int:
-    with urllib.request.urlopen(world.sb.endpoint_url + "/_sandbox/faults", timeout=5) as r:
-        return int(json.load(r)["requests"].get(operation, 0))
+    return int(world.control.faults()["requests"].get(operation, 0))
 
 
 def test_safety_12_a_lost_answer_to_enter_standby_is_not_a_failure(world: World) -> None:
@@ -898,10 +889,10 @@ def test_safety_12_a_lost_answer_to_a_call_that_did_not_take_effect_fails_with_t
 def test_safety_12_a_throttled_change_is_sent_again(world: World) -> None:
     """Throttling is a refusal before anything was done: sending it again is safe."""
     iid = world.members()[0]
-    world.control("/_sandbox/faults/api", {"throttle": 1.0, "operations": ["EnterStandby"]})
+    world.control.set_api_fault(throttle=1.0, operations=["EnterStandby"])
 
     def lift_then_sleep(seconds: float) -> None:
-        world.control("/_sandbox/faults", None, method="DELETE")
+        world.control.clear_faults()
         time.sleep(seconds)
 
     code, out, err = world.hook("deregister", iid, sleep=lift_then_sleep)
