@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -16,7 +15,7 @@ from cutover.backend.config import TargetConfig
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import Observer
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 IAM_PREFIX = {
@@ -35,6 +34,8 @@ V2 = {
     "s3Location": {"bucket": "web-revisions", "key": "web/v2.zip", "bundleType": "zip"},
 }
 
+pytestmark = pytest.mark.sandbox("default", time_scale=100)
+
 
 def allowed(policy: str) -> set[str]:
     doc = json.loads((DOCS / policy).read_text())
@@ -42,9 +43,8 @@ def allowed(policy: str) -> set[str]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Controller, Observer, list[str]]]:
-    sb = Sandbox(load_scenario("default"), free_listener_ports=True, time_scale=100)
-    sb.start(wait_healthy=30)
+def world(sandbox: Sandbox, tmp_path: Path) -> tuple[Sandbox, Controller, Observer, list[str]]:
+    sb = sandbox
     target = TargetConfig(
         name="sandbox",
         region="us-east-1",
@@ -68,20 +68,15 @@ def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Controller, Observer, list[
             # Mutating calls go through the send-once clients.
             session.sender(service).meta.events.register("before-call", record)
     controller = Controller(session, target, AuditLog(tmp_path / "audit.jsonl"))
-    try:
-        yield sb, controller, Observer(session, target), calls
-    finally:
-        sb.stop()
+    return sb, controller, Observer(session, target), calls
 
 
 def wait(observer: Observer, pred: Callable[[Snapshot], bool], timeout: float = 30) -> Snapshot:
-    deadline = time.monotonic() + timeout
-    while True:
+    def matching() -> Snapshot | None:
         snap = observer.snapshot()
-        if pred(snap):
-            return snap
-        assert time.monotonic() < deadline, snap.deployment
-        time.sleep(0.1)
+        return snap if pred(snap) else None
+
+    return wait_for(matching, timeout, "the deployment's state", every=0.1)
 
 
 def test_plans_run_once_are_rechecked_and_stay_within_iam(

@@ -7,8 +7,7 @@ every instance back in service and the group's settings back.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,14 @@ from cutover.backend.model import Snapshot
 from cutover.backend.observe import Observer
 from cutover.backend.present.status_json import status_document
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import wait_for
 
 from tests.backend.test_actions_execute import IAM_PREFIX, NO_PERMISSION, allowed
 
 OUT = "d-FAILED01 2026-11-26T10:00:00Z ApplicationStop"
 PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions", "ReplaceUnhealthy"]
+
+pytestmark = pytest.mark.sandbox("hooks", time_scale=100)
 
 
 @dataclass
@@ -74,9 +75,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    sb = Sandbox(load_scenario("hooks"), free_listener_ports=True, time_scale=100)
-    sb.start(wait_healthy=30)
+def world(sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    sb = sandbox
     calls: list[str] = []
     audit = AuditLog(tmp_path / "audit.jsonl")
     groups = {}
@@ -109,17 +109,6 @@ def world(tmp_path: Path) -> Iterator[World]:
     finally:
         for observer in observers:
             observer.close()
-        sb.stop()
-
-
-def until(what: str, pred: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def leave_leftovers(w: World) -> dict[str, str]:
@@ -176,12 +165,13 @@ def leave_leftovers(w: World) -> dict[str, str]:
     w.client("elb").deregister_instances_from_load_balancer(
         LoadBalancerName="legacy-elb", Instances=[{"InstanceId": legacy}]
     )
-    until(
-        "Standby",
+    wait_for(
         lambda: any(
             m["InstanceId"] == web and m["LifecycleState"] == "Standby"
             for m in w.asg()["Instances"]
         ),
+        30,
+        "Standby",
     )
     return {"web": web, "api": api, "legacy": legacy}
 
@@ -274,7 +264,7 @@ def test_check_lists_the_leftovers_exactly_and_repair_puts_everything_back(world
             s["State"] == "InService" for s in clb["InstanceStates"]
         )
 
-    until("every instance back in service and healthy", healthy)
+    wait_for(healthy, 30, "every instance back in service and healthy")
     group = w.asg()
     assert group["MinSize"] == 4 and group["DesiredCapacity"] == 4
     assert group["SuspendedProcesses"] == []
@@ -380,7 +370,9 @@ def test_safety_11_repair_keeps_an_operator_s_min_size_and_deletes_the_stale_rec
     ), plan.changes
     outcome = g.controller.execute(plan, g.observer.snapshot)
     assert outcome.ok, outcome.message
-    until("back in service", lambda: ids["web"] in {m["InstanceId"] for m in w.asg()["Instances"]})
+    wait_for(
+        lambda: ids["web"] in {m["InstanceId"] for m in w.asg()["Instances"]}, 30, "back in service"
+    )
     group = w.asg()
     assert group["MinSize"] == 2
     assert "cutover:hook:min-size" not in {t["Key"] for t in group["Tags"]}
