@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import boto3
@@ -34,6 +34,7 @@ __all__ = [
     "TIME_SCALE",
     "aws_client",
     "control",
+    "endpoint_of",
     "free_port",
     "running_sandbox",
     "start_sandbox",
@@ -81,20 +82,29 @@ def running_sandbox(scenario: str = "default", **settings: Any) -> Iterator[Sand
         sb.stop()
 
 
+def endpoint_of(where: Sandbox | str | Mapping[str, str]) -> str:
+    """The endpoint URL of a sandbox, given as itself, as its URL, or as the environment
+    `cutover sandbox` prints for its clients."""
+    if isinstance(where, Sandbox):
+        return where.endpoint_url
+    if isinstance(where, str):
+        return where
+    return where["AWS_ENDPOINT_URL"]
+
+
 def aws_client(
-    where: Sandbox | str,
+    where: Sandbox | str | Mapping[str, str],
     service: str,
     *,
     region: str = REGION,
     config: Config | None = None,
     session: boto3.session.Session | None = None,
 ) -> Any:
-    """A boto3 client of `service` for a sandbox (or an endpoint URL), signing with throwaway
+    """A boto3 client of `service` for a sandbox (see `endpoint_of`), signing with throwaway
     keys: the sandbox takes any SigV4-shaped signature."""
-    endpoint = where if isinstance(where, str) else where.endpoint_url
     return (session or boto3).client(
         service,
-        endpoint_url=endpoint,
+        endpoint_url=endpoint_of(where),
         region_name=region,
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="secret",
@@ -102,9 +112,9 @@ def aws_client(
     )
 
 
-def control(where: Sandbox | str) -> ControlClient:
-    """The control API of a sandbox (or of the sandbox at an endpoint URL)."""
-    return ControlClient(where if isinstance(where, str) else where.endpoint_url)
+def control(where: Sandbox | str | Mapping[str, str]) -> ControlClient:
+    """The control API of a sandbox (see `endpoint_of`)."""
+    return ControlClient(endpoint_of(where))
 
 
 def wait_for(
