@@ -1,6 +1,6 @@
 """`cutover sandbox --json` in a subprocess, for tests that drive it like a user's terminal,
-and what those tests share: `cutover` in a subprocess, the sandbox's control API, boto3
-clients, the audit log."""
+and what those tests share: `cutover` in a subprocess, the audit log. (The sandbox's control
+API and boto3 clients come from cutover.sandbox.testing.)"""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
 CUTOVER = [sys.executable, "-m", "cutover.cli"]
@@ -70,30 +67,6 @@ def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.
         cwd=ROOT,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
-    )
-
-
-def control(
-    env: dict[str, str], path: str, body: dict | None = None, method: str | None = None
-) -> Any:
-    """The sandbox's control API: GET without a body, POST with one, unless `method` says."""
-    req = urllib.request.Request(
-        env["AWS_ENDPOINT_URL"] + path,
-        method=method or ("POST" if body is not None else "GET"),
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"{}")
-
-
-def client(env: dict[str, str], service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
     )
 
 

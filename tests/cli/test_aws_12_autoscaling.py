@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from cutover.sandbox.testing import aws_client
 
-from tests.cli.sandbox_process import client, cutover, phase, sandbox_process
+from tests.cli.sandbox_process import cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 
@@ -52,7 +53,7 @@ def test_aws_12_03_status_keeps_the_blue_green_deployment_beside_auto_scaling_s(
     assert res.returncode == 0, res.stderr
     ready = until(env, lambda d: phase(d) == "ready")
     ours = ready["deployment"]["id"]
-    asc = client(env, "autoscaling")
+    asc = aws_client(env, "autoscaling")
 
     # The original group scales out while the deployment waits for approval.
     asc.set_desired_capacity(AutoScalingGroupName="web-asg", DesiredCapacity=5)

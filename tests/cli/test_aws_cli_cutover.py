@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cutover.sandbox.testing import control
 
 from tests.cli.sandbox_process import sandbox_process
 
@@ -101,8 +102,7 @@ def served_revisions(env: dict[str, str], n: int = 20) -> set[str]:
 
 
 def load_errors(env: dict[str, str]) -> tuple[int, int]:
-    with urllib.request.urlopen(env["AWS_ENDPOINT_URL"] + "/_sandbox/load", timeout=5) as r:
-        stats = json.loads(r.read())
+    stats = control(env).load()
     return stats["sent"], stats["errors"]
 
 

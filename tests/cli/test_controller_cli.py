@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+from cutover.sandbox.control.client import ControlError
+from cutover.sandbox.testing import control, wait_for
 
-from tests.cli.sandbox_process import audit, control, cutover, phase, sandbox_process
+from tests.cli.sandbox_process import audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 
@@ -43,8 +44,7 @@ def until(env: dict[str, str], pred, timeout: float = 60, deployment: str | None
 
 
 def load_errors(env: dict[str, str]) -> tuple[int, int]:
-    with urllib.request.urlopen(env["AWS_ENDPOINT_URL"] + "/_sandbox/load", timeout=5) as r:
-        stats = json.loads(r.read())
+    stats = control(env).load()
     return stats["sent"], stats["errors"]
 
 
@@ -151,7 +151,7 @@ def test_approve_refused_for_an_unhealthy_replacement(env: dict[str, str]) -> No
         aws_secret_access_key="y",
     )
     (tg,) = elbv2.describe_target_groups(Names=["web-tg"])["TargetGroups"]
-    control(env, f"/_sandbox/faults/instance/{victim}", {"unhealthy": True})
+    control(env).set_instance_fault(victim, unhealthy=True)
     elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": victim}])
     try:
         until(
@@ -171,13 +171,13 @@ def test_approve_refused_for_an_unhealthy_replacement(env: dict[str, str]) -> No
         assert record["outcome"] == "refused" and record["action"] == "approve"
         assert any(not g["passed"] for g in record["gates"])
     finally:
-        control(env, "/_sandbox/faults", None, method="DELETE")
+        control(env).clear_faults()
         cutover(env, "stop", *WHERE, "--yes")
         until(env, lambda d: not d["deployment"] or d["deployment"]["status"] == "Stopped")
 
 
 def test_status_under_throttling_and_when_unreachable(env: dict[str, str]) -> None:
-    control(env, "/_sandbox/faults/api", {"throttle": 0.5})
+    control(env).set_api_fault(throttle=0.5)
     try:
         t0 = time.monotonic()
         res = cutover(env, "status", *WHERE)
@@ -186,9 +186,9 @@ def test_status_under_throttling_and_when_unreachable(env: dict[str, str]) -> No
         assert "web/web-prod" in res.stdout
         print(f"status with half the calls throttled: {took:.1f} s")
     finally:
-        control(env, "/_sandbox/faults", None, method="DELETE")
-    control(env, "/_sandbox/faults/api", {"unreachable_s": 10})
-    time.sleep(0.3)
+        control(env).clear_faults()
+    control(env).set_api_fault(unreachable_s=10)
+    wait_for(lambda: not reachable(env), 5, "the endpoint to go dark")
     t0 = time.monotonic()
     res = cutover(env, "status", *WHERE, timeout=60)
     took = time.monotonic() - t0
@@ -197,10 +197,16 @@ def test_status_under_throttling_and_when_unreachable(env: dict[str, str]) -> No
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
     assert "cannot reach" in res.stderr.lower()
     assert took < 10, took
-    deadline = time.monotonic() + 30
-    while cutover(env, "status", *WHERE).returncode != 0:
-        assert time.monotonic() < deadline, "the sandbox did not come back"
-        time.sleep(0.5)
+    ok = lambda: cutover(env, "status", *WHERE).returncode == 0  # noqa: E731
+    wait_for(ok, 30, "the sandbox to come back", every=0.5)
+
+
+def reachable(env: dict[str, str]) -> bool:
+    try:
+        control(env).faults()
+    except ControlError:
+        return False
+    return True
 
 
 def test_read_only_and_bad_flags(env: dict[str, str], tmp_path: Path) -> None:

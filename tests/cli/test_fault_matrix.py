@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cutover.sandbox.testing import control
 
-from tests.cli.sandbox_process import audit, control, cutover, phase, sandbox_process
+from tests.cli.sandbox_process import audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 
@@ -30,12 +31,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 def clear(env: dict[str, str]) -> None:
-    control(env, "/_sandbox/faults", method="DELETE")
+    control(env).clear_faults()
 
 
 def requests(env: dict[str, str], operation: str) -> int:
     """Calls of `operation` that reached the sandbox, refused ones included."""
-    return control(env, "/_sandbox/faults", method="GET")["requests"].get(operation, 0)
+    return control(env).faults()["requests"].get(operation, 0)
 
 
 def status(env: dict[str, str], deployment: str | None = None) -> dict:
@@ -79,7 +80,7 @@ def settle(env: dict[str, str]) -> None:
 
 
 def test_status_with_90_percent_throttled(env: dict[str, str]) -> None:
-    control(env, "/_sandbox/faults/api", {"throttle": 0.9})
+    control(env).set_api_fault(throttle=0.9)
     try:
         t0 = time.monotonic()
         res = cutover(env, "status", *WHERE)

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cutover.sandbox.testing import aws_client, control
 
-from tests.cli.sandbox_process import client, control, cutover, sandbox_process
+from tests.cli.sandbox_process import cutover, sandbox_process
 
 GROUPS = ("web-hooks", "api-hooks", "legacy-hooks")
 LISTENERS = {"web-hooks": "web-alb", "api-hooks": "api-alb", "legacy-hooks": "legacy-elb"}
@@ -32,7 +33,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 def deploy(env: dict[str, str], group: str, version: str, **extra: Any) -> str:
-    return client(env, "codedeploy").create_deployment(
+    return aws_client(env, "codedeploy").create_deployment(
         applicationName="shop",
         deploymentGroupName=group,
         revision={
@@ -48,7 +49,7 @@ def deploy(env: dict[str, str], group: str, version: str, **extra: Any) -> str:
 
 
 def wait_done(env: dict[str, str], ids: list[str], timeout: float = 240) -> dict[str, dict]:
-    cd = client(env, "codedeploy")
+    cd = aws_client(env, "codedeploy")
     deadline = time.monotonic() + timeout
     while True:
         infos = cd.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"]
@@ -59,13 +60,13 @@ def wait_done(env: dict[str, str], ids: list[str], timeout: float = 240) -> dict
 
 
 def listener_stats(env: dict[str, str]) -> dict[str, dict]:
-    stats = control(env, "/_sandbox/load")
+    stats = control(env).load()
     return {key.split(":")[0]: value for key, value in stats["listeners"].items()}
 
 
 def script_logs(env: dict[str, str], deployment_id: str) -> dict[str, dict[str, str]]:
     """instance id -> lifecycle event -> the agent's log tail."""
-    cd = client(env, "codedeploy")
+    cd = aws_client(env, "codedeploy")
     ids = cd.list_deployment_targets(deploymentId=deployment_id)["targetIds"]
     out: dict[str, dict[str, str]] = {}
     for target in cd.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=ids)[
@@ -95,13 +96,13 @@ def test_one_at_a_time_on_every_path_loses_no_request(env: dict[str, str]) -> No
         assert sent > 100, (group, sent)
         assert errors == 0, (group, after[lb]["error_kinds"])
 
-    summary = control(env, "/_sandbox")
+    summary = control(env).summary()
     assert {i["revision"] for i in summary["instances"]} == {"v2"}
     asg = next(a for a in summary["auto_scaling_groups"] if a["name"] == "web-asg")
     assert (asg["min"], asg["desired"], asg["suspended"]) == (4, 4, [])
     assert set(asg["instances"].values()) == {"InService"}
 
-    ec2 = client(env, "ec2")
+    ec2 = aws_client(env, "ec2")
     tags: dict[str, dict[str, str]] = {}
     for res in ec2.describe_instances()["Reservations"]:
         for inst in res["Instances"]:
@@ -111,18 +112,18 @@ def test_one_at_a_time_on_every_path_loses_no_request(env: dict[str, str]) -> No
     assert any(h and h.startswith("asg/web-asg") for h in homes)
     assert any(h and "tg/api-tg/" in h for h in homes)
     assert any(h and "elb/legacy-elb" in h for h in homes)
-    group_tags = client(env, "autoscaling").describe_tags()["Tags"]
+    group_tags = aws_client(env, "autoscaling").describe_tags()["Tags"]
     assert not [t for t in group_tags if t["Key"].startswith("cutover:hook:")]
 
 
 def test_a_hook_failure_midway_leaves_leftovers_that_repair_puts_back(env: dict[str, str]) -> None:
-    asg = client(env, "autoscaling").describe_auto_scaling_groups(
+    asg = aws_client(env, "autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=["web-asg"]
     )["AutoScalingGroups"][0]
     members = [i["InstanceId"] for i in asg["Instances"]]
     api = [
         i["InstanceId"]
-        for r in client(env, "ec2").describe_instances(
+        for r in aws_client(env, "ec2").describe_instances(
             Filters=[{"Name": "tag:app", "Values": ["api"]}]
         )["Reservations"]
         for i in r["Instances"]
@@ -132,12 +133,7 @@ def test_a_hook_failure_midway_leaves_leftovers_that_repair_puts_back(env: dict[
     # rollback: what the deregister hook changed stays as it is.
     victims = {"web-hooks": members[1], "api-hooks": api[1]}
     for iid in victims.values():
-        control(
-            env,
-            "/_sandbox/faults/deployment",
-            {"fail_hook": "AfterInstall", "instance_id": iid},
-            "POST",
-        )
+        control(env).set_deployment_fault(fail_hook="AfterInstall", instance_id=iid)
     no_rollback = {"autoRollbackConfiguration": {"enabled": False}}
     ids = {g: deploy(env, g, "v3", **no_rollback) for g in victims}
     infos = wait_done(env, list(ids.values()))
@@ -189,7 +185,7 @@ def test_a_hook_failure_midway_leaves_leftovers_that_repair_puts_back(env: dict[
             for i in d["fleet"]["instances"]
         ]
         time.sleep(0.5)
-    asg = client(env, "autoscaling").describe_auto_scaling_groups(
+    asg = aws_client(env, "autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=["web-asg"]
     )["AutoScalingGroups"][0]
     assert (asg["MinSize"], asg["DesiredCapacity"], asg["SuspendedProcesses"]) == (4, 4, [])

@@ -4,10 +4,10 @@ hooks` in a subprocess, as a person at a terminal would run them."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import boto3
+from cutover.sandbox.testing import aws_client, wait_for
 
 from tests.cli.sandbox_process import cutover, sandbox_process
 
@@ -18,13 +18,7 @@ def test_repair_from_the_command_line(tmp_path: Path) -> None:
     with sandbox_process(tmp_path, "--scenario", "hooks", "--time-scale", "100") as (env, _):
 
         def client(service: str):  # type: ignore[no-untyped-def]
-            return boto3.client(
-                service,
-                endpoint_url=env["AWS_ENDPOINT_URL"],
-                region_name="us-east-1",
-                aws_access_key_id="x",
-                aws_secret_access_key="y",
-            )
+            return aws_client(env, service)
 
         got = client("ec2").describe_instances(Filters=[{"Name": "tag:app", "Values": ["api"]}])
         api = sorted(i["InstanceId"] for r in got["Reservations"] for i in r["Instances"])[0]
@@ -59,17 +53,15 @@ def test_repair_from_the_command_line(tmp_path: Path) -> None:
         assert "call: ec2:DeleteTags" in res.stdout
         assert "done" in res.stdout
 
-        deadline = time.monotonic() + 30
-        while True:
+        def healthy() -> bool:
             health = client("elbv2").describe_target_health(TargetGroupArn=arn)
             states = {
                 d["Target"]["Id"]: d["TargetHealth"]["State"]
                 for d in health["TargetHealthDescriptions"]
             }
-            if states.get(api) == "healthy":
-                break
-            assert time.monotonic() < deadline, states
-            time.sleep(0.2)
+            return states.get(api) == "healthy"
+
+        wait_for(healthy, 30, f"{api} healthy in api-tg")
         doc = json.loads(cutover(env, "status", *WHERE, "--json").stdout)
         assert doc["leftovers"] == []
         assert not doc["actions"]["repair"]["allowed"]

@@ -15,17 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cutover.sandbox.testing import aws_client, control
 
-from tests.cli.sandbox_process import (
-    CUTOVER,
-    ROOT,
-    audit,
-    client,
-    control,
-    cutover,
-    phase,
-    sandbox_process,
-)
+from tests.cli.sandbox_process import CUTOVER, ROOT, audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 V2 = "s3://web-revisions/web/v2.zip"
@@ -42,7 +34,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 @pytest.fixture(autouse=True)
 def no_faults(env: dict[str, str]) -> Iterator[None]:
     yield
-    control(env, "/_sandbox/faults", method="DELETE")
+    control(env).clear_faults()
 
 
 def status(env: dict[str, str], *extra: str) -> dict:
@@ -64,7 +56,7 @@ def until(env: dict[str, str], pred: Callable[[dict], bool], timeout: float = 60
 
 
 def requests(env: dict[str, str], operation: str) -> int:
-    return control(env, "/_sandbox/faults")["requests"].get(operation, 0)
+    return control(env).faults()["requests"].get(operation, 0)
 
 
 def idle(env: dict[str, str]) -> dict:
@@ -77,7 +69,7 @@ def idle(env: dict[str, str]) -> dict:
         "Ready",
         "Baking",
     ):
-        client(env, "codedeploy").stop_deployment(
+        aws_client(env, "codedeploy").stop_deployment(
             deploymentId=doc["deployment"]["id"], autoRollbackEnabled=False
         )
     return until(env, lambda d: not d["active_deployment"], timeout=90)
@@ -121,7 +113,7 @@ def test_safety_03_an_intent_without_outcome_is_shown_until_read_back(
 ) -> None:
     dep_id = ready(env)
     # The approval takes 4 s to be answered; the CLI dies (kill -9) while it waits.
-    control(env, "/_sandbox/faults/api", {"latency_ms": 4000, "operations": ["ContinueDeployment"]})
+    control(env).set_api_fault(latency_ms=4000, operations=["ContinueDeployment"])
     before = len(audit(env))
     proc = subprocess.Popen(
         [*CUTOVER, "approve", *WHERE, "--yes"],
@@ -177,7 +169,7 @@ async def dashboard_banner(env: dict[str, str]) -> str:
     from cutover.backend.observe import Observer
     from cutover.tui.app import CutoverApp
 
-    from tests.tui.conftest import text_of
+    from tests.tui.conftest import text_of, wait_until
 
     target = TargetConfig(
         name="sandbox",
@@ -193,10 +185,7 @@ async def dashboard_banner(env: dict[str, str]) -> str:
     app = CutoverApp(target, observer=observer, controller=Controller(session, target, audit_log))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            deadline = time.monotonic() + 20
-            while app.snapshot is None:
-                assert time.monotonic() < deadline, "no snapshot"
-                await pilot.pause(0.1)
+            await wait_until(pilot, lambda: app.snapshot is not None, 20, "the first snapshot")
             await pilot.pause(0.2)
             return text_of(app.dashboard.query_one("#banner"))
     finally:
@@ -229,11 +218,7 @@ def test_safety_04_the_command_line_refuses_what_the_dashboard_refuses(
 def test_safety_06_a_lost_answer_is_read_back_not_resent(env: dict[str, str]) -> None:
     dep_id = ready(env)
     before = requests(env, "ContinueDeployment")
-    control(
-        env,
-        "/_sandbox/faults/api",
-        {"drop_response": 1, "drop_operations": ["ContinueDeployment"]},
-    )
+    control(env).set_api_fault(drop_response=1, drop_operations=["ContinueDeployment"])
     res = cutover(env, "approve", *WHERE, "--yes")
     assert requests(env, "ContinueDeployment") == before + 1  # sent once, never again
     assert res.returncode == 0, res.stderr
@@ -287,7 +272,7 @@ def test_safety_07_rollback_of_a_finished_deployment(env: dict[str, str]) -> Non
 
 
 def test_safety_08_a_deployment_of_another_group_is_a_usage_error(env: dict[str, str]) -> None:
-    cd = client(env, "codedeploy")
+    cd = aws_client(env, "codedeploy")
     try:
         cd.create_deployment_group(
             applicationName="web",
@@ -341,7 +326,7 @@ def test_safety_10_a_replaced_instance_fails_the_fleet_gate_in_a_fresh_process(
     doc = status(env)
     victim = doc["replacement"]["instances"][0]["id"]
     ids = {i["id"] for i in doc["replacement"]["instances"]}
-    client(env, "ec2").terminate_instances(InstanceIds=[victim])
+    aws_client(env, "ec2").terminate_instances(InstanceIds=[victim])
     # Auto Scaling replaces it with an instance this deployment never installed.
     doc = until(
         env,
@@ -369,7 +354,7 @@ def test_safety_16_terminate_original_is_gated(env: dict[str, str]) -> None:
     assert cutover(env, "approve", *WHERE, "--yes").returncode == 0
     doc = until(env, lambda d: phase(d) == "termination-wait", timeout=90)
     sick = doc["replacement"]["instances"][0]["id"]
-    control(env, f"/_sandbox/faults/instance/{sick}", {"unhealthy": True})
+    control(env).set_instance_fault(sick, unhealthy=True)
     doc = until(
         env,
         lambda d: any(
@@ -393,5 +378,5 @@ def test_safety_16_terminate_original_is_gated(env: dict[str, str]) -> None:
     assert intent["action"] == "terminate-original" and intent["override"]
     assert any(not g["passed"] for g in intent["gates"])
     until(env, lambda d: phase(d) in ("terminating", "succeeded"), timeout=60)
-    control(env, "/_sandbox/faults", method="DELETE")
+    control(env).clear_faults()
     idle(env)

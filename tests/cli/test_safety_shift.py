@@ -13,13 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from cutover.sandbox.testing import aws_client, control
 
 from tests.cli.sandbox_process import (
     CUTOVER,
     ROOT,
     audit,
-    client,
-    control,
     create_weighted_group,
     cutover,
     sandbox_process,
@@ -34,7 +33,7 @@ SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("shift")
     with sandbox_process(state, "--scenario", "weighted", "--time-scale", "100") as (environ, _):
-        create_weighted_group(client(environ, "codedeploy"))
+        create_weighted_group(aws_client(environ, "codedeploy"))
         yield environ
 
 
@@ -55,7 +54,7 @@ def until(env: dict[str, str], pred: Callable[[dict], bool], timeout: float = 30
 
 
 def listener(env: dict[str, str]) -> dict:
-    elbv2 = client(env, "elbv2")
+    elbv2 = aws_client(env, "elbv2")
     lb = elbv2.describe_load_balancers(Names=["web-alb"])["LoadBalancers"][0]
     return elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"][0]
 
@@ -63,7 +62,7 @@ def listener(env: dict[str, str]) -> dict:
 def weights(env: dict[str, str]) -> dict[str, int]:
     names = {
         tg["TargetGroupArn"]: tg["TargetGroupName"]
-        for tg in client(env, "elbv2").describe_target_groups()["TargetGroups"]
+        for tg in aws_client(env, "elbv2").describe_target_groups()["TargetGroups"]
     }
     forward = next(a for a in listener(env)["DefaultActions"] if a["Type"] == "forward")
     return {
@@ -79,7 +78,7 @@ def healthy(doc: dict, role: str) -> bool:
 
 def test_safety_05_a_weight_shift_keeps_every_other_action(env: dict[str, str]) -> None:
     until(env, lambda d: healthy(d, "original") and healthy(d, "replacement"))
-    elbv2 = client(env, "elbv2")
+    elbv2 = aws_client(env, "elbv2")
     ls = listener(env)
     forward = next(a for a in ls["DefaultActions"] if a["Type"] == "forward")
     cognito = {
@@ -146,7 +145,7 @@ def test_safety_04_no_change_that_leaves_a_listener_without_a_healthy_target(
     before = weights(env)
     try:
         for iid in green:
-            control(env, f"/_sandbox/faults/instance/{iid}", {"unhealthy": True})
+            control(env).set_instance_fault(iid, unhealthy=True)
         until(
             env,
             lambda d: all(
@@ -163,7 +162,7 @@ def test_safety_04_no_change_that_leaves_a_listener_without_a_healthy_target(
         assert weights(env) == before
         assert healthy(status(env), "original")
     finally:
-        control(env, "/_sandbox/faults", method="DELETE")
+        control(env).clear_faults()
 
 
 def test_shift_without_a_deployment_asks_for_the_typed_word(env: dict[str, str]) -> None:

@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
+from cutover.sandbox.testing import aws_client, wait_for
 
 CUTOVER = [sys.executable, "-m", "cutover.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,16 +83,6 @@ def sandbox_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dic
         assert s.connect_ex(("127.0.0.1", port)) != 0, "the endpoint still listens after Ctrl-C"
 
 
-def client(env: dict, service: str):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        service,
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
 def test_prints_exports_and_world(sandbox_proc: tuple[dict, str]) -> None:
     env, out = sandbox_proc
     assert set(env) >= {
@@ -108,39 +98,36 @@ def test_prints_exports_and_world(sandbox_proc: tuple[dict, str]) -> None:
 
 def test_boto3_reaches_it(sandbox_proc: tuple[dict, str]) -> None:
     env, _ = sandbox_proc
-    elbv2 = client(env, "elbv2")
+    elbv2 = aws_client(env, "elbv2")
     (lb,) = elbv2.describe_load_balancers()["LoadBalancers"]
     assert lb["LoadBalancerName"] == "web-alb"
     (tg,) = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
     health = elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
     states = [d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]]
     assert states == ["healthy"] * 4
-    ec2 = client(env, "ec2")
+    ec2 = aws_client(env, "ec2")
     reservations = ec2.describe_instances()["Reservations"]
     assert sum(len(r["Instances"]) for r in reservations) == 4
-    assert client(env, "sts").get_caller_identity()["Account"] == "123456789012"
+    assert aws_client(env, "sts").get_caller_identity()["Account"] == "123456789012"
 
 
 def test_fault_commands(sandbox_proc: tuple[dict, str], tmp_path: Path) -> None:
     env, _ = sandbox_proc
-    ec2 = client(env, "ec2")
+    ec2 = aws_client(env, "ec2")
     instance_id = ec2.describe_instances()["Reservations"][0]["Instances"][0]["InstanceId"]
     res = run_cli(tmp_path, "sandbox", "fault", "instance", instance_id, "--unhealthy", **env)
     assert res.returncode == 0, res.stderr
     assert f"{instance_id}: unhealthy" in res.stdout
-    elbv2 = client(env, "elbv2")
+    elbv2 = aws_client(env, "elbv2")
     (tg,) = elbv2.describe_target_groups()["TargetGroups"]
-    deadline = time.monotonic() + 20
-    state = None
-    while time.monotonic() < deadline:
+
+    def unhealthy() -> dict | None:
         (desc,) = elbv2.describe_target_health(
             TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": instance_id}]
         )["TargetHealthDescriptions"]
-        state = desc["TargetHealth"]
-        if state["State"] == "unhealthy":
-            break
-        time.sleep(0.2)
-    assert state is not None and state["State"] == "unhealthy"
+        return desc["TargetHealth"] if desc["TargetHealth"]["State"] == "unhealthy" else None
+
+    state = wait_for(unhealthy, 20, f"{instance_id} unhealthy")
     assert state["Reason"] == "Target.ResponseCodeMismatch"
 
     listed = run_cli(tmp_path, "sandbox", "fault", "list", **env)
@@ -270,7 +257,7 @@ def test_deployment_and_alarm_faults(sandbox_proc: tuple[dict, str], tmp_path: P
     assert alarm.returncode == 0, alarm.stderr
     # The alarm evaluates itself again within a sandbox minute (under a second of real time
     # here) and may be back to OK already: its history proves the fault set it.
-    history = client(env, "cloudwatch").describe_alarm_history(
+    history = aws_client(env, "cloudwatch").describe_alarm_history(
         AlarmName="web-tg-5xx", HistoryItemType="StateUpdate"
     )["AlarmHistoryItems"]
     assert any("to ALARM" in item["HistorySummary"] for item in history), history

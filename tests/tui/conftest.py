@@ -16,7 +16,7 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
 from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client
 from cutover.tui.app import CutoverApp
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -33,52 +33,44 @@ class Live:
     audit: AuditLog
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.sandbox.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
-        )
+        return aws_client(self.sandbox, service)
 
 
 @pytest.fixture
-def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
+def live(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
+) -> Iterator[Live]:
     """A sandbox at TIME_SCALE (or `@pytest.mark.time_scale(x)`) and the app wired to it, on
     web/web-prod of the default scenario (or `@pytest.mark.scenario(name, application, group)`)."""
     marker = request.node.get_closest_marker("time_scale")
     scale = marker.args[0] if marker else TIME_SCALE
     where = request.node.get_closest_marker("scenario")
     scenario, application, group = where.args if where else ("default", "web", "web-prod")
-    sb = Sandbox(load_scenario(scenario), free_listener_ports=True, time_scale=scale)
-    sb.start(wait_healthy=30)
-    try:
-        target = TargetConfig(
-            name="sandbox",
-            region="us-east-1",
-            endpoint_url=sb.endpoint_url,
-            application=application,
-            deployment_group=group,
-            poll_interval=0.3,
-        )
-        attempts = request.node.get_closest_marker("max_attempts")
-        session = AwsSession(target, max_attempts=attempts.args[0] if attempts else 4)
-        session.session = boto3.session.Session(
-            aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
-        )
-        session.create_clients()
-        audit = AuditLog(tmp_path / "audit.jsonl")
-        observer = Observer(session, target)
-        app = CutoverApp(
-            target,
-            observer=observer,
-            controller=Controller(session, target, audit),
-            sandbox=True,
-        )
-        yield Live(sb, app, audit)
-        observer.close()
-    finally:
-        sb.stop()
+    sb = sandbox_factory(scenario, time_scale=scale)
+    target = TargetConfig(
+        name="sandbox",
+        region="us-east-1",
+        endpoint_url=sb.endpoint_url,
+        application=application,
+        deployment_group=group,
+        poll_interval=0.3,
+    )
+    attempts = request.node.get_closest_marker("max_attempts")
+    session = AwsSession(target, max_attempts=attempts.args[0] if attempts else 4)
+    session.session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
+    )
+    session.create_clients()
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    observer = Observer(session, target)
+    app = CutoverApp(
+        target,
+        observer=observer,
+        controller=Controller(session, target, audit),
+        sandbox=True,
+    )
+    yield Live(sb, app, audit)
+    observer.close()
 
 
 def text_of(widget: Widget) -> str:

@@ -381,7 +381,7 @@ async def _double(live: Live) -> None:
         # r twice, y twice, then r and y again before anything refreshed.
         await pilot.press("r", "r", "y", "y", "r", "y")
         await wait_until(pilot, lambda: "done" in outcomes(live, "approve"), what="approve done")
-        await pilot.pause(1.0)
+        await pilot.pause(1.0)  # time for a second send, were there one
         assert sent(live) == 1
         assert outcomes(live, "approve").count("done") == 1
         assert not isinstance(app.screen, ConfirmScreen)
@@ -406,7 +406,7 @@ async def _resize(live: Live) -> None:
         live.sandbox.faults.set_api(latency_ms=1000, operations=["ContinueDeployment"])
         await pilot.press("y")
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
+        await pilot.pause(0.2)  # the resizes are spread over the call in flight
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: outcomes(live, "approve") == ["done"], what="approve done")
         assert sent(live) == 1

@@ -14,7 +14,7 @@ from cutover.backend.actions.plan import Outcome, Plan
 from cutover.tui.app import CutoverApp
 from textual.widgets._toast import Toast
 
-from tests.tui.conftest import text_of
+from tests.tui.conftest import text_of, wait_until
 from tests.tui.fakes import NOW, TARGET, snapshot
 
 NASTY = "[DeploymentIsNotInReadyStateException] [/bold] not ready [b]yet[/b] [link=x]"
@@ -45,13 +45,13 @@ def test_safety_13_an_action_outcome_is_shown_literally() -> None:
                 Outcome(plan, False, NASTY, error_code="InvalidParameterException", state="failed")
             )
         )
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: NASTY in toasts(app), 10, "the failure's toast")
         shown = toasts(app)
-        assert NASTY in shown, shown
         assert "[InvalidParameterException]" in shown
         app.notify(f"plain notify: {NASTY}")
-        await pilot.pause(0.3)
-        assert f"plain notify: {NASTY}" in toasts(app)
+        await wait_until(
+            pilot, lambda: f"plain notify: {NASTY}" in toasts(app), 10, "the plain toast"
+        )
 
     run(body)
 
