@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from cutover.sandbox.testing import aws_client
 
-from tests.cli.sandbox_process import cutover, phase, sandbox_process
+from tests.e2e.sandbox_process import cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 

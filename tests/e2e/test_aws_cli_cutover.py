@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cutover.sandbox.testing import control
 
-from tests.cli.sandbox_process import sandbox_process
+from tests.e2e.sandbox_process import sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS = str(Path(sys.executable).parent / "aws")

@@ -2,7 +2,7 @@
 nothing sent twice. Runs `cutover` in subprocesses against `cutover sandbox` in another.
 
 Covered elsewhere, not repeated here: status with half the calls throttled and with the API
-unreachable (tests/cli/test_controller_cli.py::test_status_under_throttling_and_when_unreachable);
+unreachable (tests/e2e/test_controller_cli.py::test_status_under_throttling_and_when_unreachable);
 a config key that is not one (`regoin`) naming file:line, and an unknown deployment group
 (test_controller_cli.py::test_read_only_and_bad_flags). See docs/reliability.md.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cutover.sandbox.testing import control
 
-from tests.cli.sandbox_process import audit, cutover, phase, sandbox_process
+from tests.e2e.sandbox_process import audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 

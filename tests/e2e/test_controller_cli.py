@@ -12,7 +12,7 @@ import pytest
 from cutover.sandbox.control.client import ControlError
 from cutover.sandbox.testing import control, wait_for
 
-from tests.cli.sandbox_process import audit, cutover, phase, sandbox_process
+from tests.e2e.sandbox_process import audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 

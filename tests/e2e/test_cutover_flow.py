@@ -9,7 +9,7 @@ from cutover.tui.screens.revision import RevisionScreen
 from cutover.tui.screens.shift import ShiftScreen
 from textual.widgets import Input
 
-from tests.tui.conftest import Live, text_of, wait_until
+from tests.e2e.conftest import Live, text_of, wait_until
 
 V2 = "s3://web-revisions/web/v2.zip"
 

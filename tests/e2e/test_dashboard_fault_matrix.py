@@ -4,7 +4,7 @@ misbehaves, and that no action is lost or sent twice.
 Each case drives the real app with Pilot against an in-process sandbox and counts the calls
 that reached the endpoint (`Sandbox.faults.requests`), not the ones the app meant to send.
 Cases already covered elsewhere: 100% throttling with one attempt per call
-(tests/tui/test_responsive.py::test_throttled_api_marks_the_view_stale_and_keeps_running), a
+(tests/e2e/test_responsive.py::test_throttled_api_marks_the_view_stale_and_keeps_running), a
 keypress under 3 s latency on every call (test_responsive.py::
 test_keypress_answers_while_every_call_takes_3s). See docs/reliability.md for the whole table.
 """
@@ -27,7 +27,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from tests.tui.conftest import Live, text_of, wait_until
+from tests.e2e.conftest import Live, text_of, wait_until
 
 REVISION = {
     "revisionType": "S3",
@@ -228,7 +228,7 @@ async def _latency(live: Live) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         dep_id = await ready(live, pilot)
         # 1 s on the group read (every refresh) and on the action itself; every call is
-        # slowed in tests/tui/test_responsive.py (3 s) and bench/outage_recovery.py.
+        # slowed in tests/e2e/test_responsive.py (3 s) and bench/outage_recovery.py.
         live.sandbox.faults.set_api(
             latency_ms=1000, operations=["GetDeploymentGroup", "ContinueDeployment"]
         )

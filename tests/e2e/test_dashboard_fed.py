@@ -11,8 +11,8 @@ from cutover.tui.app import CutoverApp
 from cutover.tui.screens.help import HelpScreen
 from cutover.tui.screens.instance import InstanceScreen
 
-from tests.tui.conftest import text_of
-from tests.tui.fakes import NOW, TARGET, installing_then_ready, snapshot
+from tests.e2e.conftest import text_of
+from tests.e2e.fakes import NOW, TARGET, installing_then_ready, snapshot
 
 
 def run(app: CutoverApp, body: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.cli.sandbox_process import sandbox_process
+from tests.e2e.sandbox_process import sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CUTOVER = [sys.executable, "-m", "cutover.cli"]

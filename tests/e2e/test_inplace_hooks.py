@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cutover.sandbox.testing import aws_client, control
 
-from tests.cli.sandbox_process import cutover, sandbox_process
+from tests.e2e.sandbox_process import cutover, sandbox_process
 
 GROUPS = ("web-hooks", "api-hooks", "legacy-hooks")
 LISTENERS = {"web-hooks": "web-alb", "api-hooks": "api-alb", "legacy-hooks": "legacy-elb"}

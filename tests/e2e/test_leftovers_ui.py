@@ -21,8 +21,8 @@ from cutover.tui.screens.confirm import ConfirmScreen
 from cutover.tui.widgets.leftovers import LeftoversPanel
 from textual.widgets import DataTable
 
-from tests.tui.conftest import Live, text_of, wait_until
-from tests.tui.fakes import NOW, TARGET
+from tests.e2e.conftest import Live, text_of, wait_until
+from tests.e2e.fakes import NOW, TARGET
 
 
 def in_place(leftovers: tuple[Leftover, ...] | None, active: bool = False) -> Snapshot:
@@ -136,7 +136,7 @@ def test_fleet_and_leftovers_panels_from_fed_snapshots() -> None:
             assert "No leftovers" in text_of(panel.query_one(".leftovers-summary"))
 
             # Blue/green has no leftovers panel and no repair key.
-            from tests.tui.fakes import snapshot
+            from tests.e2e.fakes import snapshot
 
             app.feed(snapshot("ready"))
             await pilot.pause()

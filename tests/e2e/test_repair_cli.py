@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 from cutover.sandbox.testing import aws_client, wait_for
 
-from tests.cli.sandbox_process import cutover, sandbox_process
+from tests.e2e.sandbox_process import cutover, sandbox_process
 
 WHERE = ["--application", "shop", "--deployment-group", "api-hooks"]
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from cutover.tui.screens.help import HelpScreen
 
-from tests.tui.conftest import Live, text_of, wait_until
+from tests.e2e.conftest import Live, text_of, wait_until
 
 
 # The scenario's own pace: a very fast sandbox clock keeps its in-process health checkers busy,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cutover.sandbox.testing import aws_client, control
 
-from tests.cli.sandbox_process import CUTOVER, ROOT, audit, cutover, phase, sandbox_process
+from tests.e2e.sandbox_process import CUTOVER, ROOT, audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
 V2 = "s3://web-revisions/web/v2.zip"
@@ -169,7 +169,7 @@ async def dashboard_banner(env: dict[str, str]) -> str:
     from cutover.backend.observe import Observer
     from cutover.tui.app import CutoverApp
 
-    from tests.tui.conftest import text_of, wait_until
+    from tests.e2e.conftest import text_of, wait_until
 
     target = TargetConfig(
         name="sandbox",

@@ -19,7 +19,7 @@ import pytest
 from cutover.cli.flags import APPLIES, GLOBAL_FLAGS
 from cutover.cli.main import UsageError, build_parser, parse_args
 
-from tests.cli.sandbox_process import ROOT, audit, cutover, sandbox_process
+from tests.e2e.sandbox_process import ROOT, audit, cutover, sandbox_process
 
 # The least each command needs to parse at all.
 REQUIRED: dict[tuple[str, ...], list[str]] = {

@@ -14,8 +14,8 @@ from cutover.backend.actions.plan import Outcome, Plan
 from cutover.tui.app import CutoverApp
 from textual.widgets._toast import Toast
 
-from tests.tui.conftest import text_of, wait_until
-from tests.tui.fakes import NOW, TARGET, snapshot
+from tests.e2e.conftest import text_of, wait_until
+from tests.e2e.fakes import NOW, TARGET, snapshot
 
 NASTY = "[DeploymentIsNotInReadyStateException] [/bold] not ready [b]yet[/b] [link=x]"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from cutover.sandbox.testing import aws_client, control
 
-from tests.cli.sandbox_process import (
+from tests.e2e.sandbox_process import (
     CUTOVER,
     ROOT,
     audit,

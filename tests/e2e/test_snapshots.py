@@ -9,7 +9,7 @@ from cutover.tui.app import CutoverApp
 from cutover.tui.screens.confirm import ConfirmScreen
 from textual.pilot import Pilot
 
-from tests.tui.fakes import DEP, NOW, TARGET, installing_then_ready
+from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready
 
 SIZE = (120, 40)
 

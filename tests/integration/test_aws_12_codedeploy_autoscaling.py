@@ -16,7 +16,7 @@ from cutover.sandbox import engine
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.testing import wait_for
 
-from tests.sandbox.test_codedeploy import (
+from tests.integration.test_codedeploy import (
     APP,
     FAST,
     blue_green_group,

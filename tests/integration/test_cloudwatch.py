@@ -34,7 +34,7 @@ from cutover.sandbox.testing import aws_client, wait_for
 from cutover.sandbox.wire import ApiError
 from cutover.sandbox.world import Clock, World
 
-from tests.sandbox.test_elb_services import check_shape
+from tests.unit.test_elb_services import check_shape
 
 pytestmark = pytest.mark.timeout(90)
 

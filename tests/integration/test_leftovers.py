@@ -24,7 +24,7 @@ from cutover.backend.present.status_json import status_document
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.testing import wait_for
 
-from tests.backend.test_actions_execute import IAM_PREFIX, NO_PERMISSION, allowed
+from tests.integration.test_actions_execute import IAM_PREFIX, NO_PERMISSION, allowed
 
 OUT = "d-FAILED01 2026-11-26T10:00:00Z ApplicationStop"
 PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions", "ReplaceUnhealthy"]

@@ -24,8 +24,8 @@ from cutover.backend.present.status_json import status_document
 from cutover.sandbox.runner import Sandbox
 from cutover.sandbox.testing import free_port
 
-from tests.backend.test_status import validate
-from tests.cli.sandbox_process import create_weighted_group
+from tests.e2e.sandbox_process import create_weighted_group
+from tests.unit.test_status import validate
 
 TIME_SCALE = 100  # a 60-minute wait passes in 36 real seconds; health checks every 0.1 s
 V2 = {

@@ -21,7 +21,7 @@ from cutover.backend.observe import (
     derive_phase,
 )
 
-from tests.backend.test_gates import (
+from tests.unit.test_gates import (
     NOW,
     UNHEALTHY_503,
     UNREGISTERED,

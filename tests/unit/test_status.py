@@ -21,7 +21,7 @@ from cutover.backend.model import (
 )
 from cutover.backend.present.status_json import SCHEMA_VERSION, status_document
 
-from tests.backend.test_gates import NOW, UNHEALTHY_503, deployment, replacements, snapshot
+from tests.unit.test_gates import NOW, UNHEALTHY_503, deployment, replacements, snapshot
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "status-schema.json"
 
