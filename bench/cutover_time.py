@@ -16,7 +16,7 @@ import argparse
 import math
 import time
 
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.sandbox.testing import aws_client
 

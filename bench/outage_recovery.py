@@ -26,7 +26,7 @@ import cutover.tui.app
 from cutover.backend.actions import Controller
 from cutover.backend.audit import AuditLog
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
 from support import sandbox_session

@@ -25,7 +25,7 @@ from cutover.backend.actions import Controller
 from cutover.backend.audit import AuditLog
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from support import sandbox_session
 

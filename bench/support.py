@@ -8,7 +8,7 @@ from __future__ import annotations
 import boto3
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 
 
 def sandbox_session(

@@ -1,4 +1,4 @@
-"""`cutover hook deregister|register`: the in-place appspec hooks (backend/hooks.py does it).
+"""`cutover hook deregister|register`: the in-place appspec hooks (backend/hooks/ does it).
 
 Output suits the CodeDeploy agent's log: one line per step on stdout, the reason for a failure
 as the last line on stderr. Exit 0 done (or nothing to do), 1 failed, 2 bad input.

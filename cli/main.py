@@ -441,7 +441,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
     from cutover.backend.config import TargetConfig
-    from cutover.sandbox.runner import Sandbox, SandboxError, port_is_free
+    from cutover.sandbox.runtime import Sandbox, SandboxError, port_is_free
     from cutover.sandbox.scenario import load_scenario
 
     scenario = load_scenario("default")
@@ -530,8 +530,9 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from cutover.sandbox.runner import Sandbox, SandboxError, summarize
+    from cutover.sandbox.runtime import Sandbox, SandboxError
     from cutover.sandbox.scenario import ScenarioError, load_scenario
+    from cutover.sandbox.summary import summarize
 
     log_path = _setup_logging("sandbox")
     try:

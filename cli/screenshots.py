@@ -26,7 +26,7 @@ from cutover.backend.config import TargetConfig
 from cutover.backend.model import Instance, Snapshot
 from cutover.backend.observe import Observer
 from cutover.sandbox.control.client import ControlClient
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
 

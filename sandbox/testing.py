@@ -26,7 +26,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from cutover.sandbox.control.client import ControlClient
-from cutover.sandbox.runner import Sandbox, free_port
+from cutover.sandbox.runtime import Sandbox, free_port
 from cutover.sandbox.scenario import load_scenario
 
 __all__ = [

@@ -15,9 +15,10 @@ from functools import partial
 from typing import Any
 
 from cutover.backend.actions import Controller, Outcome, Plan
+from cutover.backend.aws.errors import THROTTLING_CODES
 from cutover.backend.config import TargetConfig
 from cutover.backend.model import Event, Snapshot
-from cutover.backend.observe import THROTTLING_CODES, ObserveError, Observer, diff
+from cutover.backend.observe import ObserveError, Observer, diff
 from cutover.tui.screens.confirm import ConfirmScreen
 from cutover.tui.screens.dashboard import DashboardScreen
 from cutover.tui.screens.help import HelpScreen

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from cutover.backend.config import GateSettings
-from cutover.backend.gates import failed, live, live_ids
+from cutover.backend.core.gates import failed, live, live_ids
 from cutover.backend.model import ACTIONS, Check, Snapshot
 
 

@@ -350,7 +350,7 @@ class Controller:
     ) -> tuple[str, dict, str] | None:
         """(deployment id, revision, label) of the group's last deployment that succeeded
         before `dep_id` with another revision, from CodeDeploy's own history."""
-        from cutover.backend.observe import revision_label
+        from cutover.backend.core.revisions import revision_label
 
         cd = self.session.client("codedeploy")
         kwargs: dict[str, Any] = {

@@ -260,7 +260,7 @@ def _redeploy(base: Plan, snap: Snapshot, dep: Deployment, session: AwsSession) 
 def last_good(session: AwsSession, snap: Snapshot, dep: Deployment) -> tuple[str, dict, str] | None:
     """(deployment id, revision, label) of the group's last deployment that succeeded
     before `dep` with another revision, from CodeDeploy's own history."""
-    from cutover.backend.observe import revision_label
+    from cutover.backend.core.revisions import revision_label
 
     created, bad_revision = dep.create_time, dep.revision_location
     cd = session.client("codedeploy")

@@ -32,9 +32,7 @@ def evaluate(world: World, state: State, alarm: MetricAlarm) -> None:
     end = int(math.floor(current / period) * period)
     start = end - alarm.evaluation_periods * period
     alarm.next_evaluation = end + period - state.anchor
-    source = resolve(world, state, alarm.namespace, alarm.metric_name, alarm.dimensions)
-    if source is not None and alarm.unit is not None and alarm.unit != source.unit:
-        source = None
+    source = resolve(world, state, alarm.namespace, alarm.metric_name, alarm.dimensions, alarm.unit)
     values = dict(series(world, state, source, start, end, period, alarm.stat))
     samples = dict(series(world, state, source, start, end, period, "SampleCount"))
     periods = [Period(dt(ts), values.get(ts), samples.get(ts)) for ts in range(start, end, period)]

@@ -80,9 +80,24 @@ def _links(world: World, state: State, tg_arn: str) -> set[str]:
 
 
 def resolve(
+    world: World,
+    state: State,
+    namespace: str,
+    metric: str,
+    dimensions: list[dict],
+    unit: str | None = None,
+) -> Source | None:
+    """The data behind a metric, or None when the sandbox publishes no such metric or the
+    caller asks for a `unit` other than the metric's (CloudWatch then has no data)."""
+    source = _resolve(world, state, namespace, metric, dimensions)
+    if source is not None and unit is not None and unit != source.unit:
+        return None
+    return source
+
+
+def _resolve(
     world: World, state: State, namespace: str, metric: str, dimensions: list[dict]
 ) -> Source | None:
-    """The data behind a metric, or None when the sandbox publishes no such metric."""
     dims = {d.get("Name"): d.get("Value") for d in dimensions}
     if len(dims) != len(dimensions):
         return None

@@ -69,7 +69,7 @@ class State:
         self.tick_hooks: list[Callable[[], None]] = []
         # CodeDeploy's state, owned by cutover.sandbox.codedeploy (None until it attaches).
         self.deploy: Any = None
-        # CloudWatch alarms by name, owned by cutover.sandbox.services.cloudwatch.
+        # CloudWatch alarms by name, owned by cutover.sandbox.cloudwatch.
         self.alarms: dict[str, Any] = {}
         # The proxies' request counters (cutover.sandbox.metrics.RequestMetrics), set by the
         # runner, read by CloudWatch.

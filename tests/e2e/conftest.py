@@ -15,7 +15,7 @@ from cutover.backend.audit import AuditLog
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client
 from cutover.tui.app import CutoverApp
 from textual.pilot import Pilot

@@ -17,8 +17,8 @@ from typing import Any
 
 import cutover.tui.app
 import pytest
-from cutover.sandbox import engine
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.codedeploy import engine
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
 from cutover.tui.screens.confirm import ConfirmScreen

@@ -14,7 +14,7 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -14,8 +14,8 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
-from cutover.sandbox import engine
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.codedeploy import engine
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import ScenarioError, load_scenario
 from cutover.sandbox.testing import aws_client, running_sandbox, wait_for
 

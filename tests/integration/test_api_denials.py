@@ -6,7 +6,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 from cutover.sandbox.control.client import ControlError
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client, control
 
 pytestmark = pytest.mark.sandbox("default", time_scale=60)

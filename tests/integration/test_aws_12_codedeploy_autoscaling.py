@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from cutover.sandbox import engine
-from cutover.sandbox.runner import Sandbox
+from cutover.common import lifecycle
+from cutover.sandbox.codedeploy import engine
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import wait_for
 
 from tests.integration.test_codedeploy import (
@@ -159,7 +160,7 @@ def test_aws_12_03_a_launched_instance_waits_for_an_autoscaling_deployment(
     assert wait_status(cd, newest["deploymentId"], "Succeeded")["status"] == "Succeeded"
     (target,) = targets(cd, newest["deploymentId"]).values()
     assert target["targetId"] == iid and "instanceLabel" not in target
-    assert list(events(target)) == list(engine.INSTALL_EVENTS)
+    assert list(events(target)) == list(lifecycle.INSTALL_EVENTS)
     assert {e["status"] for e in target["lifecycleEvents"]} == {"Succeeded"}
     group = group_info(cd, "web", "web-prod")
     assert group["lastAttemptedDeployment"]["deploymentId"] == newest["deploymentId"]
@@ -484,12 +485,12 @@ def test_aws_12_09_in_place_without_a_load_balancer_lists_only_install_events(
     assert len(ts) == 4
     for iid, t in ts.items():
         assert [e["lifecycleEventName"] for e in t["lifecycleEvents"]] == list(
-            engine.INSTALL_EVENTS
+            lifecycle.INSTALL_EVENTS
         )
         summary = cd.get_deployment_instance(deploymentId=did, instanceId=iid)["instanceSummary"]
         assert [e["lifecycleEventName"] for e in summary["lifecycleEvents"]] == list(
-            engine.INSTALL_EVENTS
+            lifecycle.INSTALL_EVENTS
         )
     batch = cd.batch_get_deployment_instances(deploymentId=did, instanceIds=list(ts))
     for summary in batch["instancesSummary"]:
-        assert len(summary["lifecycleEvents"]) == len(engine.INSTALL_EVENTS)
+        assert len(summary["lifecycleEvents"]) == len(lifecycle.INSTALL_EVENTS)

@@ -16,7 +16,7 @@ import pytest
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 
 # web-tg's 60 s deregistration delay passes in 3 real seconds.
 pytestmark = [pytest.mark.timeout(60), pytest.mark.sandbox("default", time_scale=20)]

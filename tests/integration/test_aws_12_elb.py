@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 from botocore.exceptions import ClientError
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client, wait_for
 
 pytestmark = pytest.mark.timeout(120)

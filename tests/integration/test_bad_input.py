@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import cbor2
 import pytest
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client
 
 CBOR_HEADERS = {"Content-Type": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor"}

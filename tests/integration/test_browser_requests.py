@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import cbor2
 import pytest
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client, control
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.sandbox("default", time_scale=60)]

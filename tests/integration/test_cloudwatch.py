@@ -25,11 +25,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from cutover.sandbox import services
+from cutover.sandbox.cloudwatch import live as cloudwatch
 from cutover.sandbox.cloudwatch.alarms import MetricAlarm, Period, evaluate, java_double
 from cutover.sandbox.dataplane.metrics import RequestMetrics
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import CodeDeploySpec, load_scenario
-from cutover.sandbox.services import cloudwatch
 from cutover.sandbox.testing import aws_client, wait_for
 from cutover.sandbox.wire import ApiError
 from cutover.sandbox.world import Clock, World

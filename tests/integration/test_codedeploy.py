@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
-from cutover.sandbox import engine
-from cutover.sandbox.runner import Sandbox
-from cutover.sandbox.services import codedeploy as codedeploy_service
+from cutover.common import lifecycle
+from cutover.sandbox import codedeploy as engine
+from cutover.sandbox.runtime import Sandbox
+from cutover.sandbox.services.codedeploy import common as codedeploy_service
 from cutover.sandbox.testing import aws_client, wait_for
 
 TIME_SCALE = 300
@@ -295,8 +296,8 @@ def test_blue_green_cutover_ready_reroute_terminate(sb: Sandbox, cd: Any, seeded
     ts = targets(cd, did)
     assert {t["status"] for t in ts.values()} == {"Succeeded"}
     green_events = events(ts[greens[0]])
-    assert list(green_events) == list(engine.INSTALL_EVENTS + engine.ALLOW_EVENTS)
-    assert list(events(ts[originals[0]])) == list(engine.BLOCK_EVENTS)
+    assert list(green_events) == list(lifecycle.INSTALL_EVENTS + lifecycle.ALLOW_EVENTS)
+    assert list(events(ts[originals[0]])) == list(lifecycle.BLOCK_EVENTS)
     allow = green_events["AllowTraffic"]
     assert allow["diagnostics"]["errorCode"] == "Success"
     assert allow["endTime"] > allow["startTime"]
@@ -417,8 +418,8 @@ def test_stop_with_rollback_after_reroute_restores_originals(
     # A rollback swaps the traffic trios: originals allow, replacements block.
     ts = targets(cd, rollback)
     assert sorted(by_label(ts, "Blue")) == originals
-    assert list(events(ts[originals[0]])) == list(engine.ALLOW_EVENTS)
-    assert list(events(ts[greens[0]])) == list(engine.BLOCK_EVENTS)
+    assert list(events(ts[originals[0]])) == list(lifecycle.ALLOW_EVENTS)
+    assert list(events(ts[greens[0]])) == list(lifecycle.BLOCK_EVENTS)
     assert tg_states(sb) == {i: "healthy" for i in originals}
     assert revisions_served(sb) == {"v1": 12}
     assert f"CodeDeploy_bg_{did}" not in asg_names(sb)
@@ -729,7 +730,7 @@ def test_in_place_with_traffic_control(sb: Sandbox, cd: Any) -> None:
     assert sorted(ts) == instances
     for t in ts.values():
         assert "instanceLabel" not in t
-        assert list(events(t)) == list(engine.IN_PLACE_EVENTS)
+        assert list(events(t)) == list(lifecycle.IN_PLACE_EVENTS)
         assert {e["status"] for e in t["lifecycleEvents"]} == {"Succeeded"}
     assert tg_states(sb) == {i: "healthy" for i in instances}
     assert revisions_served(sb) == {"v5": 12}
@@ -764,7 +765,7 @@ def test_in_place_without_traffic_control_stops_the_app(sb: Sandbox, cd: Any) ->
     assert finished["status"] == "Succeeded"
     for t in targets(cd, did).values():
         # Without a load balancer only the install events are listed (aws-behaviour.md).
-        assert list(events(t)) == list(engine.INSTALL_EVENTS)
+        assert list(events(t)) == list(lifecycle.INSTALL_EVENTS)
         assert events(t)["Install"]["status"] == "Succeeded"
     assert revisions_served(sb) == {"v9": 12}
 

@@ -16,14 +16,11 @@ from typing import Any
 import boto3
 import pytest
 from cutover.backend.config import ConfigError, HookSettings, load_config
+from cutover.backend.core import hooktags
 from cutover.backend.hooks import (
     DONE,
     FAIL,
     REREGISTER,
-    TAG_HOME,
-    TAG_MIN_SIZE,
-    TAG_OUT,
-    TAG_SUSPENDED,
     WAIT,
     HookError,
     HookUsage,
@@ -33,14 +30,14 @@ from cutover.backend.hooks import (
     clb_timeout,
     find_identity,
     merge_options,
-    parse_home,
-    parse_min_size_record,
     run_hook,
     target_verdict,
     tg_timeout,
 )
-from cutover.sandbox.runner import Sandbox, summarize
+from cutover.backend.hooks.places import recorded_home
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.summary import summarize
 from cutover.sandbox.testing import aws_client, control, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -178,12 +175,12 @@ def test_asg_round_trip_changes_and_restores_exactly_what_it_recorded(world: Wor
     group = world.group()
     assert (group["MinSize"], group["DesiredCapacity"]) == (3, 3)
     gtags = world.group_tags()
-    assert gtags[TAG_MIN_SIZE] == "4>3"
-    assert gtags[TAG_SUSPENDED] == "AlarmNotification,ScheduledActions,ReplaceUnhealthy"
+    assert gtags[hooktags.MIN_SIZE] == "4>3"
+    assert gtags[hooktags.SUSPENDED] == "AlarmNotification,ScheduledActions,ReplaceUnhealthy"
     assert world.suspended() == set(ALL_PROCESSES)
     itags = world.instance_tags(iid)
-    assert itags[TAG_HOME] == "asg/web-asg tg/web-tg/80"
-    dep, when, event = itags[TAG_OUT].split()
+    assert itags[hooktags.HOME] == "asg/web-asg tg/web-tg/80"
+    dep, when, event = itags[hooktags.OUT].split()
     assert dep == "d-HOOKTEST1" and event == "ApplicationStop" and when.endswith("Z")
 
     code, out, err = world.hook("register", iid, env={**deployment, "LIFECYCLE_EVENT": "X"})
@@ -191,14 +188,16 @@ def test_asg_round_trip_changes_and_restores_exactly_what_it_recorded(world: Wor
     assert world.lifecycle(iid) == "InService"
     assert world.tg_states("web-tg", iid) == ["healthy"]
     # Healthy first, then the record goes, then the group is restored.
-    assert index(out, "healthy in target group web-tg") < index(out, f"removed {TAG_OUT}")
-    assert index(out, f"removed {TAG_OUT}") < index(out, "restored MinSize")
+    assert index(out, "healthy in target group web-tg") < index(out, f"removed {hooktags.OUT}")
+    assert index(out, f"removed {hooktags.OUT}") < index(out, "restored MinSize")
     group = world.group()
     assert (group["MinSize"], group["DesiredCapacity"]) == (4, 4)
     assert world.suspended() == {"AZRebalance"}
-    assert TAG_MIN_SIZE not in world.group_tags() and TAG_SUSPENDED not in world.group_tags()
+    assert (
+        hooktags.MIN_SIZE not in world.group_tags() and hooktags.SUSPENDED not in world.group_tags()
+    )
     itags = world.instance_tags(iid)
-    assert TAG_OUT not in itags and itags[TAG_HOME] == "asg/web-asg tg/web-tg/80"
+    assert hooktags.OUT not in itags and itags[hooktags.HOME] == "asg/web-asg tg/web-tg/80"
     assert set(world.calls) <= allowed_by_policy(), set(world.calls) - allowed_by_policy()
 
 
@@ -253,11 +252,11 @@ def test_a_failed_deployment_s_leftovers_are_restored_to_the_original_values(
     assert world.hook("deregister", b)[0] == 0
     group = world.group()
     assert (group["MinSize"], group["DesiredCapacity"]) == (2, 2)
-    assert world.group_tags()[TAG_MIN_SIZE] == "4>2"  # the original, and what the hooks set
+    assert world.group_tags()[hooktags.MIN_SIZE] == "4>2"  # the original, and what the hooks set
     code, out, _ = world.hook("register", b)
     assert code == 0
     assert any(f"{a} still out" in line for line in out)
-    assert world.group()["MinSize"] == 2 and TAG_MIN_SIZE in world.group_tags()
+    assert world.group()["MinSize"] == 2 and hooktags.MIN_SIZE in world.group_tags()
     # A deregister on an instance already in Standby (the retry) waits and succeeds.
     code, out, _ = world.hook("deregister", a)
     assert code == 0 and any("already Standby" in line for line in out)
@@ -267,7 +266,7 @@ def test_a_failed_deployment_s_leftovers_are_restored_to_the_original_values(
     group = world.group()
     assert (group["MinSize"], group["DesiredCapacity"]) == (4, 4)
     assert world.suspended() == set()
-    assert not {TAG_MIN_SIZE, TAG_SUSPENDED} & set(world.group_tags())
+    assert not {hooktags.MIN_SIZE, hooktags.SUSPENDED} & set(world.group_tags())
 
 
 def test_register_on_an_instance_in_service_restores_recorded_leftovers(world: World) -> None:
@@ -276,7 +275,10 @@ def test_register_on_an_instance_in_service_restores_recorded_leftovers(world: W
     world.asg.create_or_update_tags(
         Tags=[
             {"ResourceId": "web-asg", "ResourceType": "auto-scaling-group", "Key": k, "Value": v}
-            for k, v in ((TAG_MIN_SIZE, "4"), (TAG_SUSPENDED, "AZRebalance,ScheduledActions"))
+            for k, v in (
+                (hooktags.MIN_SIZE, "4"),
+                (hooktags.SUSPENDED, "AZRebalance,ScheduledActions"),
+            )
         ]
     )
     world.asg.update_auto_scaling_group(AutoScalingGroupName="web-asg", MinSize=3)
@@ -286,7 +288,7 @@ def test_register_on_an_instance_in_service_restores_recorded_leftovers(world: W
     code, _, err = world.hook("register", iid)
     assert code == 0, err
     assert world.group()["MinSize"] == 4 and world.suspended() == set()
-    assert not {TAG_MIN_SIZE, TAG_SUSPENDED} & set(world.group_tags())
+    assert not {hooktags.MIN_SIZE, hooktags.SUSPENDED} & set(world.group_tags())
 
 
 # ----- plain target group and Classic paths -----------------------------------------------------
@@ -297,17 +299,17 @@ def test_target_group_path_round_trip_from_env_then_from_the_home_tag(world: Wor
     code, out, err = world.hook("deregister", iid, env={"TARGET_GROUP_LIST": "api-tg"})
     assert code == 0, err
     assert world.tg_states("api-tg", iid) == []
-    assert world.instance_tags(iid)[TAG_HOME] == "tg/api-tg/80"
+    assert world.instance_tags(iid)[hooktags.HOME] == "tg/api-tg/80"
     assert index(out, "recorded") < index(out, "deregistering from target group api-tg")
     # A second deregister: already out, still succeeds, and the home tag is kept.
     code, out, _ = world.hook("deregister", iid, target_groups=["api-tg"])
     assert code == 0 and any("already out" in line for line in out)
-    assert world.instance_tags(iid)[TAG_HOME] == "tg/api-tg/80"
+    assert world.instance_tags(iid)[hooktags.HOME] == "tg/api-tg/80"
     # Register with nothing configured: the home tag says where it belongs.
     code, out, err = world.hook("register", iid)
     assert code == 0, err
     assert world.tg_states("api-tg", iid) == ["healthy"]
-    assert TAG_OUT not in world.instance_tags(iid)
+    assert hooktags.OUT not in world.instance_tags(iid)
     assert set(world.calls) <= allowed_by_policy()
 
 
@@ -319,14 +321,14 @@ def test_classic_load_balancer_path(world: World) -> None:
     assert iid not in {
         i["InstanceId"] for i in registered["LoadBalancerDescriptions"][0]["Instances"]
     }
-    assert world.instance_tags(iid)[TAG_HOME] == "elb/legacy-elb"
+    assert world.instance_tags(iid)[hooktags.HOME] == "elb/legacy-elb"
     code, _, err = world.hook("register", iid, elbs=["legacy-elb"])
     assert code == 0, err
     health = world.elb.describe_instance_health(
         LoadBalancerName="legacy-elb", Instances=[{"InstanceId": iid}]
     )["InstanceStates"][0]
     assert health["State"] == "InService"
-    assert TAG_OUT not in world.instance_tags(iid)
+    assert hooktags.OUT not in world.instance_tags(iid)
     assert set(world.calls) <= allowed_by_policy()
 
 
@@ -395,7 +397,7 @@ def test_an_unhealthy_instance_fails_at_once_not_at_the_timeout(
     # It failed on the unhealthy state (the last line above), before its 105 s timeout: two
     # failed checks at a 10 s interval, plus however slowly this machine runs the hook.
     assert elapsed < 105, elapsed
-    assert TAG_OUT in world.instance_tags(iid)  # still out: the record stays
+    assert hooktags.OUT in world.instance_tags(iid)  # still out: the record stays
 
 
 def test_timeout_names_the_place_and_the_last_state(world: World) -> None:
@@ -466,7 +468,7 @@ def test_config_settings_for_the_deployment_group(world: World, tmp_path: Path) 
     iid = world.tagged("api")[0]
     code, _, err = world.hook("deregister", iid, settings=settings)
     assert code == 0, err
-    assert world.instance_tags(iid)[TAG_HOME] == "tg/api-tg/80"
+    assert world.instance_tags(iid)[hooktags.HOME] == "tg/api-tg/80"
 
 
 # ----- instance metadata ------------------------------------------------------------------------
@@ -654,19 +656,18 @@ def test_precedence_flags_env_config() -> None:
 
 
 def test_safety_11_min_size_record_forms() -> None:
-    assert parse_min_size_record("4>3") == (4, 3)
-    assert parse_min_size_record(" 6 > 2 ") == (6, 2)
-    assert parse_min_size_record("4") == (4, 3)  # earlier versions: the original only
+    assert hooktags.parse_min_size("4>3") == (4, 3)
+    assert hooktags.parse_min_size(" 6 > 2 ") == (6, 2)
+    assert hooktags.parse_min_size("4") == (4, 3)  # earlier versions: the original only
     for bad in ("0", "3>3", "3>4", "4>", ">3", "four", "", "4>-1"):
-        assert parse_min_size_record(bad) is None, bad
+        assert hooktags.parse_min_size(bad) is None, bad
 
 
 def test_home_tag_round_trips() -> None:
-    assert parse_home("asg/web-asg tg/web-tg/80 tg/a/b/81 elb/legacy junk") == (
-        "web-asg",
-        [("web-tg", 80), ("a/b", 81)],
-        ["legacy"],
-    )
+    home = hooktags.parse_home("asg/web-asg tg/web-tg/80 tg/a/b/81 elb/legacy junk")
+    assert home == hooktags.Home("web-asg", [("web-tg", 80), ("a/b", 81)], ["legacy"])
+    # The hooks act only where a port is recorded.
+    assert recorded_home("tg/web-tg/80 tg/by-hand elb/legacy") == ([("web-tg", 80)], ["legacy"])
 
 
 @pytest.mark.parametrize(
@@ -729,7 +730,7 @@ def test_safety_11_the_next_deployment_keeps_an_operator_s_min_size(world: World
     group = world.group()
     # a rejoined the 6 the operator asked for: ExitStandby adds it to the desired capacity.
     assert (group["MinSize"], group["DesiredCapacity"]) == (6, 7)
-    assert TAG_MIN_SIZE not in world.group_tags()
+    assert hooktags.MIN_SIZE not in world.group_tags()
 
 
 @pytest.mark.parametrize("record", ["4>3", "4"])  # "4": the form earlier versions wrote
@@ -739,7 +740,7 @@ def test_safety_11_register_leaves_a_changed_min_size_and_says_so(
     iid = world.members()[0]
     assert world.hook("deregister", iid)[0] == 0
     group_tag = {"ResourceId": "web-asg", "ResourceType": "auto-scaling-group"}
-    world.asg.create_or_update_tags(Tags=[{**group_tag, "Key": TAG_MIN_SIZE, "Value": record}])
+    world.asg.create_or_update_tags(Tags=[{**group_tag, "Key": hooktags.MIN_SIZE, "Value": record}])
     set_min_size(world, 2)  # the operator, while the instance is out
     code, out, err = world.hook("register", iid)
     assert code == 0, err
@@ -749,7 +750,7 @@ def test_safety_11_register_leaves_a_changed_min_size_and_says_so(
         "changed by someone else since, so left at 2 (it was 4 before the hooks lowered it)"
     ], out
     assert world.group()["MinSize"] == 2
-    assert TAG_MIN_SIZE not in world.group_tags()
+    assert hooktags.MIN_SIZE not in world.group_tags()
 
 
 def test_safety_11_the_record_holds_what_the_hooks_set_and_an_interrupted_one_is_restored(
@@ -757,15 +758,15 @@ def test_safety_11_the_record_holds_what_the_hooks_set_and_an_interrupted_one_is
 ) -> None:
     a, b = world.members()[:2]
     assert world.hook("deregister", a)[0] == 0
-    assert world.group_tags()[TAG_MIN_SIZE] == "4>3"
+    assert world.group_tags()[hooktags.MIN_SIZE] == "4>3"
     # Interrupted: a stays out and the next deployment takes b out too.
     assert world.hook("deregister", b)[0] == 0
-    assert world.group_tags()[TAG_MIN_SIZE] == "4>2"
+    assert world.group_tags()[hooktags.MIN_SIZE] == "4>2"
     assert world.group()["MinSize"] == 2
     assert world.hook("register", b)[0] == 0
     code, out, _ = world.hook("register", a)
     assert code == 0 and any("restored MinSize of web-asg to 4" in line for line in out)
-    assert world.group()["MinSize"] == 4 and TAG_MIN_SIZE not in world.group_tags()
+    assert world.group()["MinSize"] == 4 and hooktags.MIN_SIZE not in world.group_tags()
 
 
 def test_safety_11_a_stale_record_is_started_afresh_from_the_operator_s_value(
@@ -773,16 +774,16 @@ def test_safety_11_a_stale_record_is_started_afresh_from_the_operator_s_value(
 ) -> None:
     # A record an interrupted deployment left (6, lowered to 5); the operator has set 4 since.
     group_tag = {"ResourceId": "web-asg", "ResourceType": "auto-scaling-group"}
-    world.asg.create_or_update_tags(Tags=[{**group_tag, "Key": TAG_MIN_SIZE, "Value": "6>5"}])
+    world.asg.create_or_update_tags(Tags=[{**group_tag, "Key": hooktags.MIN_SIZE, "Value": "6>5"}])
     iid = world.members()[0]
     code, out, err = world.hook("deregister", iid)
     assert code == 0, err
     assert any("MinSize of web-asg is 4, not the 5 the hooks set" in line for line in out), out
     assert any("lowered MinSize of web-asg from 4 to 3" in line for line in out), out
-    assert world.group()["MinSize"] == 3 and world.group_tags()[TAG_MIN_SIZE] == "4>3"
+    assert world.group()["MinSize"] == 3 and world.group_tags()[hooktags.MIN_SIZE] == "4>3"
     code, out, err = world.hook("register", iid)
     assert code == 0, err
-    assert world.group()["MinSize"] == 4 and TAG_MIN_SIZE not in world.group_tags()
+    assert world.group()["MinSize"] == 4 and hooktags.MIN_SIZE not in world.group_tags()
 
 
 # ----- issue 12: a lost answer is read back, never resent -------------------------------------
@@ -868,7 +869,7 @@ def test_safety_12_every_change_is_sent_once_and_a_lost_answer_read_back(
     group = world.group()
     assert (group["MinSize"], group["SuspendedProcesses"]) == (4, [])
     assert not [k for k in world.group_tags() if k.startswith("cutover:hook:")]
-    assert TAG_OUT not in world.instance_tags(iid)
+    assert hooktags.OUT not in world.instance_tags(iid)
 
 
 def test_safety_12_a_lost_answer_to_a_call_that_did_not_take_effect_fails_with_the_error(

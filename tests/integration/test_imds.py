@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.utils import InstanceMetadataFetcher, InstanceMetadataRegionFetcher
 from cutover.sandbox.imds import ROLE_NAME
-from cutover.sandbox.runner import ACCESS_KEY, Sandbox
+from cutover.sandbox.runtime import ACCESS_KEY, Sandbox
 from cutover.sandbox.scenario import ScenarioError, load_scenario
 from cutover.sandbox.testing import aws_client, control, wait_for
 

@@ -21,7 +21,7 @@ from cutover.backend.config import TargetConfig
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import Observer
 from cutover.backend.present.status_json import status_document
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import wait_for
 
 from tests.integration.test_actions_execute import IAM_PREFIX, NO_PERMISSION, allowed

@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
 from cutover.sandbox.control.client import ControlError
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client, control
 
 pytestmark = pytest.mark.sandbox("hooks", time_scale=50)

@@ -15,13 +15,14 @@ from datetime import timedelta
 
 import pytest
 from botocore.config import Config
-from cutover.backend import gates, observe
+from cutover.backend import observe
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings, TargetConfig
+from cutover.backend.core import gates
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import ObserveError
 from cutover.backend.present.status_json import status_document
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import free_port
 
 from tests.e2e.sandbox_process import create_weighted_group

@@ -9,7 +9,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 from cutover.sandbox.control.client import ControlError
-from cutover.sandbox.runner import Sandbox
+from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import available_scenarios
 from cutover.sandbox.testing import aws_client, control, running_sandbox, wait_for
 

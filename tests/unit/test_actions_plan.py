@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from cutover.backend.actions import Controller, parse_revision
+from cutover.backend.actions.availability import action_checks
 from cutover.backend.audit import AuditLog
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.gates import action_checks
 from cutover.backend.model import (
     Check,
     Deployment,

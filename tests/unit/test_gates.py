@@ -6,8 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cutover.backend import gates
+from cutover.backend.actions.availability import action_checks
 from cutover.backend.config import GateSettings
+from cutover.backend.core import gates
 from cutover.backend.model import (
     ACTIONS,
     Alarm,
@@ -314,7 +315,7 @@ def test_disabled_gates_pass_and_say_so() -> None:
 
 
 def actions(s: Snapshot, read_only: bool = False) -> dict[str, Check]:
-    return by_name(gates.action_checks(s, SETTINGS, read_only=read_only))
+    return by_name(action_checks(s, SETTINGS, read_only=read_only))
 
 
 def test_every_action_has_a_check() -> None:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from cutover.backend.core.facts import Asg, Classic, Ec2, TargetGroup
+from cutover.backend.core.hooktags import Home, describe_out, parse_home
+from cutover.backend.core.leftovers import find_leftovers
 from cutover.backend.model import Environment, Instance
-from cutover.backend.observe import (
-    _Asg,
-    _Classic,
-    _Ec2,
-    _TargetGroup,
-    describe_out,
-    find_leftovers,
-    parse_home,
-)
 
-TG = _TargetGroup("web-tg", "arn:tg/web-tg/1", (), 30, {}, port=80)
+TG = TargetGroup("web-tg", "arn:tg/web-tg/1", (), 30, {}, port=80)
 
 
-def ec2(iid: str, **tags: str) -> _Ec2:
-    return _Ec2(iid, "us-east-1a", "t3.micro", "running", None, None, tags=tags)
+def ec2(iid: str, **tags: str) -> Ec2:
+    return Ec2(iid, "us-east-1a", "t3.micro", "running", None, None, tags=tags)
 
 
 def check(**kw):  # type: ignore[no-untyped-def]
@@ -43,7 +37,7 @@ def test_with_traffic_control_an_instance_missing_from_the_groups_load_balancers
         "web-tg": [{"id": "i-1", "port": 80, "state": "healthy"}],
         "old-elb": [{"id": "i-1", "state": "InService"}, {"id": "i-2", "state": "InService"}],
     }
-    found, why = check(own_tgs=[TG], own_clbs=[_Classic("old-elb", 30)], tgs=[TG], health=health)
+    found, why = check(own_tgs=[TG], own_clbs=[Classic("old-elb", 30)], tgs=[TG], health=health)
     assert why is None
     assert [(lo.kind, lo.resource, lo.target_group, lo.port) for lo in found] == [
         ("out-of-service", "i-2", "web-tg", 80)
@@ -52,7 +46,7 @@ def test_with_traffic_control_an_instance_missing_from_the_groups_load_balancers
 
 
 def test_records_left_behind_and_processes_resumed_by_someone_else() -> None:
-    asg = _Asg(
+    asg = Asg(
         "web-asg",
         4,
         8,
@@ -78,17 +72,15 @@ def test_not_checked_while_a_deployment_runs_or_when_reads_failed() -> None:
 
 
 def test_a_standby_member_without_the_hooks_mark() -> None:
-    asg = _Asg("web-asg", 2, 4, 1, {"i-1": "InService", "i-2": "Standby"})
+    asg = Asg("web-asg", 2, 4, 1, {"i-1": "InService", "i-2": "Standby"})
     found, _ = check(asgs={"web-asg": asg}, group_asgs=["web-asg"])
     assert [(lo.kind, lo.resource, lo.tagged) for lo in found] == [("standby", "i-2", False)]
     assert "not by the hooks" in found[0].detail
 
 
 def test_tag_formats() -> None:
-    assert parse_home("asg/web-asg tg/web-tg/80 elb/legacy-elb tg/x") == (
-        [("web-tg", 80), ("x", None)],
-        ["legacy-elb"],
-        ["web-asg"],
+    assert parse_home("asg/web-asg tg/web-tg/80 elb/legacy-elb tg/x") == Home(
+        "web-asg", [("web-tg", 80), ("x", None)], ["legacy-elb"]
     )
     assert describe_out("d-1 2026-11-26T10:00:00Z ApplicationStop") == (
         "taken out by the hooks in deployment d-1 at 2026-11-26T10:00:00Z (ApplicationStop)"
@@ -114,7 +106,7 @@ def test_tag_formats() -> None:
 def test_safety_11_min_size_is_restorable_only_while_it_is_the_value_the_hooks_set(
     record: str, min_size: int, stale: bool, restore: int | None, words: str
 ) -> None:
-    asg = _Asg("web-asg", min_size, 8, 6, {}, tags={"cutover:hook:min-size": record})
+    asg = Asg("web-asg", min_size, 8, 6, {}, tags={"cutover:hook:min-size": record})
     found, _ = check(asgs={"web-asg": asg}, group_asgs=["web-asg"])
     assert [(lo.kind, lo.stale, lo.min_size) for lo in found] == [("min-size", stale, restore)]
     assert words in found[0].detail, found[0].detail

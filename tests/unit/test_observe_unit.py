@@ -7,19 +7,24 @@ from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from cutover.backend import observe
+from cutover.backend.aws.errors import explain
 from cutover.backend.config import TargetConfig
-from cutover.backend.model import Alarm, Instance, LifecycleEvent, ListenerWeights, Traffic
-from cutover.backend.observe import (
-    ALLOW_EVENTS,
-    BLOCK_EVENTS,
-    INSTALL_EVENTS,
-    TargetInfo,
-    _Asg,
-    _Ec2,
-    _TargetGroup,
+from cutover.backend.core.facts import Asg, Ec2, TargetGroup, TargetInfo
+from cutover.backend.core.phase import (
+    current_event,
     derive_phase,
+    ready_since,
+    reroute_finished,
+    waiting_for,
 )
+from cutover.backend.core.revisions import revision_label
+from cutover.backend.core.timeline import diff
+from cutover.backend.core.traffic import traffic_split
+from cutover.backend.model import Alarm, Instance, LifecycleEvent, ListenerWeights, Traffic
+from cutover.backend.observe import ObserveError
+from cutover.backend.observe.assemble import assemble as assemble_snapshot
+from cutover.backend.observe.reads import Reads
+from cutover.common.lifecycle import ALLOW_EVENTS, BLOCK_EVENTS, INSTALL_EVENTS
 
 from tests.unit.test_gates import (
     NOW,
@@ -120,37 +125,37 @@ def test_rollback_and_in_place_phases() -> None:
 
 
 def test_waiting_for() -> None:
-    assert observe.waiting_for("ready") == "reroute-approval"
-    assert observe.waiting_for("termination-wait") == "termination"
+    assert waiting_for("ready") == "reroute-approval"
+    assert waiting_for("termination-wait") == "termination"
     for phase in ("installing", "rerouting", "terminating", "succeeded"):
-        assert observe.waiting_for(phase) is None
+        assert waiting_for(phase) is None
 
 
 def test_ready_since_and_reroute_finished() -> None:
     reps = replacements(2)
     late = replace(reps[1], events=evs(INSTALL_EVENTS, end_at=-3))
-    assert observe.ready_since((reps[0], late)) == NOW - timedelta(minutes=3)
+    assert ready_since((reps[0], late)) == NOW - timedelta(minutes=3)
     # Without event ends, a Ready target's lastUpdatedAt tells.
     bare = replace(reps[0], events=(), last_updated=NOW - timedelta(minutes=7))
-    assert observe.ready_since((bare,)) == NOW - timedelta(minutes=7)
+    assert ready_since((bare,)) == NOW - timedelta(minutes=7)
     origs = originals(2)
     blocked = (
         replace(origs[0], events=evs(BLOCK_EVENTS, end_at=-20)),
         replace(origs[1], events=evs(BLOCK_EVENTS, end_at=-15)),
     )
-    assert observe.reroute_finished(blocked, blocked) == NOW - timedelta(minutes=15)
+    assert reroute_finished(blocked, blocked) == NOW - timedelta(minutes=15)
     allowed = with_events(reps, evs(ALLOW_EVENTS, end_at=-12))
-    assert observe.reroute_finished(origs, allowed) == NOW - timedelta(minutes=12)
+    assert reroute_finished(origs, allowed) == NOW - timedelta(minutes=12)
 
 
 def test_current_event() -> None:
     running = (LifecycleEvent("Install", "Succeeded"), LifecycleEvent("AfterInstall", "InProgress"))
-    assert observe.current_event("InProgress", running) == "AfterInstall"
+    assert current_event("InProgress", running) == "AfterInstall"
     between = (LifecycleEvent("Install", "Succeeded"), LifecycleEvent("AfterInstall", "Pending"))
-    assert observe.current_event("InProgress", between) == "AfterInstall"
-    assert observe.current_event("Ready", between) is None
+    assert current_event("InProgress", between) == "AfterInstall"
+    assert current_event("Ready", between) is None
     failed = (LifecycleEvent("Install", "Failed"), LifecycleEvent("AfterInstall", "Skipped"))
-    assert observe.current_event("Failed", failed) == "Install"
+    assert current_event("Failed", failed) == "Install"
 
 
 # ----- traffic ------------------------------------------------------------------------------------
@@ -165,7 +170,7 @@ def env(role: str, insts: tuple[Instance, ...]):  # type: ignore[no-untyped-def]
 def test_split_by_healthy_registered_targets() -> None:
     origs = originals(4)
     reps = replacements(4)
-    t = observe.traffic_split(env("original", origs), env("replacement", reps), ["web-tg"])
+    t = traffic_split(env("original", origs), env("replacement", reps), ["web-tg"])
     assert (t.original_percent, t.replacement_percent) == (100.0, 0.0)
     assert t.basis == "healthy registered targets in web-tg: 4 original, 0 replacement"
     half = tuple(replace(r, health=(health(),)) for r in reps[:2]) + reps[2:]
@@ -176,20 +181,20 @@ def test_split_by_healthy_registered_targets() -> None:
         )
         + origs[2:]
     )
-    t = observe.traffic_split(env("original", draining), env("replacement", half), ["web-tg"])
+    t = traffic_split(env("original", draining), env("replacement", half), ["web-tg"])
     assert (t.original_percent, t.replacement_percent) == (50.0, 50.0)
     done = tuple(replace(r, health=(health(),)) for r in reps)
     gone = tuple(replace(o, health=(UNREGISTERED,)) for o in origs)
-    t = observe.traffic_split(env("original", gone), env("replacement", done), ["web-tg"])
+    t = traffic_split(env("original", gone), env("replacement", done), ["web-tg"])
     assert (t.original_percent, t.replacement_percent) == (0.0, 100.0)
 
 
 def test_split_fails_open_and_says_so() -> None:
     sick = tuple(replace(o, health=(UNHEALTHY_503,)) for o in originals(2))
-    t = observe.traffic_split(env("original", sick), env("replacement", ()), ["web-tg"])
+    t = traffic_split(env("original", sick), env("replacement", ()), ["web-tg"])
     assert t.original_percent == 100.0
     assert "fails open" in t.basis
-    t = observe.traffic_split(env("original", replacements(1)), env("replacement", ()), ["web-tg"])
+    t = traffic_split(env("original", replacements(1)), env("replacement", ()), ["web-tg"])
     assert t == Traffic(0.0, 0.0, "no instance of either environment is registered with web-tg")
 
 
@@ -199,7 +204,7 @@ def test_split_by_listener_weights() -> None:
     weights = ListenerWeights(
         "web-alb", 8080, "rule", "listener", (("web-blue-tg", 75), ("web-green-tg", 25))
     )
-    t = observe.traffic_split(
+    t = traffic_split(
         env("original", blue),
         env("replacement", green),
         ["web-blue-tg", "web-green-tg"],
@@ -208,7 +213,7 @@ def test_split_by_listener_weights() -> None:
     assert (t.original_percent, t.replacement_percent) == (75.0, 25.0)
     assert t.basis == "listener weights on web-alb:8080 (web-blue-tg 75, web-green-tg 25)"
     # A weighted group with no target to send to is called out.
-    t = observe.traffic_split(
+    t = traffic_split(
         env("original", blue), env("replacement", ()), ["web-blue-tg", "web-green-tg"], [weights]
     )
     assert t.original_percent == 100.0 and "web-green-tg has weight but no target" in t.basis
@@ -254,7 +259,7 @@ def test_diff_reports_what_changed() -> None:
         alarms=(Alarm("web-tg-5xx", "ALARM", "too many 5xx"),),
     )
     before = replace(before, traffic=Traffic(100, 0, "x"))
-    texts = [(e.kind, e.text) for e in observe.diff(before, after)]
+    texts = [(e.kind, e.text) for e in diff(before, after)]
     assert ("deployment", "deployment d-TEST00001: Ready → InProgress") in texts
     assert ("deployment", "phase: ready → rerouting") in texts
     assert ("instance", f"{reps[0].id}: Ready → InProgress") in texts
@@ -267,8 +272,8 @@ def test_diff_reports_what_changed() -> None:
     assert ("instance", f"{origs[0].id}: BlockTraffic failed (ELB_INVALID_INSTANCE: gone)") in texts
     assert ("traffic", "traffic original/replacement: 100/0 → 50/50") in texts
     assert ("alarm", "alarm web-tg-5xx: OK → ALARM (too many 5xx)") in texts
-    assert all(e.time == after.server_time for e in observe.diff(before, after))
-    assert observe.diff(after, after) == []
+    assert all(e.time == after.server_time for e in diff(before, after))
+    assert diff(after, after) == []
 
 
 def test_diff_on_a_new_deployment_and_terminations() -> None:
@@ -276,7 +281,7 @@ def test_diff_on_a_new_deployment_and_terminations() -> None:
     new_dep = replace(before.deployment, id="d-NEXT00001")
     gone = tuple(replace(o, ec2_state="terminated") for o in before.original.instances)
     after = replace(before, deployment=new_dep, original=replace(before.original, instances=gone))
-    texts = [e.text for e in observe.diff(before, after)]
+    texts = [e.text for e in diff(before, after)]
     assert texts[0] == "now following deployment d-NEXT00001 (Ready)"
     assert f"{gone[0].id} is terminated" in texts
     # Lifecycle changes of a different deployment are not compared.
@@ -288,46 +293,46 @@ def test_diff_on_a_new_deployment_and_terminations() -> None:
 
 def test_revision_label() -> None:
     s3 = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "web/v2.zip"}}
-    assert observe.revision_label(s3) == "s3://b/web/v2.zip"
+    assert revision_label(s3) == "s3://b/web/v2.zip"
     gh = {"revisionType": "GitHub", "gitHubLocation": {"repository": "o/r", "commitId": "a" * 40}}
-    assert observe.revision_label(gh) == "o/r@aaaaaaaaaaaa"
+    assert revision_label(gh) == "o/r@aaaaaaaaaaaa"
     inline = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}}
-    assert observe.revision_label(inline).startswith("inline appspec ")
-    assert observe.revision_label(None) is None
+    assert revision_label(inline).startswith("inline appspec ")
+    assert revision_label(None) is None
 
 
 def test_errors_in_plain_words_with_their_code() -> None:
     throttled = ClientError(
         {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetDeployment"
     )
-    assert observe.explain(throttled) == (
+    assert explain(throttled) == (
         "AWS is throttling requests (retried, still throttled)",
         "ThrottlingException",
     )
     expired = ClientError({"Error": {"Code": "ExpiredToken", "Message": "x"}}, "GetDeployment")
-    words, code = observe.explain(expired)
+    words, code = explain(expired)
     assert "expired" in words and code == "ExpiredToken"
     denied = ClientError(
         {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "GetDeployment"
     )
-    assert observe.explain(denied) == (
+    assert explain(denied) == (
         "access denied to GetDeployment: not authorized",
         "AccessDeniedException",
     )
     unreachable = EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
-    assert observe.explain(unreachable) == (
+    assert explain(unreachable) == (
         "cannot reach http://127.0.0.1:9",
         "EndpointConnectionError",
     )
-    assert observe.explain(NoCredentialsError())[1] == "NoCredentialsError"
-    err = observe.ObserveError("deployment group web-prod of web does not exist", "X")
+    assert explain(NoCredentialsError())[1] == "NoCredentialsError"
+    err = ObserveError("deployment group web-prod of web does not exist", "X")
     assert str(err) == "deployment group web-prod of web does not exist (X)"
     assert err.aws_code == "X"
     assert not err.throttled and not err.gone
-    assert observe.ObserveError("slow down", "ThrottlingException").throttled
-    gone = observe.ObserveError("deployment d-1 does not exist", "DeploymentDoesNotExistException")
+    assert ObserveError("slow down", "ThrottlingException").throttled
+    gone = ObserveError("deployment d-1 does not exist", "DeploymentDoesNotExistException")
     assert gone.gone and not gone.throttled
-    assert observe.ObserveError("x is not a deployment id", "InvalidDeploymentIdException").gone
+    assert ObserveError("x is not a deployment id", "InvalidDeploymentIdException").gone
 
 
 # ----- assembly -----------------------------------------------------------------------------------
@@ -366,10 +371,10 @@ def assemble(info: dict, targets: list[TargetInfo], health_rows: list[dict], **k
         "info": info,
         "targets": targets,
         "asgs": {
-            "web-asg": _Asg(
+            "web-asg": Asg(
                 "web-asg", 4, 8, 4, {i: "InService" for i in ids if i.startswith("i-b")}
             ),
-            "CodeDeploy_web-prod_d-A": _Asg(
+            "CodeDeploy_web-prod_d-A": Asg(
                 "CodeDeploy_web-prod_d-A",
                 4,
                 8,
@@ -378,8 +383,8 @@ def assemble(info: dict, targets: list[TargetInfo], health_rows: list[dict], **k
             ),
         },
         "group_asgs": ["web-asg"],
-        "ec2": {i: _Ec2(i, "us-east-1a", "t3.micro", "running", NOW, None) for i in ids},
-        "tgs": [_TargetGroup("web-tg", "arn:tg", ("arn:lb",), 60, {})],
+        "ec2": {i: Ec2(i, "us-east-1a", "t3.micro", "running", NOW, None) for i in ids},
+        "tgs": [TargetGroup("web-tg", "arn:tg", ("arn:lb",), 60, {})],
         "clbs": [],
         "health": {"web-tg": health_rows},
         "listeners": [],
@@ -391,7 +396,7 @@ def assemble(info: dict, targets: list[TargetInfo], health_rows: list[dict], **k
         "unread": [],
     }
     args.update(kw)
-    return observe.assemble(**args)
+    return assemble_snapshot(Reads(**args))
 
 
 def ready_info() -> dict:
@@ -461,12 +466,12 @@ def test_safety_10_the_fleet_gate_compares_with_codedeploys_targets_without_hist
     # No earlier snapshot (a CLI run, a dashboard just opened): Auto Scaling replaced i-g3
     # with i-g9, which CodeDeploy never deployed to. The gate still sees it.
     ids = [t.id for t in ready_targets()] + ["i-g9"]
-    ec2 = {i: _Ec2(i, "us-east-1a", "t3.micro", "running", NOW, None) for i in ids}
-    ec2["i-g3"] = _Ec2("i-g3", "us-east-1a", "t3.micro", "terminated", NOW, None)
+    ec2 = {i: Ec2(i, "us-east-1a", "t3.micro", "running", NOW, None) for i in ids}
+    ec2["i-g3"] = Ec2("i-g3", "us-east-1a", "t3.micro", "terminated", NOW, None)
     members = {f"i-g{k}": "InService" for k in (0, 1, 2, 9)}
     asgs = {
-        "web-asg": _Asg("web-asg", 4, 8, 4, {f"i-b{k}": "InService" for k in range(4)}),
-        "CodeDeploy_web-prod_d-A": _Asg("CodeDeploy_web-prod_d-A", 4, 8, 4, members),
+        "web-asg": Asg("web-asg", 4, 8, 4, {f"i-b{k}": "InService" for k in range(4)}),
+        "CodeDeploy_web-prod_d-A": Asg("CodeDeploy_web-prod_d-A", 4, 8, 4, members),
     }
     second = assemble(ready_info(), ready_targets(), rows, ec2=ec2, asgs=asgs, previous=None)
     gate = next(g for g in second.gates if g.name == "fleet-unchanged")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from cutover.backend import gates
+from cutover.backend.actions.availability import action_checks
 from cutover.backend.config import GateSettings
+from cutover.backend.core import gates
 from cutover.backend.model import (
     ACTIONS,
     Environment,
@@ -67,7 +68,7 @@ def full_snapshot() -> Snapshot:
         region="us-east-1",
     )
     s = replace(s, gates=gates.evaluate(s, GateSettings()))
-    return replace(s, actions=gates.action_checks(s, GateSettings()))
+    return replace(s, actions=action_checks(s, GateSettings()))
 
 
 def test_a_ready_snapshot_gives_the_documented_keys() -> None:
@@ -101,7 +102,7 @@ def test_failing_gate_and_refused_action_in_the_document() -> None:
     reps = replacements(hs=(UNHEALTHY_503,))
     s = snapshot(replacement=reps)
     s = replace(s, gates=gates.evaluate(s, GateSettings()))
-    s = replace(s, actions=gates.action_checks(s, GateSettings()))
+    s = replace(s, actions=action_checks(s, GateSettings()))
     doc = status_document(s)
     validate(doc)
     assert doc["gates"][0]["passed"] is False

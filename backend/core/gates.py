@@ -273,19 +273,3 @@ def evaluate_termination(snapshot: Snapshot, settings: GateSettings) -> tuple[Ch
 
 def failed(checks: Iterable[Check]) -> list[Check]:
     return [c for c in checks if not c.passed]
-
-
-# ----- moved ------------------------------------------------------------------------------------
-
-
-def __getattr__(name: str) -> object:
-    """`action_checks` moved to `cutover.backend.actions.availability`; this keeps
-    `from cutover.backend.gates import action_checks` working while its callers move.
-
-    Imported by name at first use, not at the top: availability builds on this module, and a
-    static import back would be a cycle (import-linter's acyclic contract)."""
-    if name == "action_checks":
-        import importlib
-
-        return importlib.import_module("cutover.backend.actions.availability").action_checks
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,87 @@
+"""What every CodeDeploy handler shares: the service's limits, the state with the Auto
+Scaling API it calls, paging, and decoding the names and ids requests carry."""
+
+from __future__ import annotations
+
+import re
+
+from cutover.sandbox import codedeploy
+from cutover.sandbox.codedeploy import CodeDeploy, Deployment
+from cutover.sandbox.services import autoscaling
+from cutover.sandbox.services.ec2 import paginate
+from cutover.sandbox.wire import enum_of
+from cutover.sandbox.world import World, WorldError
+
+SERVICE = "codedeploy"
+PAGE = 100  # items per page of the List* calls
+BATCH_LIMIT = 100  # names per BatchGetApplications / BatchGetDeploymentGroups
+DEPLOYMENT_BATCH_LIMIT = 25  # ids per BatchGetDeployments / ...Targets / ...Instances
+
+DEPLOYMENT_ID = re.compile(r"^d-[A-Z0-9]{9}$")
+NAME = re.compile(r"^[\w.+=,@-]{1,100}$")
+STATUSES = enum_of(SERVICE, "DeploymentStatus")
+TARGET_STATUSES = enum_of(SERVICE, "TargetStatus")
+LABELS = enum_of(SERVICE, "TargetLabel")
+
+
+def err(code: str, message: str) -> WorldError:
+    return WorldError(code, message)
+
+
+def state(world: World) -> CodeDeploy:
+    """The world's CodeDeploy, able to call Auto Scaling's API."""
+    cd = codedeploy.state(world)
+    # Blue/green deployments copy, attach, detach and delete Auto Scaling groups through
+    # Auto Scaling's API, as CodeDeploy does in AWS.
+    cd.autoscaling = autoscaling
+    return cd
+
+
+def paged(items: list, params: dict, scope: str) -> tuple[list, dict]:
+    token = params.get("nextToken")
+    bad = err("InvalidNextTokenException", "The next token was specified in an invalid format.")
+    page, next_token = paginate(items, PAGE, token, scope, bad)
+    return page, ({"nextToken": next_token} if next_token else {})
+
+
+# ----- names -----------------------------------------------------------------------------------
+
+
+def application_name(params: dict, key: str = "applicationName") -> str:
+    name = params.get(key)
+    if not name:
+        raise err(
+            "ApplicationNameRequiredException",
+            "The minimum number of required application names was not specified.",
+        )
+    if not NAME.match(name):
+        raise err("InvalidApplicationNameException", f"The application name {name} is invalid.")
+    return name
+
+
+def deployment_group_name(params: dict, key: str = "deploymentGroupName") -> str:
+    name = params.get(key)
+    if not name:
+        raise err(
+            "DeploymentGroupNameRequiredException", "The deployment group name was not specified."
+        )
+    if not NAME.match(name):
+        raise err(
+            "InvalidDeploymentGroupNameException", f"The deployment group name {name} is invalid."
+        )
+    return name
+
+
+def deployment_id(value: str | None) -> str:
+    if not value:
+        raise err("DeploymentIdRequiredException", "At least one deployment ID must be specified.")
+    if not DEPLOYMENT_ID.match(value):
+        raise err(
+            "InvalidDeploymentIdException",
+            f"Specified DeploymentId is not in the valid format: {value}",
+        )
+    return value
+
+
+def deployment(world: World, value: str | None) -> Deployment:
+    return state(world).deployment(deployment_id(value))
