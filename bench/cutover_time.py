@@ -16,9 +16,9 @@ import argparse
 import math
 import time
 
-import boto3
 from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
+from cutover.sandbox.testing import aws_client
 
 INSTALL = (
     "ApplicationStop",
@@ -78,13 +78,7 @@ def main() -> None:
     )
     sandbox.start(wait_healthy=60)
     try:
-        cd = boto3.client(
-            "codedeploy",
-            endpoint_url=sandbox.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
-        )
+        cd = aws_client(sandbox, "codedeploy")
 
         def status(dep_id: str) -> dict:
             return cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]

@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
+from cutover.sandbox.testing import aws_client
 
 SCENARIO = """
 name: bench-dth
@@ -50,13 +50,8 @@ SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 
 
 def one_client(endpoint: str, tg_arn: str, seconds: float) -> list[float]:
-    client = boto3.client(
-        "elbv2",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    client = aws_client(
+        endpoint, "elbv2", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
     )
     latencies = []
     deadline = time.monotonic() + seconds

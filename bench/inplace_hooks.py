@@ -21,10 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-import boto3
+from cutover.sandbox.testing import aws_client, control
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {"web-hooks": "web-alb", "api-hooks": "api-alb", "legacy-hooks": "legacy-elb"}
@@ -66,19 +65,12 @@ def main() -> None:
 
 
 def load_stats(endpoint: str) -> dict[str, dict]:
-    with urllib.request.urlopen(endpoint + "/_sandbox/load", timeout=10) as resp:
-        stats = json.loads(resp.read())
+    stats = control(endpoint).load()
     return {key.split(":")[0]: value for key, value in stats["listeners"].items()}
 
 
 def run(endpoint: str, state: Path) -> None:
-    cd = boto3.client(
-        "codedeploy",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
+    cd = aws_client(endpoint, "codedeploy")
     time.sleep(2)
     before = load_stats(endpoint)
     started = time.monotonic()

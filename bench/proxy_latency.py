@@ -11,20 +11,14 @@ and p99 of each and the difference.
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import sys
 import time
 
 import aiohttp
 from cutover.sandbox.dataplane import DataPlane
+from cutover.sandbox.testing import free_port
 from cutover.sandbox.world import HealthCheck, Listener, LoadBalancer, Rule, TargetGroup, World
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_world() -> tuple[World, Listener, TargetGroup]:

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,8 @@ from cutover.backend.audit import AuditLog  # noqa: E402
 from cutover.backend.aws.session import AwsSession  # noqa: E402
 from cutover.backend.config import TargetConfig  # noqa: E402
 from cutover.backend.observe import Observer  # noqa: E402
+from cutover.sandbox.control.client import ControlClient  # noqa: E402
+from cutover.sandbox.testing import aws_client  # noqa: E402
 from cutover.tui.app import CutoverApp  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -109,6 +110,7 @@ class Sandbox:
                 break
         self.summary = json.loads(text)
         self.endpoint = self.summary["env"]["AWS_ENDPOINT_URL"]
+        self.control = ControlClient(self.endpoint)
         # Keep reading its reports so the pipe never fills and blocks it.
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -116,16 +118,6 @@ class Sandbox:
         assert self.proc.stdout is not None
         for _ in self.proc.stdout:
             pass
-
-    def control(self, method: str, path: str, body: dict | None = None) -> Any:
-        req = urllib.request.Request(
-            self.endpoint + path,
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -146,12 +138,9 @@ class Driver(threading.Thread):
         self.fault = "none"
         self.deployments = 0
         self.errors = 0
-        self.cd = boto3.client(
+        self.cd = aws_client(
+            sb.endpoint,
             "codedeploy",
-            endpoint_url=sb.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
             config=Config(retries={"mode": "standard", "max_attempts": 8}),
         )
         self.rng = random.Random(1)
@@ -171,17 +160,15 @@ class Driver(threading.Thread):
 
     def _set_fault(self, name: str, body: dict | None) -> None:
         try:
-            self.sb.control("DELETE", "/_sandbox/faults")
+            self.sb.control.clear_faults()
             if body:
-                self.sb.control("POST", "/_sandbox/faults/api", body)
+                self.sb.control.set_api_fault(**body)
             elif name == "instance unhealthy":
-                summary = self.sb.control("GET", "/_sandbox")
+                summary = self.sb.control.summary()
                 ids = [i["id"] for i in summary.get("instances", []) if i.get("state") == "running"]
                 if ids:
                     victim = self.rng.choice(ids)
-                    self.sb.control(
-                        "POST", f"/_sandbox/faults/instance/{victim}", {"unhealthy": True}
-                    )
+                    self.sb.control.set_instance_fault(victim, unhealthy=True)
             self.fault = name
         except Exception:
             self.errors += 1

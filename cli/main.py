@@ -14,12 +14,11 @@ import os
 import signal
 import sys
 import threading
-import urllib.error
-import urllib.request
 
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from cutover.cli.logs import setup_logging as _setup_logging
 from cutover.cli.parser import UsageError, parse_args
+from cutover.sandbox.control.client import ControlClient, ControlError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,28 +239,8 @@ def _endpoint(args: argparse.Namespace) -> str:
     return url.rstrip("/")
 
 
-class _ControlError(Exception):
-    pass
-
-
-def _control(args: argparse.Namespace, method: str, path: str, body: dict | None = None) -> dict:
-    url = _endpoint(args) + path
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("error") or exc.reason
-        except ValueError:
-            message = f"HTTP {exc.code} (is {url.split('/_sandbox')[0]} a Cutover sandbox?)"
-        raise _ControlError(message) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise _ControlError(f"cannot reach the sandbox at {_endpoint(args)}: {reason}") from None
+def _control(args: argparse.Namespace) -> ControlClient:
+    return ControlClient(_endpoint(args))
 
 
 def _fault(args: argparse.Namespace) -> int:
@@ -301,7 +280,7 @@ def _fault(args: argparse.Namespace) -> int:
                     "cutover sandbox fault api: give --throttle, --latency-ms, --unreachable,"
                     " --deny or --drop-response"
                 )
-            result = _control(args, "POST", "/_sandbox/faults/api", body)
+            result = _control(args).set_api_fault(**body)
         elif kind == "instance":
             body = {
                 k: v
@@ -317,7 +296,7 @@ def _fault(args: argparse.Namespace) -> int:
                 raise UsageError(
                     "cutover sandbox fault instance: give --unhealthy, --down, --slow or --errors"
                 )
-            result = _control(args, "POST", f"/_sandbox/faults/instance/{args.instance_id}", body)
+            result = _control(args).set_instance_fault(args.instance_id, **body)
         elif kind in ("hook", "kill", "replacements"):
             if kind == "hook":
                 body = {"fail_hook": args.event, "exit_code": args.exit_code, "times": args.times}
@@ -327,19 +306,16 @@ def _fault(args: argparse.Namespace) -> int:
                 body = {"unhealthy_replacements": args.unhealthy}
             if getattr(args, "instance", None):
                 body["instance_id"] = args.instance
-            result = _control(args, "POST", "/_sandbox/faults/deployment", body)
+            result = _control(args).set_deployment_fault(**body)
         elif kind == "alarm":
-            result = _control(
-                args, "POST", f"/_sandbox/faults/alarm/{args.name}", {"state": args.state}
-            )
+            result = _control(args).set_alarm(args.name, args.state)
             print(f"Alarm {result['alarm']} set to {result['state']}")
             return EXIT_OK
         elif kind == "clear":
-            suffix = f"/instance/{args.instance_id}" if args.instance_id else ""
-            result = _control(args, "DELETE", f"/_sandbox/faults{suffix}")
+            result = _control(args).clear_faults(args.instance_id)
         else:
-            result = _control(args, "GET", "/_sandbox/faults")
-    except _ControlError as exc:
+            result = _control(args).faults()
+    except ControlError as exc:
         print(f"cutover sandbox fault {kind}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(_describe_faults(result))
@@ -391,8 +367,8 @@ def _describe_faults(result: dict) -> str:
 
 def _info(args: argparse.Namespace) -> int:
     try:
-        summary = _control(args, "GET", "/_sandbox")
-    except _ControlError as exc:
+        summary = _control(args).summary()
+    except ControlError as exc:
         print(f"cutover sandbox info: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:

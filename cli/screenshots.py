@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.model import Instance, Snapshot
 from cutover.backend.observe import Observer
+from cutover.sandbox.control.client import ControlClient
 from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
@@ -93,13 +92,7 @@ class Run:
             raise RuntimeError(f"{action}: {outcome.message}")
 
     def fault(self, body: dict) -> None:
-        req = urllib.request.Request(
-            self.sandbox.endpoint_url + "/_sandbox/faults/deployment",
-            method="POST",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(req, timeout=10).read()
+        ControlClient(self.sandbox.endpoint_url).set_deployment_fault(**body)
 
     def stop(self) -> None:
         self.observer.close()
