@@ -18,6 +18,7 @@ from typing import Any
 import cutover.tui.polling
 import pytest
 from cutover.sandbox.codedeploy import engine
+from cutover.sandbox.control.client import ControlClient
 from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
@@ -204,7 +205,8 @@ async def _outage(live: Live) -> None:
         live.sandbox.faults.set_api(throttle_rate=1.0)
         await wait_until(pilot, lambda: app.interval == 1.0, timeout=40, what="backed off fully")
         live.sandbox.faults.set_api(throttle_rate=0.0)
-        live.sandbox.call(_go_dark(live.sandbox, 3.0))
+        # As a person would: the control API answers, then the endpoint goes dark for 3 s.
+        ControlClient(live.sandbox.endpoint_url).set_api_fault(unreachable_s=3.0)
         await wait_until(
             pilot, lambda: "cannot reach" in header(app), timeout=20, what="STALE: cannot reach"
         )
@@ -213,10 +215,6 @@ async def _outage(live: Live) -> None:
         # No refresh_now(): the poller finds the endpoint again by itself.
         await wait_until(pilot, lambda: "STALE" not in header(app), timeout=20, what="recovery")
         assert app.snapshot is not None and app.snapshot.original is not None
-
-
-async def _go_dark(sandbox: Sandbox, seconds: float) -> None:
-    sandbox._go_dark(seconds)
 
 
 def test_latency_1s_and_5s_keys_answer_fast_and_each_action_is_sent_once(live: Live) -> None:

@@ -9,7 +9,7 @@ be gone while it still counts down, nor still draining long after it reached zer
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -59,7 +59,11 @@ def test_aws_12_01_the_drain_countdown_runs_out_when_the_drain_does(sandbox: San
         observer.close()
     assert deadline is not None and last_draining is not None, "never seen draining"
     assert not h.registered
-    # Server times have one-second resolution, and snapshots come about a sandbox second
-    # apart at this time scale.
-    assert (deadline - last_draining).total_seconds() <= 3, (deadline, last_draining)
-    assert abs((gone - deadline).total_seconds()) <= 5, (deadline, gone)
+    # The countdown runs out when the drain does. Not before: when the target is gone, no
+    # time is left on it (server times have one-second resolution). Nor long after: the
+    # target is not still draining well past zero. "Well past" is 5 sandbox seconds, a quarter
+    # of a real second at this time scale, which a busy machine's event loop can lag by; how
+    # far apart two snapshots are is not bounded, for the same reason.
+    second = timedelta(seconds=1)
+    assert deadline <= gone + second, (deadline, gone)
+    assert last_draining <= deadline + 5 * second, (last_draining, deadline)

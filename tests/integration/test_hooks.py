@@ -383,9 +383,7 @@ def test_an_unhealthy_instance_fails_at_once_not_at_the_timeout(
     iid = world.tagged(app)[0]
     assert world.hook("deregister", iid, env=env)[0] == 0
     world.control.set_instance_fault(iid, unhealthy=True)
-    start = world.sb.world.now()
     code, out, err = world.hook("register", iid)
-    elapsed = (world.sb.world.now() - start).total_seconds()
     assert code == 1
     assert any("timeout 105 s" in line for line in out)
     where = "target group api-tg (port 80)" if app == "api" else "load balancer legacy-elb"
@@ -394,9 +392,8 @@ def test_an_unhealthy_instance_fails_at_once_not_at_the_timeout(
         assert "unhealthy (Target." in err[-1]
     else:
         assert "UnhealthyThreshold" in err[-1]
-    # It failed on the unhealthy state (the last line above), before its 105 s timeout: two
-    # failed checks at a 10 s interval, plus however slowly this machine runs the hook.
-    assert elapsed < 105, elapsed
+    # It failed on the unhealthy state (the last line above), not by waiting out its 105 s.
+    assert not any("timed out" in line for line in err), err
     assert hooktags.OUT in world.instance_tags(iid)  # still out: the record stays
 
 
