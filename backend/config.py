@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
+from cutover.common.autoscaling import PROCESSES as ASG_PROCESSES
 from cutover.common.yamlcheck import YamlReader, compose
 
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -64,17 +65,6 @@ DEFAULT_SUSPEND_PROCESSES = (
     "AlarmNotification",
     "ScheduledActions",
     "ReplaceUnhealthy",
-)
-ASG_PROCESSES = (
-    "Launch",
-    "Terminate",
-    "AddToLoadBalancer",
-    "AlarmNotification",
-    "AZRebalance",
-    "HealthCheck",
-    "InstanceRefresh",
-    "ReplaceUnhealthy",
-    "ScheduledActions",
 )
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from cutover.sandbox.world.clock import Clock
 from cutover.sandbox.world.groups import (
-    ASG_PROCESSES,
     LAUNCHING,
     TERMINATING,
     Activity,
@@ -59,7 +58,6 @@ from cutover.sandbox.world.state import State
 from cutover.sandbox.world.world import World
 
 __all__ = [
-    "ASG_PROCESSES",
     "DRAINING",
     "HEALTHY",
     "INITIAL",

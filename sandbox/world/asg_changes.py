@@ -6,6 +6,7 @@ terminates to meet the new desired capacity, and terminates the members of a del
 
 from __future__ import annotations
 
+from cutover.common.autoscaling import PROCESSES as ASG_PROCESSES
 from cutover.sandbox.world.asg_config import (
     GroupSettings,
     azs_of_subnets,
@@ -18,7 +19,7 @@ from cutover.sandbox.world.asg_config import (
     require,
     tags_in,
 )
-from cutover.sandbox.world.groups import ASG_PROCESSES, AutoScalingGroup
+from cutover.sandbox.world.groups import AutoScalingGroup
 from cutover.sandbox.world.model import WorldError
 from cutover.sandbox.world.state import State
 
