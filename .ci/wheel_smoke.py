@@ -5,15 +5,15 @@ hooks (`cutover hook ...`) come from the wheel."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
 from pathlib import Path
+
+from cutover.cli.sandbox_process import sandbox_process
 
 BIN = Path(sys.executable).parent
 CUTOVER = str(BIN / "cutover")
@@ -41,23 +41,9 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="cutover-smoke-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(XDG_STATE_HOME=str(state / "state"), XDG_CONFIG_HOME=str(state / "config"))
-    proc = subprocess.Popen(
-        [CUTOVER, "sandbox", "--scenario", "hooks", "--port", "0", "--free-ports", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=state,
-    )
-    try:
-        text = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            text += line
-            if line.startswith("}"):
-                break
-        summary = json.loads(text)
-        env.update(summary["env"])
+    # The wheel's own `cutover` script: what a person who pip-installed runs.
+    flags = ("--scenario", "hooks")
+    with sandbox_process(*flags, env=env, command=[CUTOVER], cwd=state) as (env, _):
         check(True, "cutover sandbox --scenario hooks started")
         import boto3
 
@@ -93,12 +79,6 @@ def main() -> None:
             f"in-place deployment {dep} with the wheel's hooks: {info['status']}"
             f" {info.get('errorInformation') or ''}",
         )
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 if __name__ == "__main__":

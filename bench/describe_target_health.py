@@ -12,18 +12,15 @@ latency percentiles. Run by hand:
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from botocore.config import Config
+from cutover.cli.sandbox_process import sandbox_process
 from cutover.sandbox.testing import aws_client
 
 SCENARIO = """
@@ -44,9 +41,6 @@ auto_scaling_groups:
     desired: {n}
     target_groups: [big-tg]
 """
-
-
-SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 
 
 def one_client(endpoint: str, tg_arn: str, seconds: float) -> list[float]:
@@ -80,20 +74,9 @@ def main() -> None:
         path = Path(tmp) / "bench.yaml"
         path.write_text(SCENARIO.format(n=args.targets))
         t0 = time.monotonic()
-        proc = subprocess.Popen(
-            [*SANDBOX, "--scenario", str(path), "--port", "0", "--free-ports", "--json"],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "XDG_STATE_HOME": tmp},
-        )
-        try:
-            assert proc.stdout is not None
-            text = ""
-            for line in proc.stdout:
-                text += line
-                if line.startswith("}"):
-                    break
-            summary = json.loads(text)
+        flags = ("--scenario", str(path))
+        env = {**os.environ, "XDG_STATE_HOME": tmp}
+        with sandbox_process(*flags, env=env, quiet=True) as (_, summary):
             endpoint = summary["env"]["AWS_ENDPOINT_URL"]
             (tg,) = summary["target_groups"]
             healthy = sum(state == "healthy" for state in tg["targets"].values())
@@ -112,9 +95,6 @@ def main() -> None:
                     f"{statistics.median(lat_ms):.1f} ms, p99 {p99:.1f} ms "
                     f"({calls} calls in {args.seconds:g} s)"
                 )
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(30)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,14 @@ served and lost meanwhile, and how long each hook script ran. Run by hand:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from cutover.cli.sandbox_process import sandbox_process
 from cutover.sandbox.testing import aws_client, control
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,30 +35,9 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="cutover-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(XDG_STATE_HOME=str(state), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "cutover.cli", "sandbox", "--scenario", "hooks", "--json"),
-            *("--port", "0", "--free-ports", "--load", str(args.load)),
-            *("--time-scale", str(args.time_scale)),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        text = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            text += line
-            if line.startswith("}"):
-                break
-        endpoint = json.loads(text)["env"]["AWS_ENDPOINT_URL"]
-        run(endpoint, state)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+    flags = ("--scenario", "hooks", "--load", str(args.load), "--time-scale", str(args.time_scale))
+    with sandbox_process(*flags, env=env, cwd=ROOT, quiet=True) as (client_env, _):
+        run(client_env["AWS_ENDPOINT_URL"], state)
 
 
 def load_stats(endpoint: str) -> dict[str, dict]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from cutover.cli.sandbox_process import sandbox_process as running_sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CUTOVER = [sys.executable, "-m", "cutover.cli"]
@@ -20,41 +21,16 @@ CUTOVER = [sys.executable, "-m", "cutover.cli"]
 
 @contextlib.contextmanager
 def sandbox_process(state: Path, *flags: str) -> Iterator[tuple[dict[str, str], dict]]:
-    """Start `cutover sandbox --port 0 --free-ports --json FLAGS`; yield the environment a
-    client needs (its export lines added to a clean copy of ours) and the world summary.
-    Ctrl-C stops it on the way out, and it must stop."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    """`cutover sandbox FLAGS` with its state and config under `state`; yields the environment
+    a client needs and the world summary (cutover.cli.sandbox_process)."""
+    env = dict(os.environ)
     env.update(
         XDG_STATE_HOME=str(state / "state"),
         XDG_CONFIG_HOME=str(state / "config"),
         PYTHONPATH=str(ROOT),
     )
-    command = [sys.executable, "-m", "cutover.cli", "sandbox", "--port", "0", "--free-ports"]
-    proc = subprocess.Popen(
-        [*command, "--json", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        text = ""
-        for line in proc.stdout:
-            text += line
-            if line.startswith("}"):
-                break
-        summary = json.loads(text)
-        env.update(summary["env"])
-        yield env, summary
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running_sandbox_process(*flags, env=env, cwd=ROOT) as running:
+        yield running
 
 
 def cutover(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
