@@ -66,7 +66,7 @@ class AuditRecord:
     # intent only: the plan as the person confirmed it, line by line.
     plan: list[str] = field(default_factory=list)
     # intent only: the state the plan was made from and what it is meant to change, so the
-    # outcome can be read back from the state later (backend/readback.py).
+    # outcome can be read back from the state later (backend/actions/readback.py).
     planned_from: dict[str, Any] = field(default_factory=dict)
     expect: dict[str, Any] = field(default_factory=dict)
     # How an outcome was learnt when AWS gave no clear answer: what the state read again showed.
