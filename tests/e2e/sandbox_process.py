@@ -9,7 +9,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,38 @@ def audit(env: dict[str, str]) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+WEB = ("--application", "web", "--deployment-group", "web-prod")
+
+
+def status(env: dict[str, str], *where: str, deployment: str | None = None) -> dict:
+    """`cutover status --json` for the group `where` names (the default scenario's web/web-prod
+    when empty), as a script reads it; it must succeed."""
+    extra = ["--deployment", deployment] if deployment else []
+    res = cutover(env, "status", *(where or WEB), *extra, "--json")
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def until(
+    env: dict[str, str],
+    pred: Callable[[dict], bool],
+    *where: str,
+    timeout: float = 60,
+    deployment: str | None = None,
+) -> dict:
+    """The first status document `pred` holds for, polled as a person would re-run the
+    command; on timeout the assertion lists the phases seen last."""
+    deadline = time.monotonic() + timeout
+    seen: list[str | None] = []
+    while True:
+        doc = status(env, *where, deployment=deployment)
+        seen.append(phase(doc))
+        if pred(doc):
+            return doc
+        assert time.monotonic() < deadline, f"phases seen: {seen[-10:]}; {doc['deployment']}"
+        time.sleep(0.3)
 
 
 def phase(doc: dict) -> str | None:

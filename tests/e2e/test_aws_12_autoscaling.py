@@ -6,13 +6,12 @@ Through the real command line against `cutover sandbox` (default scenario, clock
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from cutover.sandbox.testing import aws_client
 
+from tests.e2e import sandbox_process as e2e
 from tests.e2e.sandbox_process import cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
@@ -27,19 +26,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 def status(env: dict[str, str]) -> dict:
-    res = cutover(env, "status", *WHERE, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return e2e.status(env)
 
 
 def until(env: dict[str, str], pred: Callable[[dict], bool], timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        doc = status(env)
-        if pred(doc):
-            return doc
-        assert time.monotonic() < deadline, (phase(doc), doc["automatic_deployment"])
-        time.sleep(0.3)
+    return e2e.until(env, pred, timeout=timeout)
 
 
 def gate(doc: dict, name: str) -> dict:

@@ -9,7 +9,6 @@ a config key that is not one (`regoin`) naming file:line, and an unknown deploym
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from cutover.sandbox.testing import control
 
+from tests.e2e import sandbox_process as e2e
 from tests.e2e.sandbox_process import audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
@@ -40,20 +40,11 @@ def requests(env: dict[str, str], operation: str) -> int:
 
 
 def status(env: dict[str, str], deployment: str | None = None) -> dict:
-    extra = ["--deployment", deployment] if deployment else []
-    res = cutover(env, "status", *WHERE, *extra, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return e2e.status(env, deployment=deployment)
 
 
 def until(env: dict[str, str], pred, timeout: float = 60, deployment: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        doc = status(env, deployment)
-        if pred(doc):
-            return doc
-        assert time.monotonic() < deadline, doc["deployment"]
-        time.sleep(0.3)
+    return e2e.until(env, pred, timeout=timeout, deployment=deployment)
 
 
 def one_line(res: subprocess.CompletedProcess) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from cutover.sandbox.control.client import ControlError
 from cutover.sandbox.testing import control, wait_for
 
+from tests.e2e import sandbox_process as e2e
 from tests.e2e.sandbox_process import audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
@@ -25,22 +25,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 def status(env: dict[str, str], deployment: str | None = None) -> dict:
-    extra = ["--deployment", deployment] if deployment else []
-    res = cutover(env, "status", *WHERE, *extra, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return e2e.status(env, deployment=deployment)
 
 
 def until(env: dict[str, str], pred, timeout: float = 60, deployment: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    seen = []
-    while True:
-        doc = status(env, deployment)
-        seen.append(doc["deployment"]["phase"] if doc["deployment"] else None)
-        if pred(doc):
-            return doc
-        assert time.monotonic() < deadline, f"phases seen: {seen}"
-        time.sleep(0.3)
+    return e2e.until(env, pred, timeout=timeout, deployment=deployment)
 
 
 def load_errors(env: dict[str, str]) -> tuple[int, int]:

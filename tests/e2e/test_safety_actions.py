@@ -7,7 +7,6 @@ Each test is named after the item it proves; docs/reliability.md's safety table 
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from cutover.sandbox.testing import aws_client, control
 
+from tests.e2e import sandbox_process as e2e
 from tests.e2e.sandbox_process import CUTOVER, ROOT, audit, cutover, phase, sandbox_process
 
 WHERE = ["--application", "web", "--deployment-group", "web-prod"]
@@ -37,22 +37,12 @@ def no_faults(env: dict[str, str]) -> Iterator[None]:
     control(env).clear_faults()
 
 
-def status(env: dict[str, str], *extra: str) -> dict:
-    res = cutover(env, "status", *WHERE, *extra, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+def status(env: dict[str, str], deployment: str | None = None) -> dict:
+    return e2e.status(env, deployment=deployment)
 
 
 def until(env: dict[str, str], pred: Callable[[dict], bool], timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while True:
-        doc = status(env)
-        seen.append(phase(doc))
-        if pred(doc):
-            return doc
-        assert time.monotonic() < deadline, f"phases seen: {seen[-10:]}"
-        time.sleep(0.3)
+    return e2e.until(env, pred, timeout=timeout)
 
 
 def requests(env: dict[str, str], operation: str) -> int:
@@ -259,7 +249,7 @@ def test_safety_07_rollback_of_a_finished_deployment(env: dict[str, str]) -> Non
     res = cutover(env, "rollback", *WHERE, "--yes")
     assert res.returncode == 0, res.stderr
     until(env, lambda d: not d["active_deployment"], timeout=90)
-    rollback = status(env, "--deployment", dep_v3)["deployment"]["rolled_back_by"]
+    rollback = status(env, dep_v3)["deployment"]["rolled_back_by"]
     assert rollback and status(env)["deployment"]["id"] == rollback
     res = cutover(env, "rollback", *WHERE, "--deployment", dep_v3, "--yes")
     assert res.returncode == 1 and f"already rolled back by {rollback}" in res.stderr, res.stderr

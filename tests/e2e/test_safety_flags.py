@@ -19,6 +19,7 @@ import pytest
 from cutover.cli.flags import APPLIES, GLOBAL_FLAGS
 from cutover.cli.parser import UsageError, build_parser, parse_args
 
+from tests.e2e import sandbox_process as e2e
 from tests.e2e.sandbox_process import ROOT, audit, cutover, sandbox_process
 
 # The least each command needs to parse at all.
@@ -138,9 +139,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
 
 
 def status(env: dict[str, str]) -> dict:
-    res = cutover(env, "status", *WHERE, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return e2e.status(env)
 
 
 def test_safety_01_read_only_before_the_command_sends_nothing(sandbox: dict[str, str]) -> None:

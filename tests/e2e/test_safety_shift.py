@@ -4,7 +4,6 @@ web-green-tg 0), through the real command line."""
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import select
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from cutover.sandbox.testing import aws_client, control
 
+from tests.e2e import sandbox_process as e2e
 from tests.e2e.sandbox_process import (
     CUTOVER,
     ROOT,
@@ -38,19 +38,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 def status(env: dict[str, str]) -> dict:
-    res = cutover(env, "status", *WHERE, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return e2e.status(env, *WHERE)
 
 
 def until(env: dict[str, str], pred: Callable[[dict], bool], timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        doc = status(env)
-        if pred(doc):
-            return doc
-        assert time.monotonic() < deadline, doc["traffic"]
-        time.sleep(0.3)
+    return e2e.until(env, pred, *WHERE, timeout=timeout)
 
 
 def listener(env: dict[str, str]) -> dict:
