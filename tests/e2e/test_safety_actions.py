@@ -102,8 +102,10 @@ def test_safety_03_an_intent_without_outcome_is_shown_until_read_back(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dep_id = ready(env)
-    # The approval takes 4 s to be answered; the CLI dies (kill -9) while it waits.
-    control(env).set_api_fault(latency_ms=4000, operations=["ContinueDeployment"])
+    # The approval takes 12 s to be answered; the CLI dies (kill -9) while it waits. Long
+    # enough that the reads below (two `cutover status` and a dashboard start, a few seconds
+    # on a busy machine) happen while it is still on its way.
+    control(env).set_api_fault(latency_ms=12000, operations=["ContinueDeployment"])
     before = len(audit(env))
     proc = subprocess.Popen(
         [*CUTOVER, "approve", *WHERE, "--yes"],
