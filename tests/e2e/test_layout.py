@@ -11,9 +11,13 @@ from cutover.backend.audit import AuditLog
 from cutover.backend.aws.session import AwsSession
 from cutover.tui.app import CutoverApp
 from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.screens.help import KEYS
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
-from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready
+from tests.e2e.conftest import text_of
+from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready, snapshot
+from tests.e2e.test_leftovers_ui import in_place
 
 
 def screen_lines(app: Any) -> list[str]:
@@ -24,6 +28,96 @@ def screen_lines(app: Any) -> list[str]:
 def squeezed(text: str) -> str:
     """Text with borders, scrollbars and whitespace gone, so a wrapped line reads as one."""
     return "".join(ch for ch in text if not ch.isspace() and ch not in "┃│█▀▄▌▐▊▎▍▋▉▏▕▔▁━─")
+
+
+def test_a_narrow_terminal_stacks_the_fleets_and_keeps_the_next_key_in_view() -> None:
+    asyncio.run(_narrow())
+
+
+async def _narrow() -> None:
+    app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fed(pilot)
+        screen = "\n".join(screen_lines(app))
+        original = app.dashboard.query_one("#original").region
+        replacement = app.dashboard.query_one("#replacement").region
+        # One above the other, full width; the replacement (its health decides) first.
+        assert replacement.width == original.width >= 78  # less the scrollbar
+        assert replacement.bottom <= original.y
+        assert replacement.bottom <= 24 - 2, "the replacement panel is seen without scrolling"
+        assert "press r to approve the reroute" in screen
+        assert "47m 30s left" in screen
+        for key in ("rApprove", "bRoll back", "?Help", "qQuit"):
+            assert key in screen.replace(" ", "").replace("Rollback", "Roll back"), key
+        assert "t: not in the termination wait" in screen
+
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        original = app.dashboard.query_one("#original").region
+        replacement = app.dashboard.query_one("#replacement").region
+        assert original.y == replacement.y and original.right <= replacement.x
+
+
+def test_the_help_reads_whole_at_80x24() -> None:
+    asyncio.run(_help())
+
+
+async def _help() -> None:
+    app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fed(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        seen = squeezed("".join(screen_lines(app)))
+        scroll = app.screen.query_one(VerticalScroll)
+        while scroll.scroll_y < scroll.max_scroll_y:
+            scroll.scroll_down(animate=False)
+            await pilot.pause()
+            seen += squeezed("".join(screen_lines(app)))
+        for key, text in KEYS:
+            assert squeezed(text) in seen, f"{key}: {text}"
+        assert squeezed("Escape closes this screen.") in seen
+
+
+def test_panels_with_nothing_to_say_take_one_line() -> None:
+    asyncio.run(_quiet())
+
+
+async def _quiet() -> None:
+    app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.feed(snapshot("installing"))
+        await pilot.pause()
+        gates, timeline = app.dashboard.query_one("#gates"), app.dashboard.query_one("#timeline")
+        assert gates.region.height == timeline.region.height == 1
+        assert "Gates: none" in text_of(gates)
+        assert "Timeline: no changes seen yet" in text_of(timeline)
+        app.feed(in_place(()))
+        await pilot.pause()
+        leftovers = app.dashboard.query_one("#leftovers")
+        assert leftovers.region.height == 1
+        assert "Leftovers: No leftovers" in "\n".join(screen_lines(app))
+
+
+def test_the_timeline_keeps_the_time_and_kind_and_cuts_the_middle() -> None:
+    asyncio.run(_timeline())
+
+
+async def _timeline() -> None:
+    app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await fed(pilot)
+        timeline = app.dashboard.query_one("#timeline")
+        lines = text_of(timeline).splitlines()
+        events = list(reversed(app.events))[: len(lines)]
+        assert events, "the fed snapshots made events"
+        width = timeline.content_size.width
+        for line, ev in zip(lines, events, strict=True):
+            assert len(line) <= width, line
+            assert f" {ev.kind} " in line, line
+            # Both ends of the text stay: what it is about, and how it ended.
+            assert ev.text[:6] in line and line.endswith(ev.text[-6:]), line
 
 
 def test_the_whole_continue_deployment_call_reads_at_80x24(tmp_path: Path) -> None:
@@ -105,7 +199,9 @@ def long_plan() -> Plan:
                 },
             ),
         ),
-        changes=tuple(f"replacement instance i-0r0{n}5f3c2a9d1e7b is terminated" for n in range(14)),
+        changes=tuple(
+            f"replacement instance i-0r0{n}5f3c2a9d1e7b is terminated" for n in range(14)
+        ),
         confirm_token=DEP[-4:],
         application="web",
         deployment_group="web-prod",
