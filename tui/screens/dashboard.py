@@ -90,15 +90,11 @@ class DashboardScreen(Screen[None]):
         footer = self.query_one(Footer)
         footer.compact = self.size.width < 120
         footer.show_command_palette = self.size.width >= 100
-        original, replacement = self.query_one("#original"), self.query_one("#replacement")
-        # Stacked, the replacement comes first: its health decides the approval, and on a
-        # short terminal the first panel is the one seen without scrolling.
-        first = replacement if stacked else original
         if not stacked:
             for panel in panels.children:
                 panel.styles.height = None  # back to the stylesheet's share of the width
-        if panels.children[0] is not first:
-            panels.move_child(first, before=0)
+            if panels.children[0] is not self.query_one("#original"):
+                panels.move_child(self.query_one("#original"), before=0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only removes mutating keys, and so does a deployment style the action does not
@@ -170,6 +166,13 @@ class DashboardScreen(Screen[None]):
     def _fit_stacked(self, snap: Snapshot | None) -> None:
         """Stacked panels are as tall as their rows (a few instances need no half screen),
         and never taller than the scrolling area, so a big fleet scrolls inside its table."""
+        panels = self.query_one("#panels")
+        # The replacement first while it has instances: its health decides the approval, and
+        # on a short terminal the first panel is the one seen without scrolling.
+        live = snap is not None and snap.replacement is not None and snap.replacement.instances
+        first = self.query_one("#replacement" if live else "#original")
+        if panels.children[0] is not first:
+            panels.move_child(first, before=0)
         room = max(8, self.query_one("#body").size.height)
         for role in ("original", "replacement", "fleet"):
             env = getattr(snap, role, None) if snap is not None else None
