@@ -1,17 +1,23 @@
-"""Snapshot tests of the main screens at 120x40, fed hand-built snapshots and a frozen clock."""
+"""Snapshot tests of the main screens at a laptop's 80x24, the README's 120x40 and a wide 200x60,
+fed hand-built snapshots and a frozen clock."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from cutover.backend.actions import ApiCall, Plan
 from cutover.tui.app import CutoverApp
 from cutover.tui.screens.confirm import ConfirmScreen
 from textual.pilot import Pilot
 
 from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready
+from tests.e2e.test_layout import long_plan
+from tests.e2e.test_leftovers_ui import in_place
 
-SIZE = (120, 40)
+SIZES = pytest.mark.parametrize(
+    "size", [(80, 24), (120, 40), (200, 60)], ids=lambda s: "x".join(map(str, s))
+)
 
 
 def make_app() -> CutoverApp:
@@ -27,19 +33,44 @@ async def fed(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def test_main_screen(snap_compare: Any) -> None:
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=fed)
+@SIZES
+def test_main_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=fed)
 
 
-def test_help_screen(snap_compare: Any) -> None:
+@SIZES
+def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await fed(pilot)
         await pilot.press("question_mark")
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_confirm_screen_long_plan(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await fed(pilot)
+        pilot.app.push_screen(ConfirmScreen(long_plan()))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_in_place_fleet(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        app = pilot.app
+        assert isinstance(app, CutoverApp)
+        app.feed(in_place(None, active=True))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
 
 def test_confirm_screen(snap_compare: Any) -> None:
+    size = (120, 40)
     plan = Plan(
         action="rollback",
         target="prod-web",
@@ -63,4 +94,4 @@ def test_confirm_screen(snap_compare: Any) -> None:
         pilot.app.push_screen(ConfirmScreen(plan))
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -28,9 +28,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer
+
+# Below this width the Original and Replacement panels stack. Side by side, each gets half the
+# width less its border: at 110 columns that is 53, which holds a shortened instance id, the AZ,
+# the lifecycle status and a health state with its reason or drain countdown; narrower, the
+# health column (the one that decides an approval) would be cut.
+STACK_BELOW = 110
 
 
 class DashboardScreen(Screen[None]):
@@ -51,19 +58,43 @@ class DashboardScreen(Screen[None]):
         yield Banner(id="banner")
         yield Lifecycle(id="lifecycle")
         yield TrafficBar(id="traffic")
-        with Horizontal(id="panels"):
-            yield EnvironmentPanel("Original", id="original")
-            yield EnvironmentPanel("Replacement", id="replacement")
-            yield EnvironmentPanel("Fleet (in-place)", id="fleet")
-        yield LeftoversPanel(id="leftovers")
-        with Horizontal(id="bottom"):
-            yield GatesView(id="gates")
-            yield Timeline(id="timeline")
+        # What decides the next key (header, banner, why-line, footer) stays put; the fleets,
+        # gates and timeline scroll between them when the terminal is too short for all.
+        with VerticalScroll(id="body", can_focus=False):
+            with Horizontal(id="panels"):
+                yield EnvironmentPanel("Original", id="original")
+                yield EnvironmentPanel("Replacement", id="replacement")
+                yield EnvironmentPanel("Fleet (in-place)", id="fleet")
+            yield LeftoversPanel(id="leftovers")
+            with Horizontal(id="bottom"):
+                yield GatesView(id="gates")
+                yield Timeline(id="timeline")
         yield TextStatic(id="why")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._arrange()
         self.cutover.render_view()
+
+    def on_resize(self, event: Resize) -> None:
+        self._arrange()
+        self.cutover.render_view()
+
+    def _arrange(self) -> None:
+        """Side by side when both fleets' health columns fit, else one above the other."""
+        stacked = self.size.width < STACK_BELOW
+        panels = self.query_one("#panels")
+        panels.set_class(stacked, "-stacked")
+        # Narrow, the footer drops its padding and the palette hint (ctrl+p still opens it, and
+        # the help screen says so), so every key, help and quit included, still shows.
+        footer = self.query_one(Footer)
+        footer.compact = self.size.width < 120
+        footer.show_command_palette = self.size.width >= 100
+        if not stacked:
+            for panel in panels.children:
+                panel.styles.height = None  # back to the stylesheet's share of the width
+            if panels.children[0] is not self.query_one("#original"):
+                panels.move_child(self.query_one("#original"), before=0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only removes mutating keys, and so does a deployment style the action does not
@@ -126,9 +157,28 @@ class DashboardScreen(Screen[None]):
             self.query_one("#replacement", EnvironmentPanel).show(
                 snap.replacement if snap else None, now, server_time
             )
+        if self.query_one("#panels").has_class("-stacked"):
+            self._fit_stacked(snap)
         self.query_one(GatesView).show(snap.gates if snap else (), snap.notes if snap else ())
         self.query_one(Timeline).show(self.cutover.events, now)
         self.query_one("#why", TextStatic).set_text(self._why(snap))
+
+    def _fit_stacked(self, snap: Snapshot | None) -> None:
+        """Stacked panels are as tall as their rows (a few instances need no half screen),
+        and never taller than the scrolling area, so a big fleet scrolls inside its table."""
+        panels = self.query_one("#panels")
+        # The replacement first while it has instances: its health decides the approval, and
+        # on a short terminal the first panel is the one seen without scrolling.
+        live = snap is not None and snap.replacement is not None and snap.replacement.instances
+        first = self.query_one("#replacement" if live else "#original")
+        if panels.children[0] is not first:
+            panels.move_child(first, before=0)
+        room = max(8, self.query_one("#body").size.height)
+        for role in ("original", "replacement", "fleet"):
+            env = getattr(snap, role, None) if snap is not None else None
+            rows = len(env.instances) if env is not None else 1
+            # border 2, summary 1, sparklines 2, column header 1, a horizontal scrollbar 1
+            self.query_one(f"#{role}").styles.height = min(room, max(1, rows) + 7)
 
     def _why(self, snap: Snapshot | None) -> Text:
         """Why dimmed keys are dimmed: the footer cannot say it, so this line does."""

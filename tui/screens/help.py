@@ -3,30 +3,41 @@
 from __future__ import annotations
 
 from cutover.backend.actions.catalogue import BY_PLACE
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP = (
-    """\
-Cutover watches one CodeDeploy deployment group and acts on it only when you confirm.
-
-"""
-    + "".join(f"  {a.key:<7}{a.keys_help}\n" for a in BY_PLACE)
-    + """\
-  enter  details of the instance under the cursor (events, diagnostics, log tail, health)
-  tab    move between the Original and Replacement tables
-  g      pick a deployment of the group to supervise
-  ctrl+p command palette (every action is there too)
-  ?      this help          q  quit
-
+INTRO = "Cutover watches one CodeDeploy deployment group and acts on it only when you confirm."
+KEYS: tuple[tuple[str, str], ...] = (
+    *((a.key, a.keys_help) for a in BY_PLACE),
+    ("enter", "details of the instance under the cursor (events, diagnostics, log tail, health)"),
+    ("tab", "move between the Original and Replacement tables"),
+    ("g", "pick a deployment of the group to supervise"),
+    ("ctrl+p", "command palette (every action is there too)"),
+    ("?", "this help"),
+    ("q", "quit"),
+)
+OUTRO = """\
 Dimmed keys do not apply now; the line above the footer says why.
 Times are the server's: countdowns cannot be fooled by a skewed laptop clock.
-Escape closes this screen.
-"""
-)
+Escape closes this screen."""
+
+
+def help_text() -> Group:
+    """The keys as a two-column grid: a long line wraps under its own text, not the keys."""
+    keys = Table.grid(padding=(0, 1))
+    keys.add_column(no_wrap=True, style="bold")
+    keys.add_column()
+    for key, text in KEYS:
+        keys.add_row(key, text)
+    return Group(
+        Text("Cutover keys", style="bold"), Text(), Text(INTRO), Text(), keys, Text(), Text(OUTRO)
+    )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -39,14 +50,17 @@ class HelpScreen(ModalScreen[None]):
     /* Opaque: a translucent modal makes the compositor repaint the dashboard under it,
        which costs more than the 100 ms a keypress may take. */
     HelpScreen { align: center middle; background: $background; }
-    HelpScreen > Vertical {
-        width: 96; height: auto; border: thick $primary; padding: 1 2; background: $surface;
+    HelpScreen > VerticalScroll {
+        width: 100%; max-width: 96; height: auto; max-height: 100%; border: thick $primary;
+        padding: 1 2; background: $surface;
     }
+    HelpScreen #help-text { height: auto; }
     """
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static("[b]Cutover keys[/b]\n\n" + HELP.replace("[", r"\["), id="help-text")
+        # Taller than a short terminal, the help scrolls rather than losing its last lines.
+        with VerticalScroll(can_focus=False):
+            yield Static(help_text(), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)

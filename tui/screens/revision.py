@@ -17,7 +17,8 @@ class RevisionScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
     RevisionScreen { align: center middle; }
     RevisionScreen > Vertical {
-        width: 90; height: auto; border: thick $primary; padding: 1 2; background: $surface;
+        width: 100%; max-width: 90; height: auto; border: thick $primary; padding: 1 2;
+        background: $surface;
     }
     """
 

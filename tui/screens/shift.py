@@ -29,7 +29,8 @@ class ShiftScreen(ModalScreen[tuple[int | None, str | None] | None]):
     DEFAULT_CSS = """
     ShiftScreen { align: center middle; }
     ShiftScreen > Vertical {
-        width: 70; height: auto; border: thick $primary; padding: 1 2; background: $surface;
+        width: 100%; max-width: 70; height: auto; border: thick $primary; padding: 1 2;
+        background: $surface;
     }
     ShiftScreen OptionList { height: auto; }
     """

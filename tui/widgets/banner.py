@@ -81,7 +81,7 @@ class Banner(TextStatic):
     """Hidden unless there is something the on-call engineer must see."""
 
     DEFAULT_CSS = """
-    Banner { height: 2; padding: 0 1; display: none; }
+    Banner { height: auto; max-height: 3; padding: 0 1; display: none; }
     Banner.-waiting { display: block; background: $warning 40%; }
     Banner.-info { display: block; background: $primary 30%; }
     Banner.-bad { display: block; background: $error 50%; }

@@ -19,8 +19,10 @@ class GatesView(TextStatic):
 
     def show(self, gates: tuple[Check, ...], notes: tuple[str, ...] = ()) -> None:
         out = Text()
+        # Nothing to say takes one line, without the box (the app's stylesheet).
+        self.set_class(not gates and not notes, "-empty")
         if not gates:
-            out.append("gates: none evaluated (no deployment waiting)", style="dim")
+            out.append("Gates: none (no deployment waiting)", style="dim")
         for i, gate in enumerate(gates):
             if i:
                 out.append("\n")

@@ -14,7 +14,7 @@ class DashboardHeader(TextStatic):
     """Target, account/region/endpoint, deployment, revision, data age, STALE and SANDBOX."""
 
     DEFAULT_CSS = """
-    DashboardHeader { height: 3; padding: 0 1; background: $boost; }
+    DashboardHeader { height: auto; max-height: 5; padding: 0 1; background: $boost; }
     """
 
     def show(

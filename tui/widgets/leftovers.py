@@ -53,18 +53,20 @@ class LeftoversPanel(Vertical):
         summary = self.query_one(".leftovers-summary", TextStatic)
         found = snap.leftovers if snap is not None else None
         if snap is None:
-            summary.set_text(Text("not checked yet", style="dim"))
+            text = Text("not checked yet", style="dim")
         elif found is None:
-            summary.set_text(Text(snap.leftovers_note or "not checked", style="dim"))
+            text = Text(snap.leftovers_note or "not checked", style="dim")
         elif not found:
-            summary.set_text(Text("No leftovers", style="green"))
+            text = Text("No leftovers", style="green")
         else:
             text = Text(f"{len(found)} leftover(s)", style="bold yellow")
             text.append("  f repairs them (shows the plan first)", style="dim")
-            summary.set_text(text)
         wanted = {row_key(lo): lo for lo in found or ()}
         table = self.table
         table.display = bool(wanted)
+        # No rows: one line, without the box (the app's stylesheet), so it names itself.
+        self.set_class(not wanted, "-empty")
+        summary.set_text(Text.assemble(("Leftovers: ", "bold"), text) if not wanted else text)
         with self.app.batch_update():
             for key in list(table.rows):
                 if key.value not in wanted:

@@ -18,13 +18,16 @@ STEPS = (
     ("terminating", "terminate"),
 )
 _INDEX = {phase: i for i, (phase, _) in enumerate(STEPS)}
+# Narrow terminals: the same steps in fewer cells, so the line of steps stays one line.
+NARROW = {"ready for reroute": "ready", "termination wait": "term wait"}
+NARROW_BELOW = 100
 
 
 class Lifecycle(TextStatic):
     """One line of steps (done, current, to come) and one of progress and deadlines."""
 
     DEFAULT_CSS = """
-    Lifecycle { height: 2; padding: 0 1; }
+    Lifecycle { height: auto; max-height: 4; padding: 0 1; }
     """
 
     def show(self, snap: Snapshot | None, now: datetime) -> None:
@@ -33,7 +36,12 @@ class Lifecycle(TextStatic):
             self.set_text(Text("no deployment", style="dim"))
             return
         in_place = dep.style == "IN_PLACE"
-        steps = _in_place_steps(snap) if in_place else _blue_green_steps(dep.phase)
+        width = self.content_size.width or 100
+        steps = (
+            _in_place_steps(snap, width)
+            if in_place
+            else _blue_green_steps(dep.phase, narrow=width < NARROW_BELOW)
+        )
         info = Text()
         ov = dep.overview or {}
         total = sum(ov.values())
@@ -51,13 +59,14 @@ class Lifecycle(TextStatic):
         self.set_text(Text("\n").join([steps, info]))
 
 
-def _blue_green_steps(phase: str) -> Text:
+def _blue_green_steps(phase: str, *, narrow: bool = False) -> Text:
     steps = Text()
     current = _INDEX.get(phase, len(STEPS) if phase == "succeeded" else -1)
     failed = phase in ("failed", "stopped", "rolling-back")
-    for i, (_, label) in enumerate(STEPS):
+    for i, (_, name) in enumerate(STEPS):
+        label = NARROW.get(name, name) if narrow else name
         if i:
-            steps.append(" → ", style="dim")
+            steps.append(" " if narrow else " → ", style="dim")
         if failed:
             steps.append(label, style="dim")
         elif i < current:
@@ -91,7 +100,7 @@ SHORT = {
 }
 
 
-def _in_place_steps(snap: Snapshot | None) -> Text:
+def _in_place_steps(snap: Snapshot | None, width: int = 100) -> Text:
     """`in place ▶ i-0abc: ✓ stop ✓ download ▶ before install · install …` for the batch."""
     dep = snap.deployment if snap else None
     fleet = snap.fleet if snap else None
@@ -106,7 +115,7 @@ def _in_place_steps(snap: Snapshot | None) -> Text:
     if not flying:
         steps.append("   waiting for the next batch", style="dim")
         return steps
-    steps.append(f"   ▶ {_events_line(flying[0])}")
+    steps.append(f"   ▶ {_events_line(flying[0], width - 14)}")
     if len(flying) > 1:
         steps.append(f"  (+{len(flying) - 1} more in this batch)", style="dim")
     return steps

@@ -9,32 +9,72 @@ from cutover.tui.widgets.common import TextStatic, ago
 from rich.text import Text
 
 KEEP = 200
+# Lines shown at most; the panel's height in the stylesheet leaves room for these.
+SHOWN = 8
+
+
+def middle_cut(text: str, width: int) -> str:
+    """`text` in `width` cells, cut in the middle: an event says what at its start (the
+    instance) and how it ended at its end (`-> healthy`), so both ends stay."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+def short_ago(text: str) -> str:
+    """`2 seconds ago` as `2s ago`: the time column is read at a glance, and narrow."""
+    for long, short in (
+        ("a second", "1s"),
+        ("a minute", "1m"),
+        ("an hour", "1h"),
+        (" seconds", "s"),
+        (" minutes", "m"),
+        (" hours", "h"),
+        (" days", "d"),
+        ("a day", "1d"),
+    ):
+        text = text.replace(long, short)
+    return text
 
 
 class Timeline(TextStatic):
     """The newest events that fit; times relative to the server clock."""
 
     DEFAULT_CSS = """
-    Timeline { height: 1fr; padding: 0 1; border: round $secondary; }
+    Timeline { padding: 0 1; border: round $secondary; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Timeline"
 
+    _last: tuple[list[Event], datetime] | None = None
+
+    def on_resize(self) -> None:
+        # Lines are cut to the panel's width: a new width cuts them again.
+        if self._last is not None:
+            self.show(*self._last)
+
     def show(self, events: list[Event], now: datetime) -> None:
+        self._last = (events, now)
         out = Text(no_wrap=True, overflow="ellipsis")
-        shown = list(reversed(events))[: max(1, self.size.height or 8)]
+        shown = list(reversed(events))[:SHOWN]
+        # Nothing to say takes one line, without the box (the app's stylesheet).
+        self.set_class(not shown, "-empty")
         if not shown:
-            out.append("no changes seen yet", style="dim")
+            out.append("Timeline: no changes seen yet", style="dim")
+        width = self.content_size.width or 80
         for i, ev in enumerate(shown):
             if i:
                 out.append("\n")
-            # One line per event, cut to the panel: a wrapped timeline is hard to scan.
-            line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(f"{ago(ev.time, now):>15} ", style="dim")
-            line.append(f"{ev.kind:<11}", style="cyan")
-            line.append(ev.text)
-            line.truncate(max(20, self.content_size.width or 80), overflow="ellipsis")
+            # One line per event; the time and the kind always show, the text gives way.
+            line = Text(no_wrap=True)
+            line.append(f"{short_ago(ago(ev.time, now)):>7} ", style="dim")
+            line.append(f"{ev.kind:<9} ", style="cyan")
+            line.append(middle_cut(ev.text, max(8, width - len(line))))
             out.append_text(line)
         self.set_text(out)
