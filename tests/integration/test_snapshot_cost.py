@@ -4,7 +4,8 @@ Two fleet sizes of the big scenario wait for the reroute (Ready, both fleets pre
 first look at Ready, every snapshot makes the same calls at either size, with no
 ListDeploymentTargets or BatchGetDeploymentTargets among them, and says what an observer that
 keeps nothing says about every target. After the reroute the kept targets are read again (the
-deployment's status moved), so the targets' new events show.
+deployment's status moved), so the targets' new events show. And the huge scenario (1,000
+instances) starts and a snapshot reads it.
 """
 
 from __future__ import annotations
@@ -115,3 +116,21 @@ def test_kept_targets_are_read_again_once_the_deployment_moves(
     w.recorder.take()
     s = w.snap()
     assert targets(s) == targets(fresh(sb))
+
+
+def test_huge_starts_and_a_snapshot_reads_every_instance(
+    sandbox_factory: Callable[..., Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scenario's own clock (5x): its health checks are paced for 1,000 instances.
+    sb = sandbox_factory("huge", time_scale=None, wait_healthy=300)
+    assert sb.settled()
+    for key, value in sb.env().items():
+        if key != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    w = Watch(sb, "web", "web-prod")
+    s = w.snap()
+    assert s.deployment.status == "Succeeded" and not s.replacement.instances
+    assert len(s.original.instances) == 1000
+    assert all(i.health[0].state == "healthy" for i in s.original.instances)
+    assert (s.traffic.original_percent, s.traffic.replacement_percent) == (100.0, 0.0)
