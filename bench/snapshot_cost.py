@@ -1,16 +1,21 @@
-"""API calls and milliseconds per snapshot, for fleets of 4, 50 and 200 instances.
+"""API calls and milliseconds per snapshot, for fleets of 4, 50, 200 and 1,000 instances.
 
 For each size, starts `cutover sandbox` in its own process (as users run it) with the big.yaml
 world (the default world with N instances in web-asg; the 4- and 50-instance files are derived
-from it), creates a blue/green deployment of web/web-prod and waits until it is Ready, so both
-fleets are present (2 x N deployment targets). Then takes snapshots the way the dashboard does
-(one AwsSession, `previous` passed along) and prints, per size: the calls of the first (cold)
-snapshot, of a warm snapshot when idle (before the deployment) and of warm snapshots with both
-fleets, which operations they were, and the median / p90 wall time. Calls should grow only
-with AWS's batch limits (BatchGetDeploymentTargets takes 25 ids, ListDeploymentTargets pages).
+from it) or, for 1,000, the huge scenario at its own slower clock (2,000 instances' health
+checks at the bench's clock would starve the sandbox), creates a blue/green deployment of
+web/web-prod and waits until it is Ready, so both fleets are present (2 x N deployment
+targets). Then takes snapshots the way the dashboard does (one AwsSession, `previous` passed
+along) and prints, per size: the calls of the first (cold) snapshot, of a warm snapshot when
+idle (before the deployment) and of warm snapshots with both fleets, which operations they
+were, and the median / p90 wall time. While the deployment waits for the reroute no target
+moves, so warm snapshots should not read targets at all, and their calls should not grow with
+the fleet (only the first look at Ready pays for AWS's batch limits: BatchGetDeploymentTargets
+takes 25 ids, ListDeploymentTargets pages 100).
+The last line compares the calls at 1,000 with the calls at 50 (the aim: at most 2x).
 Run by hand:
 
-    .venv/bin/python bench/snapshot_cost.py [--sizes 4,50,200] [--snapshots 10]
+    .venv/bin/python bench/snapshot_cost.py [--sizes 4,50,200,1000] [--snapshots 10]
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
 
-BIG = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios" / "big.yaml"
+SCENARIOS = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios"
+BIG = SCENARIOS / "big.yaml"
+HUGE = SCENARIOS / "huge.yaml"  # 1,000 instances, at the scenario's own time scale
 SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 REVISION = {
     "revisionType": "S3",
@@ -43,10 +50,13 @@ SERVICES = ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "s
 
 
 def scenario_for(n: int, tmp: Path) -> Path:
-    """big.yaml itself for 200 instances, else a copy with web-asg resized to n."""
+    """big.yaml itself for 200 instances, huge.yaml for 1,000, else a copy of big.yaml with
+    web-asg resized to n."""
     text = BIG.read_text()
     if n == 200:
         return BIG
+    if n == 1000:
+        return HUGE
     text = text.replace(
         "    min: 200\n    max: 400\n    desired: 200\n",
         f"    min: {n}\n    max: {2 * n}\n    desired: {n}\n",
@@ -57,18 +67,9 @@ def scenario_for(n: int, tmp: Path) -> Path:
 
 
 def start_sandbox(path: Path, tmp: Path, time_scale: float) -> tuple[subprocess.Popen, dict]:
+    clock = [] if path == HUGE else ["--time-scale", str(time_scale)]
     proc = subprocess.Popen(
-        [
-            *SANDBOX,
-            "--scenario",
-            str(path),
-            "--port",
-            "0",
-            "--free-ports",
-            "--json",
-            "--time-scale",
-            str(time_scale),
-        ],
+        [*SANDBOX, "--scenario", str(path), "--port", "0", "--free-ports", "--json", *clock],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "XDG_STATE_HOME": str(tmp)},
@@ -159,7 +160,7 @@ def fmt_ops(ops: Counter[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="4,50,200")
+    parser.add_argument("--sizes", default="4,50,200,1000")
     parser.add_argument("--snapshots", type=int, default=10)
     parser.add_argument("--time-scale", type=float, default=50.0)
     parser.add_argument(
@@ -198,6 +199,9 @@ def main() -> None:
             f"{r['n']:>15}  {r['targets']:>7}  {statistics.median(calls):>14g}"
             f"  {statistics.median(ms):>9.0f}"
         )
+    calls_at = {r["n"]: statistics.median(r["ready"][0]) for r in rows}
+    if 50 in calls_at and 1000 in calls_at:
+        print(f"calls at 1000 / calls at 50: {calls_at[1000] / calls_at[50]:.2f} (aim: <= 2)")
 
 
 if __name__ == "__main__":

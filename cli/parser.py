@@ -175,7 +175,7 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
         "--scenario",
         default="default",
         metavar="NAME|PATH",
-        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, big) or a"
+        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, big, huge) or a"
         " YAML file (default: default)",
     )
     sb.add_argument(

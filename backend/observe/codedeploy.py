@@ -2,7 +2,8 @@
 the automatic deployment beside it, and the group's recent deployments.
 
 What never changes is read once and kept: who started a deployment, why a rolled-back one
-stopped, the targets of a finished deployment and every target whose status is final.
+stopped, the targets of a finished deployment; and targets that cannot have moved since they
+were read are not read again (targets.py says which).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from cutover.backend.core.facts import TargetInfo
 from cutover.backend.core.revisions import revision_label
 from cutover.backend.model import AUTOMATIC_CREATORS, DeploymentSummary, LifecycleEvent
 from cutover.backend.observe.calls import WRONG_GROUP, Calls, ObserveError, Parts, chunks, pages
-from cutover.common.lifecycle import FINAL_TARGET_STATUSES, FINISHED_STATUSES
+from cutover.backend.observe.targets import Kept, TargetCache
+from cutover.common.lifecycle import FINISHED_STATUSES
 
 # Finished deployments whose targets are kept (the picker's recent ones are read again).
 FINISHED_KEEP = 8
@@ -125,8 +127,8 @@ class DeploymentReads:
         # BatchGetDeploymentTargets calls in flight at once (AWS latency, not CPU, dominates).
         self._batch_pool = batch_pool
         self._finished_targets: dict[str, list[TargetInfo]] = {}  # deployment id -> targets
-        # deployment id -> target id -> target whose status is final
-        self._settled_targets: dict[str, dict[str, TargetInfo]] = {}
+        # Targets that need no reading again, by deployment id and target id (see targets.py).
+        self._kept = TargetCache()
         # rolled-back deployment id -> why it stopped ("CODE: message"), read once
         self._stop_reasons: dict[str, str] = {}
         self._creators: dict[str, str | None] = {}  # deployment id -> who started it
@@ -238,17 +240,12 @@ class DeploymentReads:
         info = self._with_stop_reason(info, parts)
         if dep_id in self._finished_targets:
             return info, self._finished_targets[dep_id]
-        # A target whose status is final (Succeeded, Failed, Skipped) never changes again:
-        # only the others are read again, so late phases cost fewer batch calls.
-        settled = self._settled_targets.setdefault(dep_id, {})
-        if len(self._settled_targets) > 4:
-            for old in list(self._settled_targets)[:-4]:
-                del self._settled_targets[old]
+        kept = self._kept.for_deployment(dep_id, info)
         targets = self._calls.part(
             parts,
             "targets",
             "the deployment's instances",
-            lambda: self._targets(dep_id, settled),
+            lambda: self._targets(dep_id, kept),
             [],
         )
         if info.get("status") in FINISHED_STATUSES and "targets" not in parts.unread:
@@ -259,13 +256,16 @@ class DeploymentReads:
                 del self._finished_targets[old]
         return info, targets
 
-    def _targets(self, dep_id: str, settled: dict[str, TargetInfo]) -> list[TargetInfo]:
+    def _targets(self, dep_id: str, kept: Kept) -> list[TargetInfo]:
+        """The deployment's targets: the kept ones as they were, the others read again."""
         cd = self._calls.client("codedeploy")
-        ids: list[str] = []
-        for page in pages(cd, "list_deployment_targets", deploymentId=dep_id):
-            ids += page.get("targetIds", [])
-        ids = list(dict.fromkeys(ids))
-        wanted = [i for i in ids if i not in settled]
+        ids = kept.ids
+        if ids is None:
+            ids = []
+            for page in pages(cd, "list_deployment_targets", deploymentId=dep_id):
+                ids += page.get("targetIds", [])
+            ids = list(dict.fromkeys(ids))
+        wanted = [i for i in ids if i not in kept.targets]
 
         def batch(chunk: Sequence[str]) -> list[TargetInfo]:
             got = cd.batch_get_deployment_targets(deploymentId=dep_id, targetIds=list(chunk))
@@ -276,9 +276,10 @@ class DeploymentReads:
         for result in self._batch_pool.map(batch, list(chunks(wanted, BATCH_TARGETS))):
             fresh.update((t.id, t) for t in result)
         for t in fresh.values():
-            if t.status in FINAL_TARGET_STATUSES:
-                settled[t.id] = t
-        return [settled.get(i) or fresh[i] for i in ids if i in settled or i in fresh]
+            kept.keep(t)
+        # The list is kept only once every batch answered (a failure raises before this).
+        kept.ids = ids
+        return [kept.targets.get(i) or fresh[i] for i in ids if i in kept.targets or i in fresh]
 
     def _with_stop_reason(self, info: dict, parts: Parts) -> dict:
         """A rollback deployment's info, its rollbackMessage replaced by why the deployment it

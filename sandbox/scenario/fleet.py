@@ -11,6 +11,9 @@ from .fields import Names, azs
 from .spec import AsgSpec, InstanceSpec, Scenario
 
 _ASG_NAME_RE = re.compile(r"^[\w.-]{1,255}$")
+# The largest group a scenario may start with: the huge scenario's 1,000 instances, doubled by
+# a blue/green copy (each instance is a server on this machine).
+MAX_GROUP_SIZE = 2000
 
 
 def _attachments(
@@ -49,9 +52,13 @@ def parse_auto_scaling_groups(
         if name in names.auto_scaling_groups:
             raise r.fail(m["name"], f"Auto Scaling group '{name}' is defined twice")
         names.auto_scaling_groups.add(name)
-        desired = r.integer(m["desired"], "desired", 0, 500) if "desired" in m else 2
-        min_size = r.integer(m["min"], "min", 0, 500) if "min" in m else desired
-        max_size = r.integer(m["max"], "max", 0, 500) if "max" in m else max(desired, min_size) * 2
+        desired = r.integer(m["desired"], "desired", 0, MAX_GROUP_SIZE) if "desired" in m else 2
+        min_size = r.integer(m["min"], "min", 0, MAX_GROUP_SIZE) if "min" in m else desired
+        max_size = (
+            r.integer(m["max"], "max", 0, MAX_GROUP_SIZE)
+            if "max" in m
+            else max(desired, min_size) * 2
+        )
         if not min_size <= desired <= max_size:
             raise r.fail(
                 node,

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from cutover.sandbox.testing import aws_client, wait_for
 
+from tests.e2e.sandbox_process import sandbox_process, status
+
 CUTOVER = [sys.executable, "-m", "cutover.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -266,3 +268,18 @@ def test_deployment_and_alarm_faults(sandbox_proc: tuple[dict, str], tmp_path: P
 
     cleared = run_cli(tmp_path, "sandbox", "fault", "clear", **env)
     assert "Deployment:" not in cleared.stdout
+
+
+def test_huge_scenario_starts_and_status_answers(tmp_path: Path) -> None:
+    # The one command-line test of huge: 1,000 instance servers take a while to start.
+    with sandbox_process(tmp_path, "--scenario", "huge") as (env, world):
+        assert world["time_scale"] == 5.0
+        doc = status(env)
+    original = doc["original"]
+    assert (original["asg_name"], original["desired"], original["healthy"]) == (
+        "web-asg",
+        1000,
+        1000,
+    )
+    assert len(original["instances"]) == 1000
+    assert doc["replacement"] is None or not doc["replacement"]["instances"]
