@@ -1,11 +1,15 @@
-"""Milliseconds per dashboard refresh for fleets of 4, 50 and 200 instances per environment.
+"""Milliseconds per dashboard refresh for fleets of 4 to 1,000 instances per environment.
 
-Builds snapshots by hand (a cutover mid-reroute: both fleets, health in one target group,
+Measures, in the same run, the dashboard as it is (instance tables that draw only the rows on
+screen) against the same dashboard whose instance tables are Textual DataTables updated cell by
+cell by row key (the naive baseline: what the panels were before). Builds snapshots by hand
+(a cutover mid-reroute: both fleets, health in one target group,
 lifecycle events, some targets draining), feeds a new one to the running app for every
 refresh, and measures the CPU time of `feed()` plus the layout and paint it causes (until
 the app is idle; CPU time, because waiting for idleness itself takes wall time that is not
 work). `feed` alone (the widget updates, synchronous) is shown too. Each refresh changes a
-few instances' states, as a real poll does. Run by hand:
+few instances' states, as a real poll does. The two variants alternate in rounds, so a busy
+machine slows both alike. Run by hand:
 
     .venv/bin/python bench/render_cost.py [--refreshes 60]
 """
@@ -31,6 +35,14 @@ from cutover.backend.model import (
     Traffic,
 )
 from cutover.tui.app import CutoverApp
+from cutover.tui.screens import dashboard
+from cutover.tui.widgets.common import TextStatic
+from cutover.tui.widgets.environment import EnvironmentPanel, summary_text
+from cutover.tui.widgets.rows import COLUMNS, Row
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Sparkline
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 INSTALL = ("ApplicationStop", "DownloadBundle", "BeforeInstall", "Install", "AfterInstall")
@@ -100,9 +112,51 @@ def snapshot(n: int, tick: int) -> Snapshot:
     )
 
 
-async def measure(n: int, refreshes: int) -> tuple[list[float], list[float]]:
+class DataTablePanel(EnvironmentPanel):
+    """The baseline: the same panel over a DataTable, rows added, removed and updated cell by
+    cell by instance id (unchanged rows skipped), in fleet order (no sort)."""
+
+    def compose(self) -> ComposeResult:
+        yield TextStatic(classes="env-summary")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        yield table
+        with Vertical(classes="env-sparks"):
+            yield Sparkline([], summary_function=max, classes="spark-healthy")
+            yield TextStatic(classes="env-metrics")
+
+    def show(self, env: Environment | None, now: datetime, server_time: datetime) -> None:
+        assert env is not None
+        rows = self._rows(env, now)
+        self.query_one(".env-summary", TextStatic).set_text(summary_text(env, rows))
+        table = self.query_one(DataTable)
+        with self.app.batch_update():
+            for row in rows:
+                cells = (Text(row.id), *row.cells)  # built for every row: DataTable keeps them
+                if row.id not in table.rows:
+                    table.add_row(*cells, key=row.id)
+                    self._drawn[row.id] = row
+                elif not row.same_as(self._drawn[row.id]):
+                    for col, cell in zip(COLUMNS, cells, strict=True):
+                        table.update_cell(row.id, col, cell, update_width=True)
+                    self._drawn[row.id] = row
+
+    def _fit_sparks(self) -> None:
+        pass
+
+    @property
+    def _drawn(self) -> dict[str, Row]:
+        if not hasattr(self, "_drawn_rows"):
+            self._drawn_rows: dict[str, Row] = {}
+        return self._drawn_rows
+
+
+async def measure(n: int, refreshes: int, naive: bool) -> tuple[list[float], list[float]]:
     target = TargetConfig(name="bench", application="web", deployment_group="web-prod")
     clock = {"now": NOW}
+    # The dashboard composes its panels by this name: the baseline swaps the class in.
+    dashboard.EnvironmentPanel = DataTablePanel if naive else EnvironmentPanel  # type: ignore[misc]
     app = CutoverApp(target, poll=False, now=lambda: clock["now"])
     cpu: list[float] = []
     update: list[float] = []
@@ -118,23 +172,51 @@ async def measure(n: int, refreshes: int) -> tuple[list[float], list[float]]:
             update.append((time.perf_counter() - t0) * 1000)
             await pilot.pause()
             cpu.append((time.process_time() - c0) * 1000)
+    dashboard.EnvironmentPanel = EnvironmentPanel  # type: ignore[misc]
     return cpu, update
+
+
+def p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * 0.95))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--refreshes", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--sizes", default="4,50,200,1000")
     args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")]
     print("milliseconds per refresh (CPU: feed + layout + paint; update: feed alone)")
-    print(f"{'instances/env':>13}  {'CPU median':>10}  {'CPU p95':>8}  {'update median':>13}")
-    for n in (4, 50, 200):
-        cpu, update = asyncio.run(measure(n, args.refreshes))
-        cpu.sort()
-        p95 = cpu[min(len(cpu) - 1, int(len(cpu) * 0.95))]
-        print(
-            f"{n:>13}  {statistics.median(cpu):>10.1f}  {p95:>8.1f}  "
-            f"{statistics.median(update):>13.1f}"
-        )
+    print(
+        f"{'instances/env':>13}  {'table':<9}  {'CPU median':>10}  {'CPU p95':>8}"
+        f"  {'update median':>13}  {'p95 ours/naive':>14}"
+    )
+    ours95: dict[int, float] = {}
+    ratio: dict[int, float] = {}
+    for n in sizes:
+        runs: dict[bool, tuple[list[float], list[float]]] = {False: ([], []), True: ([], [])}
+        per_round = max(1, args.refreshes // args.rounds)
+        for _ in range(args.rounds):
+            for naive in (False, True):
+                cpu, update = asyncio.run(measure(n, per_round, naive))
+                runs[naive][0].extend(cpu)
+                runs[naive][1].extend(update)
+        ours95[n] = p95(runs[False][0])
+        ratio[n] = ours95[n] / p95(runs[True][0])
+        for naive in (False, True):
+            cpu, update = runs[naive]
+            name = "DataTable" if naive else "ours"
+            share = "" if naive else f"{ratio[n]:>14.2f}"
+            print(
+                f"{n:>13}  {name:<9}  {statistics.median(cpu):>10.1f}  {p95(cpu):>8.1f}"
+                f"  {statistics.median(update):>13.1f}  {share}"
+            )
+    if 200 in ratio:
+        print(f"ratio p95 at 200: {ratio[200]:.2f}")
+        if 1000 in ours95:
+            print(f"ours p95 at 1000 / ours p95 at 200: {ours95[1000] / ours95[200]:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from cutover.backend.model import Instance
 from cutover.tui.widgets.common import ago
-from cutover.tui.widgets.environment import health_text
+from cutover.tui.widgets.rows import health_text
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
