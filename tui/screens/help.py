@@ -17,6 +17,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     *((a.key, a.keys_help) for a in BY_PLACE),
     ("enter", "details of the instance under the cursor (events, diagnostics, log tail, health)"),
     ("tab", "move between the Original and Replacement tables"),
+    ("o", "instances trouble first (failed, unhealthy, draining, initial, in progress) or by id"),
     ("g", "pick a deployment of the group to supervise"),
     ("ctrl+p", "command palette (every action is there too)"),
     ("?", "this help"),

@@ -18,14 +18,15 @@ from textual.widgets import Static
 def instance_text(inst: Instance, role: str, now: datetime) -> Text:
     """Everything known about one instance, in reading order."""
     out = Text(f"{inst.id}", style="bold")
-    out.append(f"  {role}  {inst.az or '?'}  {inst.instance_type or ''}  EC2 {inst.ec2_state}")
+    where = "  ".join(x for x in (role, inst.az, inst.instance_type) if x)
+    out.append(f"  {where}  EC2 {inst.ec2_state or 'state not reported'}")
     out.append(f"\nAuto Scaling: {inst.asg_name or '-'} ({inst.asg_lifecycle or '-'})")
     out.append(f"\nCodeDeploy: {inst.lifecycle_status or '-'}, label {inst.label or '-'}")
     out.append(f", revision {inst.revision or '-'}, launched {ago(inst.launch_time, now)}")
     out.append("\n\nHealth\n", style="bold")
     for h in inst.health:
         out.append("  ")
-        out.append_text(health_text((h,), names=True))
+        out.append_text(health_text((h,), now, names=True))
         if h.description:
             out.append(f"  {h.description}", style="dim")
         out.append("\n")

@@ -10,6 +10,15 @@ from cutover.tui.widgets.common import TextStatic, ago
 from rich.text import Text
 
 
+def revisions(previous: str | None, current: str | None) -> str:
+    """`v1 -> v2`; `v2 (no earlier revision known)` when CodeDeploy names none before."""
+    if not current:
+        return "revision not reported"
+    if not previous:
+        return f"{short_revision(current)} (no earlier revision known)"
+    return f"{short_revision(previous)} -> {short_revision(current)}"
+
+
 class DashboardHeader(TextStatic):
     """Target, account/region/endpoint, deployment, revision, data age, STALE and SANDBOX."""
 
@@ -37,7 +46,10 @@ class DashboardHeader(TextStatic):
         line1.append(target_name, style="bold")
         if snap is not None:
             line1.append(f"  {snap.application}/{snap.deployment_group}")
-            where = [f"account {snap.account or '?'}", snap.region or "?"]
+            # What was not read is left out, not shown as `?`.
+            where = [f"account {snap.account}"] if snap.account else []
+            if snap.region:
+                where.append(snap.region)
             if snap.endpoint_url:
                 where.append(f"endpoint {snap.endpoint_url}")
             line1.append("  " + "  ".join(where), style="dim")
@@ -55,9 +67,7 @@ class DashboardHeader(TextStatic):
             line2.append("  ")
             line2.append(dep.status, style=f"bold {color.get(dep.status, 'cyan')}")
             line2.append(f" ({dep.phase})")
-            line2.append(
-                f"  {short_revision(dep.previous_revision)} -> {short_revision(dep.revision)}"
-            )
+            line2.append(f"  {revisions(dep.previous_revision, dep.revision)}")
             if dep.rollback_of:
                 line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
         line3 = Text()

@@ -66,26 +66,27 @@ ASG_WORDS = {
     "Detached": "detached",
     "Quarantined": "quarantined",
 }
-# Elastic Load Balancing's reason codes, as a person would say them.
+# Elastic Load Balancing's reason codes, as a person would say them, short: the reason shares
+# a narrow column with the state (the details screen adds AWS's own description).
 REASON_WORDS = {
     "Elb.RegistrationInProgress": "registering",
-    "Elb.InitialHealthChecking": "first health checks",
-    "Elb.InternalError": "load balancer error",
-    "Target.ResponseCodeMismatch": "wrong response code",
-    "Target.Timeout": "health check timed out",
-    "Target.FailedHealthChecks": "failing health checks",
+    "Elb.InitialHealthChecking": "first checks",
+    "Elb.InternalError": "ELB internal error",
+    "Target.ResponseCodeMismatch": "bad status code",
+    "Target.Timeout": "timed out",
+    "Target.FailedHealthChecks": "failing checks",
     "Target.NotRegistered": "not registered",
-    "Target.NotInUse": "not in use by the load balancer",
+    "Target.NotInUse": "not in use",
     "Target.DeregistrationInProgress": "deregistering",
-    "Target.InvalidState": "instance stopped or terminated",
-    "Target.IpUnusable": "IP address unusable",
-    "Target.HealthCheckDisabled": "health checks disabled",
+    "Target.InvalidState": "stopped or terminated",
+    "Target.IpUnusable": "IP unusable",
+    "Target.HealthCheckDisabled": "checks disabled",
 }
 # A classic load balancer says why in its description; these are the ones it sends.
 _CLASSIC = (
     ("registration is still in progress", "registering"),
-    ("UnhealthyThreshold", "failing health checks"),
-    ("HealthyThreshold", "first health checks"),
+    ("UnhealthyThreshold", "failing checks"),
+    ("HealthyThreshold", "first checks"),
 )
 STATE_WORDS = {"InService": "in service", "OutOfService": "out of service", "Unknown": "unknown"}
 
@@ -165,7 +166,7 @@ def _reason(h: TargetHealth) -> str:
 def health_text(
     health: tuple[TargetHealth, ...], now: datetime | None = None, *, names: bool = False
 ) -> Text:
-    """`healthy`; `draining 38s left`; `unhealthy: health check timed out`; several target
+    """`healthy`; `draining 38s left`; `unhealthy: timed out`; several target
     groups (or `names`) each named first. `now` gives draining targets their countdown."""
     if not health:
         return Text("not registered", style="dim")
