@@ -117,9 +117,8 @@ def test_every_replacement_health_readable_at_80x24() -> None:
         print("\n".join(lines))
         r = IDS["replacement"]
         # Trouble first: unhealthy, initial, in progress, then healthy.
-        assert [line.split()[0] for line in lines[1:5]] == [
-            short_id(i) for i in (r[2], r[1], r[0], r[3])
-        ]
+        order = [lines.index(line_of(lines, iid)) for iid in (r[2], r[1], r[0], r[3])]
+        assert order == [1, 2, 3, 4], lines
         assert "unhealthy: timed out" in line_of(lines, r[2])
         assert "initial: first checks" in line_of(lines, r[1])
         assert "healthy" in line_of(lines, r[0]) and "healthy" in line_of(lines, r[3])
