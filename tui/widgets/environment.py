@@ -34,8 +34,14 @@ def spark(values: list[float]) -> str:
 
 
 def summary_text(env: Environment, rows: list[Row]) -> Text:
-    """`1 unhealthy, 2 draining, 197 healthy  web-asg desired 200  batch: 2`."""
+    """`1 unhealthy, 2 draining, 197 healthy  web-asg desired 200  batch: 2`, most telling
+    first: a narrow panel cuts the end of the line."""
     text = counts_text(r.state for r in rows)
+    fleet = env.role == "fleet"
+    if fleet:
+        standby = sum(1 for i in env.instances if i.asg_lifecycle in ("Standby", "EnteringStandby"))
+        if standby:
+            text.append(f"  {standby} in standby", style="yellow")
     if env.asg_name:
         if env.desired is None:
             # The group is read by name; not found means it was deleted (after the
@@ -43,7 +49,6 @@ def summary_text(env: Environment, rows: list[Row]) -> Text:
             text.append(f"  {env.asg_name} deleted", style="dim")
         else:
             text.append(f"  {env.asg_name} desired {env.desired}", style="dim")
-    fleet = env.role == "fleet"
     if env.in_flight:
         if fleet:
             named = ", ".join(short_id(i) for i in env.in_flight[:IN_FLIGHT_NAMED])
@@ -51,10 +56,6 @@ def summary_text(env: Environment, rows: list[Row]) -> Text:
             text.append(f"  ▶ in flight: {named}" + (f" +{more}" if more > 0 else ""), "cyan")
         else:
             text.append(f"  batch: {len(env.in_flight)}", style="cyan")
-    if fleet:
-        standby = sum(1 for i in env.instances if i.asg_lifecycle in ("Standby", "EnteringStandby"))
-        if standby:
-            text.append(f"  {standby} in standby", style="yellow")
     return text
 
 
