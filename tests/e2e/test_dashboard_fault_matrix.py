@@ -477,7 +477,7 @@ async def _dying(live: Live) -> None:
         def row() -> str:
             return " ".join(str(c) for c in table.get_row(victim)) if victim in table.rows else ""
 
-        await wait_until(pilot, lambda: "AllowTraffic" in row() and "Failed" in row(), what="row")
+        await wait_until(pilot, lambda: "AllowTraffic" in row() and "failed" in row(), what="row")
         print("row:", row())
         await wait_until(pilot, lambda: "terminated" in row(), what="the row saying it is gone")
         # CodeDeploy carries on with the three others (HalfAtATime keeps enough healthy).
