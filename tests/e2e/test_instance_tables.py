@@ -222,3 +222,46 @@ def test_instance_without_az_or_state_has_no_question_marks() -> None:
         assert "?" not in details and "None" not in details
 
     run(body, size=(120, 40))
+
+
+def test_a_thousand_instances_draw_only_the_rows_on_screen() -> None:
+    async def body(app: CutoverApp, pilot: Any) -> None:
+        snap = ready()
+        assert snap.replacement
+        base = snap.replacement.instances[0]
+        fleet = tuple(replace(base, id=f"i-0{n:016x}") for n in range(1000))
+        big = replace(snap, replacement=replace(snap.replacement, instances=fleet))
+        table = app.dashboard.query_one("#replacement").table
+        drawn: list[int] = []
+        render_line = table.render_line
+
+        def counted(y: int) -> Any:
+            drawn.append(y)
+            return render_line(y)
+
+        table.render_line = counted  # type: ignore[method-assign]
+        app.feed(big)
+        await pilot.pause()
+        assert table.row_count == 1000
+        assert 0 < len(drawn) <= 3 * table.size.height
+        # One instance far below the screen turns unhealthy: it sorts to the top, so the
+        # screen changes, and is drawn again, and only the screen.
+        drawn.clear()
+        sick = replace(fleet[700], health=tg("unhealthy", "Target.Timeout"))
+        worse = (*fleet[:700], sick, *fleet[701:])
+        app.feed(replace(big, replacement=replace(big.replacement, instances=worse)))
+        await pilot.pause()
+        assert table.row_ids[0] == sick.id
+        assert "unhealthy: timed out" in table.shown_text()[1]
+        assert 0 < len(drawn) <= 3 * table.size.height
+        # In id order, the same change far below the screen costs no drawing at all.
+        await pilot.press("o")
+        await pilot.pause()
+        drawn.clear()
+        app.feed(replace(big, replacement=replace(big.replacement, instances=fleet)))
+        await pilot.pause()
+        assert drawn == []
+        text = text_of(app.dashboard.query_one("#replacement .env-summary"))
+        assert text.startswith("1000 healthy")
+
+    run(body, size=(120, 40))

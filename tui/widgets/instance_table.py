@@ -130,10 +130,10 @@ class InstanceTable(ScrollView, can_focus=True):
         self._index = {r.id: i for i, r in enumerate(self._rows)}
         self._marked = any(r.in_flight for r in self._rows)
         self._keep = short_keep(self._index)
-        self._place_cursor()
         height = len(self._rows) + 1
         if self.virtual_size.height != height:
-            self.virtual_size = Size(0, height)
+            self.virtual_size = Size(0, height)  # first: scrolling to the cursor is bound by it
+        self._place_cursor()
         self._repaint_if_changed()
 
     def set_now(self, now: datetime) -> None:
