@@ -224,6 +224,10 @@ def _snapshot(
     active_id = last.get("deploymentId") if last.get("status") in ACTIVE_STATUSES else None
     if deployment is not None and deployment.active:
         active_id = deployment.id
+    elif deployment is not None and active_id == deployment.id:
+        # The group was read a moment before the deployment finished: the deployment's own
+        # status, read beside it, is the newer word.
+        active_id = None
     env_ids = set(roles)
     others: dict[str, tuple[int, int]] = {}
     for source, rows_by_id in health.seen.items():

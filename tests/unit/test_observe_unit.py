@@ -575,3 +575,17 @@ def test_metrics_attach_to_the_environment_that_owns_the_target_group() -> None:
     mixed = [*rows, {"id": "i-g0", "port": 80, "state": "healthy"}]
     s = assemble(ready_info(), ready_targets(), mixed, metrics=series)
     assert s.original.metrics == () and s.metrics == tuple(series)
+
+
+def test_a_deployment_read_finished_is_not_running_though_the_group_said_so() -> None:
+    """The group and the deployment are read in parallel: the group's lastAttemptedDeployment
+    can still say InProgress for the deployment GetDeployment already reads Succeeded. The
+    deployment's own status wins, or rollback and deploy are refused for a group at rest."""
+    rows = [{"id": f"i-b{k}", "port": 80, "state": "healthy"} for k in range(4)]
+    done = {**ready_info(), "status": "Succeeded"}
+    s = assemble(done, ready_targets(), rows)
+    assert s.active_deployment is None
+    assert s.action("deploy").passed, s.action("deploy").reason
+    # Another deployment the group names as running still counts.
+    other = {**GROUP, "lastAttemptedDeployment": {"deploymentId": "d-B", "status": "InProgress"}}
+    assert assemble(done, ready_targets(), rows, group=other).active_deployment == "d-B"
