@@ -272,12 +272,6 @@ def test_blue_green_cutover_through_every_phase(default: Sandbox) -> None:
     done = w.until(lambda s: s.deployment.status == "Succeeded", timeout=40)
     assert done.deployment.phase == "succeeded"
     assert {i.ec2_state for i in done.original.instances} <= {"shutting-down", "terminated"}
-    if done.active_deployment not in (None, dep_id):
-        # On a busy machine Auto Scaling may have replaced an instance of the new fleet during
-        # the deployment; CodeDeploy then updates it with a deployment of its own, and the
-        # group is busy until that ends (as on AWS). The claim below is about the group at rest.
-        assert done.automatic is not None, done.active_deployment
-        done = w.until(lambda s: s.active_deployment is None, timeout=60)
     rollback = done.action("rollback")
     assert rollback.passed, rollback.reason
     assert "the way back is a new deployment of the last revision that succeeded" in (
