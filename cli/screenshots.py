@@ -32,6 +32,7 @@ from cutover.tui.app import CutoverApp
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 SIZE = (120, 40)
+SMALL = (80, 24)
 
 Then = Callable[[CutoverApp, object], Awaitable[None]]
 
@@ -103,7 +104,13 @@ def phase(name: str) -> Callable[[Snapshot], bool]:
     return lambda s: s.deployment is not None and s.deployment.phase == name
 
 
-async def shoot(run: Run, snaps: list[Snapshot], name: str, then: Then | None = None) -> Path:
+async def shoot(
+    run: Run,
+    snaps: list[Snapshot],
+    name: str,
+    then: Then | None = None,
+    size: tuple[int, int] = SIZE,
+) -> Path:
     last = snaps[-1]
     app = CutoverApp(
         run.target,
@@ -112,7 +119,7 @@ async def shoot(run: Run, snaps: list[Snapshot], name: str, then: Then | None = 
         sandbox=True,
         poll=False,
     )
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         for snap in snaps:
             app.feed(snap)
             await pilot.pause()
@@ -215,6 +222,9 @@ async def render(run: Run, shots: dict[str, list[Snapshot]]) -> list[Path]:
         await shoot(run, shots["rolled-back"], "dashboard-rolled-back"),
         await shoot(run, shots["ready"], "confirm-approve", confirm_approve),
         await shoot(run, shots["ready"], "help", help_screen),
+        # A laptop's split pane at 3 a.m.: what decides the approval must read here too.
+        await shoot(run, shots["ready"], "dashboard-awaiting-approval-80x24", size=SMALL),
+        await shoot(run, shots["ready"], "confirm-approve-80x24", confirm_approve, size=SMALL),
     ]
     ready = shots["ready"][-1]
     assert ready.replacement is not None and ready.replacement.instances
