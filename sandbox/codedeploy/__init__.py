@@ -75,7 +75,7 @@ from .model import (
     minimum_healthy,
 )
 from .revisions import revision_key, revision_label
-from .state import AutoScalingApi, CodeDeploy
+from .state import CodeDeploy
 
 __all__ = [
     "BUILTIN_CONFIGS",
@@ -83,7 +83,6 @@ __all__ = [
     "DEFAULT_DURATIONS",
     "LIFECYCLE_ERROR_CODES",
     "Application",
-    "AutoScalingApi",
     "CodeDeploy",
     "DeployFaults",
     "Deployment",

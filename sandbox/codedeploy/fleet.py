@@ -5,12 +5,14 @@ removing a fleet that is no longer needed."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from cutover.sandbox.world import asg_changes, asg_config, asg_members
+from cutover.sandbox.world.asg_config import GroupSettings
 
 from .endings import finish
 from .launches import launch_hook_name, sync_launch_hooks
 from .model import Deployment
-from .state import AutoScalingApi, CodeDeploy, in_service
+from .state import CodeDeploy, in_service
 
 
 def copy_group(cd: CodeDeploy, dep: Deployment) -> bool:
@@ -35,19 +37,18 @@ def copy_group(cd: CodeDeploy, dep: Deployment) -> bool:
         for m in source.members.values()
         if m.health_status == "Healthy" and m.instance_id in serving
     ]
-    params: dict[str, Any] = {
-        "AutoScalingGroupName": dep.copied_asg,
-        "MinSize": min(source.min_size, len(healthy)),
-        "MaxSize": max(source.max_size, len(healthy)),
-        "DesiredCapacity": len(healthy),
-        "AvailabilityZones": list(source.azs),
-        "VPCZoneIdentifier": source.vpc_zone_identifier,
-        "HealthCheckType": source.health_check_type,
-        "HealthCheckGracePeriod": source.health_check_grace_period,
-        "DefaultCooldown": source.default_cooldown,
-        "TerminationPolicies": list(source.termination_policies),
-        "NewInstancesProtectedFromScaleIn": source.new_instances_protected,
-        "Tags": [
+    settings = GroupSettings(
+        min_size=min(source.min_size, len(healthy)),
+        max_size=max(source.max_size, len(healthy)),
+        desired=len(healthy),
+        availability_zones=list(source.azs),
+        vpc_zone_identifier=source.vpc_zone_identifier,
+        health_check_type=source.health_check_type,
+        health_check_grace_period=source.health_check_grace_period,
+        default_cooldown=source.default_cooldown,
+        termination_policies=list(source.termination_policies),
+        new_instances_protected=source.new_instances_protected,
+        tags=[
             {
                 "Key": t["Key"],
                 "Value": t.get("Value", ""),
@@ -55,15 +56,15 @@ def copy_group(cd: CodeDeploy, dep: Deployment) -> bool:
             }
             for t in source.tags
         ],
-    }
+    )
     if source.launch_template:
-        params["LaunchTemplate"] = {
+        settings.launch_template = {
             "LaunchTemplateId": source.launch_template["LaunchTemplateId"],
             "Version": source.launch_template.get("Version", "$Default"),
         }
     else:
-        params["LaunchConfigurationName"] = source.launch_configuration_name or source.name
-    _api(cd).create_auto_scaling_group(world, params)
+        settings.launch_configuration = source.launch_configuration_name or source.name
+    asg_config.create_group(world, dep.copied_asg or "", settings)
     copy = world.asgs[dep.copied_asg or ""]
     # The copy launches what the original launches: same template, instance type and
     # application revision (the deployment installs the new one).
@@ -99,14 +100,10 @@ def swap_attachments(cd: CodeDeploy, dep: Deployment, *, forward: bool) -> None:
             continue
         if dep.moved_tgs:
             arns = [a for a in dep.moved_tgs if a in world.target_groups]
-            _api(cd).attach_load_balancer_target_groups(
-                world, {"AutoScalingGroupName": name, "TargetGroupARNs": arns}
-            )
+            asg_members.attach_target_groups(world, world.asgs[name], arns)
         if dep.moved_clbs:
             names = [n for n in dep.moved_clbs if n in world.classic_lbs]
-            _api(cd).attach_load_balancers(
-                world, {"AutoScalingGroupName": name, "LoadBalancerNames": names}
-            )
+            asg_members.attach_classic(world, world.asgs[name], names)
         if forward:
             # Scale-outs of the new group launch what it now serves.
             world.asgs[name].revision = dep.label
@@ -114,13 +111,9 @@ def swap_attachments(cd: CodeDeploy, dep: Deployment, *, forward: bool) -> None:
         if name not in world.asgs:
             continue
         if dep.moved_tgs:
-            _api(cd).detach_load_balancer_target_groups(
-                world, {"AutoScalingGroupName": name, "TargetGroupARNs": dep.moved_tgs}
-            )
+            asg_members.detach_target_groups(world, world.asgs[name], dep.moved_tgs)
         if dep.moved_clbs:
-            _api(cd).detach_load_balancers(
-                world, {"AutoScalingGroupName": name, "LoadBalancerNames": dep.moved_clbs}
-            )
+            asg_members.detach_classic(world, world.asgs[name], dep.moved_clbs)
     dep.swapped = forward
     if grp is None:
         return
@@ -154,9 +147,7 @@ def remove_fleet(cd: CodeDeploy, asg_names: Iterable[str], instance_ids: Iterabl
         if asg is None:
             continue
         in_groups.update(asg.members)
-        _api(cd).delete_auto_scaling_group(
-            world, {"AutoScalingGroupName": name, "ForceDelete": True}
-        )
+        asg_changes.delete_group(world, asg, True)
     for iid in instance_ids:
         inst = world.instances.get(iid)
         if inst is not None and iid not in in_groups:
@@ -168,9 +159,3 @@ def remove_replacements(cd: CodeDeploy, trigger: Deployment) -> None:
     grp = cd.groups.get((trigger.application, trigger.group))
     if grp is not None and not trigger.swapped:
         grp.spec["autoScalingGroups"] = [dict(e) for e in trigger.group_asgs_before]
-
-
-def _api(cd: CodeDeploy) -> AutoScalingApi:
-    if cd.autoscaling is None:
-        raise RuntimeError("CodeDeploy has no Auto Scaling API to call")
-    return cd.autoscaling

@@ -1,11 +1,10 @@
 """`CodeDeploy`, the state at `world.deploy`: CodeDeploy's resources, their lookups, and the
-creation of deployments; and `AutoScalingApi`, the Auto Scaling calls CodeDeploy makes."""
+creation of deployments."""
 
 from __future__ import annotations
 
 import string
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from cutover.common.lifecycle import (
     BLOCK_EVENTS,
@@ -33,29 +32,11 @@ from .model import (
 from .revisions import revision_key, revision_label
 
 
-class AutoScalingApi(Protocol):
-    """The Auto Scaling operations CodeDeploy calls, as AWS's CodeDeploy calls Auto Scaling's
-    API: each takes the world and the call's parameters and answers as the API does."""
-
-    def create_auto_scaling_group(self, world: World, params: dict) -> dict: ...
-
-    def delete_auto_scaling_group(self, world: World, params: dict) -> dict: ...
-
-    def attach_load_balancer_target_groups(self, world: World, params: dict) -> dict: ...
-
-    def detach_load_balancer_target_groups(self, world: World, params: dict) -> dict: ...
-
-    def attach_load_balancers(self, world: World, params: dict) -> dict: ...
-
-    def detach_load_balancers(self, world: World, params: dict) -> dict: ...
-
-
 class CodeDeploy:
     """CodeDeploy's resources and what the deployments need to move; lives at `world.deploy`.
 
     Every method expects the caller to hold `world.lock` (the API services and the tick hook
-    do). `autoscaling` is the Auto Scaling API that blue/green deployments call to copy,
-    attach, detach and delete groups; the API layer provides it.
+    do).
     """
 
     def __init__(self, world: World) -> None:
@@ -63,7 +44,6 @@ class CodeDeploy:
         self.settings = Settings()
         self.hooks: LifecycleHooks = TimedHooks()
         self.faults = DeployFaults(world)
-        self.autoscaling: AutoScalingApi | None = None
         self.applications: dict[str, Application] = {}
         self.groups: dict[tuple[str, str], DeploymentGroup] = {}
         self.deployments: dict[str, Deployment] = {}

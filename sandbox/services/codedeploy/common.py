@@ -1,13 +1,11 @@
-"""What every CodeDeploy handler shares: the service's limits, the state with the Auto
-Scaling API it calls, paging, and decoding the names and ids requests carry."""
+"""What every CodeDeploy handler shares: the service's limits, the state, paging, and
+decoding the names and ids requests carry."""
 
 from __future__ import annotations
 
 import re
 
-from cutover.sandbox import codedeploy
-from cutover.sandbox.codedeploy import CodeDeploy, Deployment
-from cutover.sandbox.services import autoscaling
+from cutover.sandbox.codedeploy import Deployment, state
 from cutover.sandbox.services.ec2 import paginate
 from cutover.sandbox.wire import enum_of
 from cutover.sandbox.world import World, WorldError
@@ -26,15 +24,6 @@ LABELS = enum_of(SERVICE, "TargetLabel")
 
 def err(code: str, message: str) -> WorldError:
     return WorldError(code, message)
-
-
-def state(world: World) -> CodeDeploy:
-    """The world's CodeDeploy, able to call Auto Scaling's API."""
-    cd = codedeploy.state(world)
-    # Blue/green deployments copy, attach, detach and delete Auto Scaling groups through
-    # Auto Scaling's API, as CodeDeploy does in AWS.
-    cd.autoscaling = autoscaling
-    return cd
 
 
 def paged(items: list, params: dict, scope: str) -> tuple[list, dict]:
