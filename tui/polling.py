@@ -11,8 +11,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from cutover.backend.model import Snapshot
-from cutover.backend.observe import ObserveError
+from cutover.backend.model import Event, Snapshot
+from cutover.backend.observe import ObserveError, diff
 from textual.message import Message
 from textual.screen import ModalScreen
 
@@ -21,11 +21,29 @@ log = logging.getLogger("cutover.tui")
 MAX_BACKOFF = 30.0
 
 
+def timeline_events(previous: Snapshot | None, snap: Snapshot) -> list[Event]:
+    """What the timeline gains when `snap` follows `previous` (nothing across deployments:
+    a new deployment starts its own story)."""
+    if previous is None:
+        return []
+    if (previous.deployment and previous.deployment.id) != (snap.deployment and snap.deployment.id):
+        return []
+    try:
+        return diff(previous, snap)
+    except Exception:  # a timeline glitch must not cost the view
+        log.exception("diff failed")
+        return []
+
+
 @dataclass
 class SnapshotReady(Message):
     """The polling worker read a new snapshot."""
 
     snapshot: Snapshot
+    # The timeline's events since `since`, worked out in the worker: at a thousand instances
+    # per fleet the comparison costs more than drawing the screen, and belongs off the loop.
+    events: list[Event] | None = None
+    since: Snapshot | None = None
 
 
 @dataclass
@@ -63,17 +81,19 @@ class Polling:
         """Worker thread: one snapshot, posted back as a message."""
         assert self.observer is not None
         try:
-            snap = self.observer.snapshot(deployment_id=self.deployment_id, previous=self.snapshot)
+            previous = self.snapshot
+            snap = self.observer.snapshot(deployment_id=self.deployment_id, previous=previous)
             if self.controller is not None:
                 # Actions sent from here whose outcome nobody recorded: read back and shown.
                 snap = self.controller.settle(snap)
+            events = timeline_events(previous, snap)
         except ObserveError as exc:
             self.post_message(RefreshFailed(str(exc), exc.throttled, exc.gone))
         except Exception as exc:  # never crash the app: log it, show it, keep polling
             log.exception("snapshot failed")
             self.post_message(RefreshFailed(f"unexpected error: {exc}"))
         else:
-            self.post_message(SnapshotReady(snap))
+            self.post_message(SnapshotReady(snap, events, previous))
 
     def _fetched(self, throttled: bool) -> None:
         self._fetching = False
@@ -96,7 +116,9 @@ class Polling:
             self._arm(0)
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self.feed(message.snapshot)
+        # Another snapshot shown meanwhile (a test's) means the events are against the wrong one.
+        fresh = message.since is self.snapshot
+        self.feed(message.snapshot, message.events if fresh else None)
         self._fetched(False)
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cutover.backend.model import Event, Instance, Snapshot
+from cutover.backend.model import Event, Instance, LifecycleEvent, Snapshot, TargetHealth
 
 
 def diff(previous: Snapshot, current: Snapshot) -> list[Event]:
@@ -26,8 +26,11 @@ def diff(previous: Snapshot, current: Snapshot) -> list[Event]:
         old_role, old = before[iid]
         if old_role != role:
             out.append(Event(at, "instance", f"{iid} moved from the {old_role} to the {role}", iid))
+        if old is inst:
+            continue
         out += _instance_events(old, inst, same_deployment, at)
-        out += _health_events(old, inst, at)
+        if not _same_health(old.health, inst.health):
+            out += _health_events(old, inst, at)
     for iid, (role, _) in before.items():
         if iid not in after:
             out.append(Event(at, "instance", f"{iid} left the {role}", iid))
@@ -90,6 +93,8 @@ def _instance_events(
                 iid,
             )
         )
+    if _same_events(old.events, inst.events):
+        return out  # the usual case, and this runs for every instance of every refresh
     old_events = {e.name: e for e in old.events}
     for e in inst.events:
         was = old_events.get(e.name)
@@ -103,6 +108,26 @@ def _instance_events(
             text = f"{iid}: {e.name} failed" + (f" ({detail})" if detail else "")
             out.append(Event(at, "instance", text, iid))
     return out
+
+
+def _same_events(old: tuple[LifecycleEvent, ...], new: tuple[LifecycleEvent, ...]) -> bool:
+    """Every event in the same place with the same status: nothing for the timeline."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if a.status != b.status or a.name != b.name:
+            return False
+    return True
+
+
+def _same_health(old: tuple[TargetHealth, ...], new: tuple[TargetHealth, ...]) -> bool:
+    """Same state in the same groups (a drain is told by state or description)."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if a.state != b.state or a.name != b.name or a.description != b.description:
+            return False
+    return True
 
 
 def _health_events(old: Instance, inst: Instance, at: datetime) -> list[Event]:
