@@ -265,3 +265,28 @@ def test_a_thousand_instances_draw_only_the_rows_on_screen() -> None:
         assert text.startswith("1000 healthy")
 
     run(body, size=(120, 40))
+
+
+def test_both_tables_shorten_ids_together_at_every_width() -> None:
+    """Draining originals need a wider health column than the replacements: at some widths
+    one table alone would cut its ids. The same instance kind must read one way on screen."""
+
+    async def body(app: CutoverApp, pilot: Any) -> None:
+        app.feed(rerouting())
+        seen = set()
+        for width in range(110, 201, 6):
+            await pilot.resize_terminal(width, 40)
+            await pilot.pause()
+            await pilot.pause()  # a table that changed its ids asks the other to follow
+            styles = set()
+            for panel in ("original", "replacement"):
+                lines = shown(app, panel)
+                for iid in IDS[panel]:
+                    line = line_of(lines, iid)
+                    styles.add("whole" if iid in line else f"{len(line.split()[0])} wide")
+            assert len(styles) == 1, (width, styles)
+            seen |= styles
+        # Both kinds were met on the way, so the widths tried cross the line.
+        assert "whole" in seen and len(seen) == 2, seen
+
+    run(body, size=(110, 40))

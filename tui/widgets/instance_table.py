@@ -36,11 +36,21 @@ class Layout:
     keep: int | None  # trailing id characters kept, or None for whole ids
 
 
-def fit(natural: Sequence[int], short: int, width: int) -> tuple[int, ...]:
+def fits(natural: Sequence[int], width: int) -> bool:
+    """Every column at its natural width fits."""
+    return sum(natural) + GAP * (len(natural) - 1) <= width
+
+
+def fit(
+    natural: Sequence[int], short: int, width: int, whole: bool | None = None
+) -> tuple[int, ...]:
     """Column widths for `width` cells: the first column (`natural[0]`, or `short` when the
-    whole ids do not fit) and the second (health) always; the others in order while they fit
-    whole; the first that does not is cut to what is left (when that is worth showing)."""
-    first = natural[0] if sum(natural) + GAP * (len(natural) - 1) <= width else short
+    whole ids do not fit, or `whole` says not to) and the second (health) always; the others
+    in order while they fit whole; the first that does not is cut to what is left (when that
+    is worth showing)."""
+    if whole is None:
+        whole = fits(natural, width)
+    first = natural[0] if whole else short
     out = [first]
     left = width - first
     for i, w in enumerate(natural[1:], start=1):
@@ -55,6 +65,19 @@ def fit(natural: Sequence[int], short: int, width: int) -> tuple[int, ...]:
             out.append(0)
             left = 0
     return tuple(out)
+
+
+class SharedIds:
+    """Tables shown side by side shorten ids together, to the same tail length: the same
+    instance must read the same in both, and a whole id beside a cut one reads as two kinds."""
+
+    def __init__(self) -> None:
+        self.tables: list[InstanceTable] = []
+        self.short: set[int] = set()  # the tables (by id()) whose whole ids do not fit
+
+    @property
+    def keep(self) -> int:
+        return max((t.own_keep for t in self.tables), default=6)
 
 
 class InstanceTable(ScrollView, can_focus=True):
@@ -120,6 +143,17 @@ class InstanceTable(ScrollView, can_focus=True):
         self._layout = Layout((), None)
         self._drawn_key: tuple[object, ...] = ()
         self._drawn: list[Row] = []  # the rows on screen when last painted
+        self._shared: SharedIds | None = None
+
+    def share_ids(self, shared: SharedIds) -> None:
+        """Shorten ids with the other tables of `shared` (see SharedIds)."""
+        self._shared = shared
+        shared.tables.append(self)
+
+    @property
+    def own_keep(self) -> int:
+        """Trailing characters that keep this table's ids apart."""
+        return self._keep
 
     # ----- data -----
 
@@ -273,13 +307,37 @@ class InstanceTable(ScrollView, can_focus=True):
             natural[0] = max(natural[0], len(r.id) + (len(MARK) if r.in_flight else 0))
             for i, cell in enumerate(r.cells, start=1):
                 natural[i] = max(natural[i], cell.cell_len)
-        key = (tuple(natural), self._keep, self._marked, width)
+        whole = fits(natural, width)
+        keep, others_short = self._keep, False
+        if self._shared is not None:
+            keep, others_short = self._share(not whole)
+        key = (tuple(natural), keep, self._marked, width, others_short)
         if key != self._layout_key:
-            short = len(short_id("i-" + "0" * 17, self._keep)) + len(MARK) * self._marked
-            widths = fit(natural, short, width)
+            short = len(short_id("i-" + "0" * 17, keep)) + len(MARK) * self._marked
+            widths = fit(natural, short, width, whole=whole and not others_short)
             self._layout_key = key
-            self._layout = Layout(widths, None if widths[0] >= natural[0] else self._keep)
+            self._layout = Layout(widths, None if widths[0] >= natural[0] else keep)
         return self._layout
+
+    def _share(self, short: bool) -> tuple[int, bool]:
+        """Tell the other tables whether this one cuts ids; the tail length and whether
+        another one does."""
+        assert self._shared is not None
+        shared, me = self._shared, id(self)
+        if short != (me in shared.short):
+            if short:
+                shared.short.add(me)
+            else:
+                shared.short.discard(me)
+            for other in shared.tables:
+                if other is not self:
+                    other.relayout()
+        return shared.keep, bool(shared.short - {me})
+
+    def relayout(self) -> None:
+        """Size the columns again at the next paint (another table changed its ids)."""
+        self._layout_where = ()
+        self.refresh()
 
     def _repaint_if_changed(self) -> None:
         """Compare the rows on screen with the ones drawn there: most refreshes change rows
