@@ -217,3 +217,42 @@ async def fed(pilot: Pilot[Any]) -> None:
     for snap in installing_then_ready():
         app.feed(snap)
     await pilot.pause()
+
+
+def test_the_gates_verdict_is_on_screen_at_80x24_while_ready() -> None:
+    asyncio.run(_gates_verdict())
+
+
+async def _gates_verdict() -> None:
+    """The gates decide the approval; at 80x24 their panel is below the fleets, so the line
+    above the footer carries their verdict, and a failing gate by name and reason."""
+    from dataclasses import replace
+
+    from cutover.backend.model import Check
+
+    app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fed(pilot)
+        await pilot.pause()
+        screen = screen_lines(app)
+        print("\n".join(screen))
+        assert app.dashboard.query_one("#gates").region.y >= 24, "the panel is below the fold"
+        assert any("Gates all 3 pass" in line for line in screen), screen
+        # Every dimmed key's reason still starts on screen, cut with `…` rather than dropped.
+        assert any("t: not in the termination wait" in line for line in screen), screen
+        assert any("d: deployment" in line for line in screen), screen
+
+        snap = app.snapshot
+        assert snap is not None
+        failing = Check("alarms", False, "web-tg-5xx is in ALARM since 03:01 (5xx > 10/min)")
+        app.feed(replace(snap, gates=(snap.gates[0], snap.gates[1], failing)))
+        await pilot.pause()
+        screen = screen_lines(app)
+        print("\n".join(screen))
+        assert any("Gates 1 FAIL  alarms: web-tg-5xx is in ALARM" in line for line in screen)
+
+        # Tall enough for the panel itself: no second copy of the verdict.
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        await pilot.pause()
+        assert not any("Gates 1 FAIL" in line for line in screen_lines(app))

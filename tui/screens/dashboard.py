@@ -13,7 +13,7 @@ from cutover.backend.actions.catalogue import (
     IN_PLACE,
     style_of,
 )
-from cutover.backend.model import Snapshot
+from cutover.backend.model import Check, Snapshot
 from cutover.tui.host import DashboardHost
 from cutover.tui.widgets.banner import Banner
 from cutover.tui.widgets.common import TextStatic
@@ -185,19 +185,37 @@ class DashboardScreen(Screen[None]):
             self.query_one(f"#{role}").styles.height = min(room, max(1, rows) + 7)
 
     def _why(self, snap: Snapshot | None) -> Text:
-        """Why dimmed keys are dimmed: the footer cannot say it, so this line does."""
+        """What the footer cannot say: the gates' verdict while their panel is out of view
+        (a short terminal), and why dimmed keys are dimmed. One line each, cut with `…`."""
         if snap is None or self.cutover.read_only:
             return Text("read-only: mutating keys are off" if self.cutover.read_only else "")
-        out = Text()
-        style = style_of(snap)
-        for entry in BY_PLACE:
-            check = snap.action(entry.name)
-            if not check.passed and style in entry.explain:
-                if out:
+        width = max(20, self.size.width - 2)  # less the padding
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if snap.gates and not self._gates_in_view():
+            out.append_text(gates_verdict(snap.gates))
+        dimmed = [
+            (entry.key, snap.action(entry.name).reason)
+            for entry in BY_PLACE
+            if not snap.action(entry.name).passed and style_of(snap) in entry.explain
+        ]
+        if dimmed:
+            if out:
+                out.append("\n")
+            # Every reason starts on screen: the line is shared, short ones whole.
+            rooms = shares([len(r) for _, r in dimmed], width - 5 * len(dimmed))
+            for i, ((key, reason), room) in enumerate(zip(dimmed, rooms, strict=True)):
+                if i:
                     out.append("  ")
-                out.append(f"{entry.key}: ", style="bold")
-                out.append(check.reason[:70], style="dim")
+                out.append(f"{key}: ", style="bold")
+                room = max(8, room)
+                out.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
         return out
+
+    def _gates_in_view(self) -> bool:
+        """The gates panel is wholly on screen (not scrolled off or below the fold)."""
+        gates = self.query_one(GatesView)
+        body = self.query_one("#body")
+        return gates.display and body.region.contains_region(gates.region)
 
     def action_picker(self) -> None:
         self.cutover.open_picker()
@@ -205,6 +223,39 @@ class DashboardScreen(Screen[None]):
     @on(EnvironmentPanel.InstanceChosen)
     def _instance(self, event: EnvironmentPanel.InstanceChosen) -> None:
         self.cutover.open_instance(event.instance_id)
+
+
+def shares(wants: list[int], total: int) -> list[int]:
+    """Split `total` cells among texts that want `wants`: whoever wants less than an equal
+    share gets what it wants, the rest split what is left."""
+    out = [0] * len(wants)
+    left = sorted(range(len(wants)), key=lambda i: wants[i])
+    while left:
+        share = total // len(left)
+        i = left[0]
+        if wants[i] > share:
+            for j in left:
+                out[j] = share
+            break
+        out[i] = wants[i]
+        total -= wants[i]
+        left.pop(0)
+    return out
+
+
+def gates_verdict(gates: tuple[Check, ...]) -> Text:
+    """`Gates all 4 pass: capacity, ...` or `Gates 1 FAIL  alarms: web-tg-5xx in ALARM`."""
+    out = Text("Gates ", style="bold")
+    failing = [g for g in gates if not g.passed]
+    if not failing:
+        out.append(f"all {len(gates)} pass", style="green")
+        out.append(": " + ", ".join(g.name for g in gates), style="dim")
+        return out
+    out.append(f"{len(failing)} FAIL", style="bold red")
+    for gate in failing:
+        out.append(f"  {gate.name}: ", style="bold")
+        out.append(gate.reason)
+    return out
 
 
 def _requester(name: str) -> Callable[[DashboardScreen], None]:
