@@ -100,24 +100,46 @@ async def _quiet() -> None:
         assert "Leftovers: No leftovers" in "\n".join(screen_lines(app))
 
 
-def test_the_timeline_keeps_the_time_and_kind_and_cuts_the_middle() -> None:
+def test_the_timeline_keeps_the_time_and_kind_and_wraps_then_cuts_the_middle() -> None:
     asyncio.run(_timeline())
 
 
 async def _timeline() -> None:
+    from cutover.backend.model import Event
+
     app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
     async with app.run_test(size=(80, 40)) as pilot:
         await fed(pilot)
+        iid = "i-0df884916e3530534"
+        failed = (
+            f"{iid}: AfterInstall failed (ScriptFailed: Script at specified location:"
+            " scripts/after_install.sh run as user root failed with exit code 1)"
+        )
+        app.events = [*app.events, Event(NOW, "instance", failed, iid)]
+        app.render_view()
+        await pilot.pause()
         timeline = app.dashboard.query_one("#timeline")
         lines = text_of(timeline).splitlines()
-        events = list(reversed(app.events))[: len(lines)]
-        assert events, "the fed snapshots made events"
+        print("\n".join(lines))
+        # An event is its first line and the indented ones under it.
+        shown: list[list[str]] = []
+        for line in lines:
+            if line.startswith(" " * 18) and shown:
+                shown[-1].append(line)
+            else:
+                shown.append([line])
+        events = list(reversed(app.events))[: len(shown)]
+        assert len(events) >= 3, "the fed snapshots made events"
         width = timeline.content_size.width
-        for line, ev in zip(lines, events, strict=True):
-            assert len(line) <= width, line
-            assert f" {ev.kind} " in line, line
+        for event_lines, ev in zip(shown, events, strict=True):
+            assert all(len(line) <= width for line in event_lines), event_lines
+            assert len(event_lines) <= 2, event_lines
+            assert f" {ev.kind} " in event_lines[0], event_lines
             # Both ends of the text stay: what it is about, and how it ended.
-            assert ev.text[:6] in line and line.endswith(ev.text[-6:]), line
+            assert event_lines[-1].endswith(ev.text[-6:]), event_lines
+        first = " ".join(line.strip() for line in shown[0])
+        assert "i-…530534: AfterInstall failed" in first, first
+        assert first.endswith("exit code 1)"), first
 
 
 def test_the_whole_continue_deployment_call_reads_at_80x24(tmp_path: Path) -> None:

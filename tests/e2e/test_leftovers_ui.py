@@ -124,14 +124,13 @@ def test_fleet_and_leftovers_panels_from_fed_snapshots() -> None:
             # The deployment ends: the leftover shows, by row key; the same row is updated.
             app.feed(in_place((STANDBY,)))
             await pilot.pause()
-            rows = panel.table
-            assert rows.row_count == 1
-            assert "taken out by the hooks" in str(rows.get_row_at(0)[2])
+            assert panel.count == 1
+            assert "taken out by the hooks" in text_of(panel.query_one(".leftovers-list"))
             assert dash.check_action("repair", ()) is True
             assert table.get_row("i-0aaa")[0] == "i-0aaa"
             app.feed(in_place(()))
             await pilot.pause()
-            assert rows.row_count == 0
+            assert panel.count == 0
             assert "No leftovers" in text_of(panel.query_one(".leftovers-summary"))
 
             # Blue/green has no leftovers panel and no repair key.
@@ -165,11 +164,9 @@ def test_repair_by_keypress(live: Live) -> None:
         app = live.app
         async with app.run_test(size=(120, 40)) as pilot:
             panel = app.dashboard.query_one(LeftoversPanel)
-            await wait_until(
-                pilot, lambda: panel.table.row_count == 1, what="the leftover on screen"
-            )
-            assert api in str(panel.table.get_row_at(0)[1])
-            assert "api-tg port 80" in str(panel.table.get_row_at(0)[2])
+            await wait_until(pilot, lambda: panel.count == 1, what="the leftover on screen")
+            shown = text_of(panel.query_one(".leftovers-list"))
+            assert api in shown and "api-tg port 80" in shown
             await pilot.press("f")
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
             plan = text_of(app.screen.query_one("#plan"))
@@ -187,5 +184,37 @@ def test_repair_by_keypress(live: Live) -> None:
             ]
             health = elbv2.describe_target_health(TargetGroupArn=arn)
             assert api in {d["Target"]["Id"] for d in health["TargetHealthDescriptions"]}
+
+    asyncio.run(run())
+
+
+OUT = Leftover(
+    "out-of-service",
+    "i-0df884916e3530534",
+    "not registered in target group api-tg port 80, taken out by the hooks in deployment"
+    " d-UHMQH31HV (BeforeInstall) and not put back: the deployment failed at AfterInstall",
+    instance_id="i-0df884916e3530534",
+    tagged=True,
+)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+def test_a_leftover_reads_whole_at_every_size(size: tuple[int, int]) -> None:
+    """The detail says which deployment took the instance out and from which port: cut at
+    the panel's edge it would not."""
+    from tests.e2e.test_layout import screen_lines, squeezed
+
+    async def run() -> None:
+        app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            app.feed(in_place((STANDBY, OUT)))
+            await pilot.pause()
+            panel = app.dashboard.query_one(LeftoversPanel)
+            panel.scroll_visible(animate=False)
+            await pilot.pause()
+            screen = squeezed("".join(screen_lines(app)))
+            for lo in (STANDBY, OUT):
+                assert squeezed(lo.resource + lo.detail) in screen, (lo.detail, screen)
 
     asyncio.run(run())

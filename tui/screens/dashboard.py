@@ -89,6 +89,7 @@ class DashboardScreen(Screen[None]):
         stacked = self.size.width < STACK_BELOW
         panels = self.query_one("#panels")
         panels.set_class(stacked, "-stacked")
+        self.query_one("#bottom").set_class(stacked, "-stacked")
         # Narrow, the footer drops its padding and the palette hint (ctrl+p still opens it, and
         # the help screen says so), so every key, help and quit included, still shows.
         footer = self.query_one(Footer)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from cutover.backend.model import Leftover, Snapshot
 from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import DataTable
+from textual.containers import Vertical, VerticalScroll
 
-COLUMNS = ("kind", "resource", "detail")
 _STYLE = {
     "standby": "yellow",
     "out-of-service": "bold red",
@@ -18,36 +18,33 @@ _STYLE = {
 }
 
 
-def row_key(lo: Leftover) -> str:
-    """Stable across snapshots while the leftover is the same (not its wording)."""
-    return "|".join(str(part) for part in lo.key)
-
-
 class LeftoversPanel(Vertical):
-    """One row per leftover, updated by key; a summary line says "No leftovers" or why the
-    check waits (a deployment running) and which key repairs."""
+    """One entry per leftover: its kind and resource, then what is wrong, wrapped under
+    itself (a detail names the deployment and the port; cut, it would hide which). A
+    summary line says "No leftovers" or why the check waits (a deployment running) and
+    which key repairs."""
 
     DEFAULT_CSS = """
-    LeftoversPanel { border: round $warning; height: auto; max-height: 10; }
+    LeftoversPanel { border: round $warning; height: auto; max-height: 12; }
     LeftoversPanel > .leftovers-summary { height: 1; padding: 0 1; }
-    LeftoversPanel DataTable { height: auto; max-height: 7; }
+    LeftoversPanel > VerticalScroll { height: auto; max-height: 9; }
+    LeftoversPanel .leftovers-list { padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Leftovers"
-        self._shown: dict[str, Leftover] = {}
+        self._found: tuple[Leftover, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield TextStatic(classes="leftovers-summary")
-        table: DataTable[Text | str] = DataTable(cursor_type="row", show_header=False)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
-        yield table
+        with VerticalScroll(can_focus=False):
+            yield TextStatic(classes="leftovers-list")
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one(DataTable)
+    def count(self) -> int:
+        """Leftovers on screen."""
+        return len(self._found)
 
     def show(self, snap: Snapshot | None) -> None:
         summary = self.query_one(".leftovers-summary", TextStatic)
@@ -61,28 +58,42 @@ class LeftoversPanel(Vertical):
         else:
             text = Text(f"{len(found)} leftover(s)", style="bold yellow")
             text.append("  f repairs them (shows the plan first)", style="dim")
-        wanted = {row_key(lo): lo for lo in found or ()}
-        table = self.table
-        table.display = bool(wanted)
-        # No rows: one line, without the box (the app's stylesheet), so it names itself.
-        self.set_class(not wanted, "-empty")
-        summary.set_text(Text.assemble(("Leftovers: ", "bold"), text) if not wanted else text)
-        with self.app.batch_update():
-            for key in list(table.rows):
-                if key.value not in wanted:
-                    table.remove_row(key)
-                    self._shown.pop(key.value or "", None)
-            for key, lo in wanted.items():
-                if self._shown.get(key) == lo and key in table.rows:
-                    continue
-                self._shown[key] = lo
-                cells = (
-                    Text(lo.kind, style=_STYLE.get(lo.kind, "")),
-                    Text(lo.resource),
-                    Text(lo.detail),
-                )
-                if key in table.rows:
-                    for col, value in zip(COLUMNS, cells, strict=True):
-                        table.update_cell(key, col, value)
-                else:
-                    table.add_row(*cells, key=key)
+        self._found = tuple(found or ())
+        self.query_one(VerticalScroll).display = bool(self._found)
+        # None: one line, without the box (the app's stylesheet), so it names itself.
+        self.set_class(not self._found, "-empty")
+        summary.set_text(Text.assemble(("Leftovers: ", "bold"), text) if not found else text)
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()  # details wrap to the width
+
+    def _draw(self) -> None:
+        width = (self.content_size.width or 80) - 2  # the list's padding
+        self.query_one(".leftovers-list", TextStatic).set_text(entries(self._found, width))
+
+
+def entries(found: tuple[Leftover, ...], width: int) -> Text:
+    """`kind  resource  detail`, the details wrapped under themselves; when the kinds and
+    resources leave the details too little room, each detail goes under its resource."""
+    out = Text()
+    if not found:
+        return out
+    kind_w = max(len(lo.kind) for lo in found)
+    res_w = max(len(lo.resource) for lo in found)
+    indent = kind_w + res_w + 4
+    if width - indent < 30:
+        indent = 2
+    for i, lo in enumerate(found):
+        if i:
+            out.append("\n")
+        out.append(f"{lo.kind:<{kind_w}}  ", style=_STYLE.get(lo.kind, ""))
+        out.append(lo.resource, style="bold")
+        lines = textwrap.wrap(lo.detail, max(10, width - indent)) or [""]
+        if indent == 2:
+            out.append("\n")
+            out.append("\n".join("  " + line for line in lines))
+        else:
+            out.append(" " * (res_w - len(lo.resource) + 2))
+            out.append(("\n" + " " * indent).join(lines))
+    return out

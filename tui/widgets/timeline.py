@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from datetime import datetime
 
 from cutover.backend.model import Event
 from cutover.tui.widgets.common import TextStatic, ago
+from cutover.tui.widgets.rows import short_id
 from rich.text import Text
 
 KEEP = 200
+INDENT = 18  # the time (7), the kind (9) and their spaces: where an event's text starts
+_ID = re.compile(r"\bi-[0-9a-f]{17}\b")
 # Lines shown at most; the panel's height in the stylesheet leaves room for these.
 SHOWN = 8
 
@@ -23,6 +28,19 @@ def middle_cut(text: str, width: int) -> str:
     head = (width - 1) // 2
     tail = width - 1 - head
     return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+def fold(text: str, width: int, lines: int = 2) -> list[str]:
+    """`text` in at most `lines` lines of `width`: whole instance ids while they fit (the
+    details screen and the audit name them whole), shortened as in the tables when not;
+    wrapped at spaces; what is still too long cut in the middle of its last line."""
+    if len(text) > width:
+        text = _ID.sub(lambda m: short_id(m.group(0)), text)
+    pieces = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)
+    if len(pieces) > lines:
+        rest = " ".join(pieces[lines - 1 :])
+        pieces = [*pieces[: lines - 1], middle_cut(rest, width)]
+    return pieces or [""]
 
 
 def short_ago(text: str) -> str:
@@ -68,13 +86,22 @@ class Timeline(TextStatic):
         if not shown:
             out.append("Timeline: no changes seen yet", style="dim")
         width = self.content_size.width or 80
-        for i, ev in enumerate(shown):
-            if i:
-                out.append("\n")
-            # One line per event; the time and the kind always show, the text gives way.
-            line = Text(no_wrap=True)
-            line.append(f"{short_ago(ago(ev.time, now)):>7} ", style="dim")
-            line.append(f"{ev.kind:<9} ", style="cyan")
-            line.append(middle_cut(ev.text, max(8, width - len(line))))
-            out.append_text(line)
+        room = max(8, width - INDENT)
+        used = 0
+        for ev in shown:
+            # The time and the kind always show; the text wraps once beneath them, then
+            # gives way in the middle. Events are dropped whole, oldest first.
+            pieces = fold(ev.text, room)
+            if used and used + len(pieces) > SHOWN:
+                break
+            for j, piece in enumerate(pieces):
+                if used:
+                    out.append("\n")
+                used += 1
+                if j:
+                    out.append(" " * INDENT + piece)
+                    continue
+                out.append(f"{short_ago(ago(ev.time, now)):>7} ", style="dim")
+                out.append(f"{ev.kind:<9} ", style="cyan")
+                out.append(piece)
         self.set_text(out)
