@@ -20,7 +20,7 @@ from cutover.tui.widgets.common import TextStatic
 from cutover.tui.widgets.environment import EnvironmentPanel
 from cutover.tui.widgets.gates import GatesView
 from cutover.tui.widgets.header import DashboardHeader
-from cutover.tui.widgets.instance_table import SharedIds
+from cutover.tui.widgets.instance_table import InstanceTable, SharedIds
 from cutover.tui.widgets.leftovers import LeftoversPanel
 from cutover.tui.widgets.lifecycle import Lifecycle
 from cutover.tui.widgets.timeline import Timeline
@@ -75,8 +75,8 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         shared = SharedIds()
-        for panel in ("#original", "#replacement"):
-            self.query_one(panel, EnvironmentPanel).table.share_ids(shared)
+        for table in self.query("#original InstanceTable, #replacement InstanceTable"):
+            cast(InstanceTable, table).share_ids(shared)
         self._arrange()
         self.cutover.render_view()
 
