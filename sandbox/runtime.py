@@ -151,8 +151,17 @@ class Sandbox:
         )
         self._thread.start()
         ready.wait()
+        # Booting is a server per instance: the huge scenario's 2,000 take tens of seconds on
+        # a busy machine, as long as the fleet is given to settle.
+        boot = max(30.0, wait_healthy)
         try:
-            self.call(self._start_async())
+            self.call(self._start_async(), timeout=boot)
+        except TimeoutError:
+            self.stop()
+            raise SandboxError(
+                f"the sandbox did not start within {boot:.0f} s (every instance is a server:"
+                " a busy machine starts a big scenario slowly; try again)"
+            ) from None
         except OSError as exc:
             self.stop()
             raise SandboxError(
