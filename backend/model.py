@@ -103,6 +103,12 @@ class Series:
         return self.points[-1][1] if self.points else None
 
 
+# The 5xx a load balancer answers itself (Application, classic): by load balancer, never by
+# target group or environment. And the 5xx its targets answer (per target group / classic LB).
+LB_OWN_5XX = ("HTTPCode_ELB_5XX_Count", "HTTPCode_ELB_5XX")
+TARGET_5XX = ("HTTPCode_Target_5XX_Count", "HTTPCode_Backend_5XX")
+
+
 @dataclass(frozen=True)
 class Environment:
     role: Literal["original", "replacement", "fleet"]
@@ -177,6 +183,29 @@ class ListenerWeights:
     # The rule's whole action list as ELB returned it (JSON): a weight change sends it back
     # with only the weights changed, so authentication actions and stickiness survive.
     actions: str = ""
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A target group or classic load balancer as read this time: its targets' health counts,
+    the load balancers in front of it, and which environments its registered targets are."""
+
+    name: str
+    kind: Literal["target-group", "classic"]
+    healthy: int
+    registered: int  # registered and not draining
+    unhealthy: int  # registered, not draining, failing health checks
+    load_balancers: tuple[str, ...] = ()  # names (a classic load balancer is its own)
+    roles: tuple[str, ...] = ()  # original / replacement / fleet / other, of its targets
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A listener (`web-alb:8080`) and the group's target groups it sends clients to (a
+    forward with weight above 0, in any of its rules)."""
+
+    listener: str
+    target_groups: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -368,6 +397,12 @@ class Snapshot:
     # The group's latest deployment when CodeDeploy started it by itself (Auto Scaling's, an
     # auto-update): shown beside the deployment under supervision, never in its place.
     automatic: DeploymentSummary | None = None
+    # Per target group / classic load balancer read this time (the verdict counts from it);
+    # a source whose health could not be read is absent.
+    sources: tuple[SourceHealth, ...] = ()
+    # The listeners sending clients to the group's target groups; None when the listener
+    # rules were not read (no target group, or the read failed).
+    serving: tuple[Serving, ...] | None = None
 
     def action(self, name: str) -> Check:
         return next(

@@ -21,7 +21,7 @@ from cutover.backend.config import ConfigError, TargetConfig, load_config
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
 from cutover.backend.present.status_json import status_document
-from cutover.backend.present.status_text import render_status
+from cutover.backend.present.status_text import brief, render_status
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
@@ -87,9 +87,33 @@ def run_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.json:
         json.dump(status_document(snap), out, indent=2, sort_keys=False)
         out.write("\n")
+    elif getattr(args, "brief", False):
+        out.write("\n".join(brief(snap, last_action(AuditLog(), snap))) + "\n")
     else:
         out.write(render_status(snap) + "\n")
     return EXIT_OK
+
+
+def last_action(audit: AuditLog, snap: Snapshot) -> dict | None:
+    """The newest audit record of an action on this group, at this endpoint (an outcome
+    follows its intent, so the newest says how it ended when that was recorded)."""
+    last: dict | None = None
+    for r in audit.records():
+        if (
+            r.get("application") == snap.application
+            and r.get("deployment_group") == snap.deployment_group
+            and r.get("region") in (None, snap.region)
+            and _same_endpoint(r.get("endpoint"), snap.endpoint_url)
+        ):
+            last = r
+    return last
+
+
+def _same_endpoint(recorded: str | None, custom: str | None) -> bool:
+    # Without a custom endpoint the audit records AWS's regional one; with one, that one.
+    if custom:
+        return recorded == custom
+    return not recorded or ".amazonaws.com" in recorded
 
 
 def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

@@ -24,6 +24,7 @@ from cutover.backend.model import (
     DeploymentSummary,
     Environment,
     Snapshot,
+    SourceHealth,
     Timer,
 )
 from cutover.backend.observe.fleet import (
@@ -276,7 +277,44 @@ def _snapshot(
         active_deployment=active_id,
         latest_deployment=last.get("deploymentId"),
         automatic=r.automatic,
+        sources=source_health(health, roles),
+        serving=tuple(r.serving) if r.serving is not None else None,
     )
+
+
+def source_health(health: Health, roles: dict[str, str]) -> tuple[SourceHealth, ...]:
+    """Each target group and classic load balancer whose health was read: counts of its
+    targets (any instance, the group's or not) and which environments they are."""
+    lbs = {tg.name: tuple(_lb_name(a) for a in tg.lb_arns) for tg in health.all_tgs}
+    out = []
+    for source in health.sources + health.extra_sources:
+        rows = health.seen.get(source)
+        if rows is None:
+            continue
+        live = {iid: h for iid, h in rows.items() if h.registered and not h.draining}
+        kind = health.kinds[source]
+        out.append(
+            SourceHealth(
+                name=source,
+                kind=kind,  # type: ignore[arg-type]
+                healthy=sum(1 for h in live.values() if h.healthy),
+                registered=len(live),
+                unhealthy=sum(1 for h in live.values() if h.state in UNHEALTHY_STATES),
+                load_balancers=(source,) if kind == "classic" else lbs.get(source, ()),
+                roles=tuple(sorted({roles.get(iid, "other") for iid in live})),
+            )
+        )
+    return tuple(out)
+
+
+# Failing health checks (ELBv2's `initial` is a registration still being checked, not a failure).
+UNHEALTHY_STATES = ("unhealthy", "OutOfService")
+
+
+def _lb_name(arn: str) -> str:
+    # loadbalancer/app/NAME/ID carries the name second to last.
+    parts = arn.split(":")[-1].split("/")
+    return parts[-2] if len(parts) >= 2 else arn
 
 
 def automatic_text(auto: DeploymentSummary, supervised: str) -> str:

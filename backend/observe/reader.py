@@ -25,6 +25,7 @@ from cutover.backend.model import (
     DeploymentSummary,
     ListenerWeights,
     Series,
+    Serving,
     Snapshot,
 )
 from cutover.backend.observe.assemble import assemble
@@ -56,6 +57,7 @@ class _Read:
     ec2: dict[str, Ec2] = field(default_factory=dict)
     health: dict[str, list[dict] | None] = field(default_factory=dict)
     listeners: list[ListenerWeights] = field(default_factory=list)
+    serving: list[Serving] | None = None
     metrics: list[Series] = field(default_factory=list)
 
     @property
@@ -162,6 +164,7 @@ class Observer:
                 clbs=read.clbs,
                 health=read.health,
                 listeners=read.listeners,
+                serving=read.serving,
                 alarms=read.alarms,
                 alarm_names=group.alarm_names,
                 metrics=read.metrics,
@@ -265,7 +268,7 @@ class Observer:
         read.ec2 = f_ec2.result()
         read.health = {name: f.result() for name, f in f_health.items()}
         read.health.update({name: f.result() for name, f in f_clb.items()})
-        read.listeners = f_rules.result()
+        read.listeners, read.serving = f_rules.result()
         read.metrics = f_metrics.result()
 
     def _tagged_asgs(self, read: _Read, parts: Parts) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cutover.backend.actions.catalogue import NAMES
+from cutover.backend.actions.catalogue import BY_NAME, NAMES
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import (
     Deployment,
     DeploymentSummary,
@@ -21,6 +22,7 @@ from cutover.backend.model import (
     PendingAction,
     Snapshot,
 )
+from cutover.backend.present.verdict_text import verdict_line
 
 SCHEMA_VERSION = 1
 
@@ -101,6 +103,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "endpoint_url": snapshot.endpoint_url,
         "style": snapshot.style,
         "read_only": snapshot.read_only,
+        "verdict": _verdict(snapshot),
         "deployment": _deployment(snapshot.deployment),
         "active_deployment": snapshot.active_deployment,
         "original": _environment(snapshot.original),
@@ -126,6 +129,23 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "notes": list(snapshot.notes),
         "api_calls": snapshot.api_calls,
         "elapsed_ms": snapshot.elapsed_ms,
+    }
+
+
+def _verdict(snapshot: Snapshot) -> dict[str, Any]:
+    v = verdict(snapshot)
+    return {
+        "level": v.level,
+        "why": v.why,
+        "line": verdict_line(snapshot, cli=True),
+        "action": v.action,
+        "key": BY_NAME[v.action].key if v.action else None,
+        "deadline": _time(v.deadline),
+        "if_nobody_acts": v.if_nobody,
+        "load_balancer_5xx_per_minute": dict(v.lb_5xx),
+        "target_5xx_per_minute": dict(v.target_5xx),
+        "unhealthy_instances": v.unhealthy,
+        "alarms_in_alarm": list(v.alarms),
     }
 
 

@@ -4,9 +4,18 @@ pastes, and the short words for revisions the dashboard uses too."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import humanize
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Environment, Instance, Snapshot
+from cutover.backend.present.verdict_text import (
+    key_text,
+    last_action_text,
+    metrics_line,
+    verdict_line,
+    when_text,
+)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -39,7 +48,13 @@ def short_revision(text: str | None) -> str:
     return text
 
 
+GONE = ("shutting-down", "terminated")
+
+
 def _health(inst: Instance) -> str:
+    if inst.ec2_state in GONE:
+        # Its load balancers still list it as unused: that is not an outage, it is gone.
+        return inst.ec2_state or "terminated"
     if not inst.health:
         return "not registered"
     parts = []
@@ -55,7 +70,14 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
     if env is None:
         return []
     where = f" ({env.asg_name})" if env.asg_name else ""
-    lines = [f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"]
+    gone = sum(1 for i in env.instances if i.ec2_state in GONE)
+    if gone and gone == len(env.instances):
+        lines = [f"{title}{where}: {gone} instance(s), terminated"]
+    else:
+        lines = [
+            f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"
+            + (f", {gone} terminated" if gone else "")
+        ]
     for inst in env.instances:
         event = inst.current_event or "-"
         failed = inst.failed_event
@@ -78,7 +100,7 @@ def render_status(s: Snapshot) -> str:
         )
         if x
     )
-    lines = [f"{s.application}/{s.deployment_group} ({where})"]
+    lines = [f"{s.application}/{s.deployment_group} ({where})", verdict_line(s, cli=True)]
     for p in s.pending:
         if p.verdict == "unknown":
             lines.append(
@@ -115,6 +137,9 @@ def render_status(s: Snapshot) -> str:
             f"Traffic: original {t.original_percent:.0f}% / replacement "
             f"{t.replacement_percent:.0f}%  ({t.basis})"
         )
+    figures = metrics_line(s)
+    if figures:
+        lines.append(f"Metrics: {figures}")
     lines += _environment("Original", s.original, now)
     lines += _environment("Replacement", s.replacement, now)
     lines += _environment("Fleet", s.fleet, now)
@@ -138,3 +163,32 @@ def render_status(s: Snapshot) -> str:
         lines.append(f"Note: {note}")
     lines.append(f"(server time {now:%Y-%m-%d %H:%M:%S}Z, {s.api_calls} API calls)")
     return "\n".join(lines)
+
+
+def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str]:
+    """`cutover status --brief`: at most five lines, times absolute (UTC) and relative."""
+    now = snap.server_time
+    where = ", ".join(
+        x for x in (f"account {snap.account}" if snap.account else None, snap.region) if x
+    )
+    lines = [f"{snap.application}/{snap.deployment_group} ({where}) at {when_text(now, now)[:20]}"]
+    d = snap.deployment
+    v = verdict(snap)
+    if d is None:
+        lines.append("no deployment in this group yet")
+    else:
+        rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
+        lines.append(
+            f"deployment {d.id} by {d.creator or '?'}, created {when_text(d.create_time, now)},"
+            f" {rev}"
+        )
+        phase = f"phase {d.phase} ({d.status})"
+        if v.deadline is not None:
+            phase += f", deadline {when_text(v.deadline, now)}: then {v.if_nobody}"
+        elif d.complete_time is not None:
+            phase += f", ended {when_text(d.complete_time, now)}"
+        lines.append(phase)
+    key = key_text(v, cli=True)
+    lines.append(f"{v.level}: {v.why}" + (f" · {key}" if key else ""))
+    lines.append(last_action_text(last_action, now))
+    return lines

@@ -14,6 +14,7 @@ from cutover.backend.actions.catalogue import (
     style_of,
 )
 from cutover.backend.model import Check, Snapshot
+from cutover.backend.present.verdict_text import metrics_line
 from cutover.tui.host import DashboardHost
 from cutover.tui.widgets.banner import Banner
 from cutover.tui.widgets.common import TextStatic
@@ -144,7 +145,11 @@ class DashboardScreen(Screen[None]):
         if in_place and snap is not None:
             self.query_one(TrafficBar).show_fleet(snap.fleet)
         else:
-            self.query_one(TrafficBar).show(snap.traffic if snap else None, self.size.width)
+            self.query_one(TrafficBar).show(
+                snap.traffic if snap else None,
+                self.size.width,
+                metrics_line(snap) if snap else None,
+            )
         self.query_one("#original").display = not in_place
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Snapshot
 from cutover.backend.present.status_text import short_revision
+from cutover.backend.present.verdict_text import key_text, timer_text
 from cutover.tui.widgets.common import TextStatic, ago
 from rich.text import Text
 
@@ -19,11 +21,40 @@ def revisions(previous: str | None, current: str | None) -> str:
     return f"{short_revision(previous)} -> {short_revision(current)}"
 
 
+LEVEL_STYLES = {
+    "OUTAGE": "bold white on red",
+    "DEGRADED": "bold black on yellow",
+    "SAFE": "bold black on green",
+    "UNKNOWN": "bold white on grey37",
+}
+
+WHY_STYLES = {"OUTAGE": "bold red", "DEGRADED": "yellow", "SAFE": "green", "UNKNOWN": "dim"}
+
+
+def verdict_text(snap: Snapshot, now: datetime, width: int) -> Text:
+    """One line: the level as a badge, why (cut first when the line is too long), the key to
+    press and what happens when the running wait ends."""
+    v = verdict(snap)
+    style = LEVEL_STYLES[v.level]
+    tail = [x for x in (key_text(v), timer_text(v, now)) if x]
+    tail_text = "".join(f" · {x}" for x in tail)
+    room = width - len(v.level) - 3 - len(tail_text)
+    why = v.why if len(v.why) <= room else v.why[: max(8, room) - 1] + "…"
+    out = Text(f" {v.level} ", style=style)
+    out.append(f" {why}", style=WHY_STYLES[v.level])
+    for i, x in enumerate(tail):
+        out.append(" · ")
+        out.append(x, style="bold" if i == 0 and v.action else "")
+    out.truncate(width, overflow="ellipsis")
+    return out
+
+
 class DashboardHeader(TextStatic):
-    """Target, account/region/endpoint, deployment, revision, data age, STALE and SANDBOX."""
+    """Target, account/region/endpoint, deployment, revision, the verdict, data age, STALE and
+    SANDBOX."""
 
     DEFAULT_CSS = """
-    DashboardHeader { height: auto; max-height: 5; padding: 0 1; background: $boost; }
+    DashboardHeader { height: auto; max-height: 6; padding: 0 1; background: $boost; }
     """
 
     def show(
@@ -70,6 +101,9 @@ class DashboardHeader(TextStatic):
             line2.append(f"  {revisions(dep.previous_revision, dep.revision)}")
             if dep.rollback_of:
                 line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
+        lines = [line1, line2]
+        if snap is not None:
+            lines.append(verdict_text(snap, now, max(20, (self.size.width or 80) - 2)))
         line3 = Text()
         if received is not None:
             line3.append(f"updated {ago(received, now)}", style="dim")
@@ -83,4 +117,4 @@ class DashboardHeader(TextStatic):
                 f"  refreshing for {refreshing_for:.0f} s (AWS slow or throttling)",
                 style="bold yellow",
             )
-        self.set_text(Text("\n").join([line1, line2, line3]))
+        self.set_text(Text("\n").join([*lines, line3]))
