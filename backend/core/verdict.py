@@ -27,6 +27,7 @@ from cutover.backend.model import (
     Environment,
     Series,
     Snapshot,
+    SourceHealth,
 )
 
 Level = Literal["SAFE", "DEGRADED", "OUTAGE", "UNKNOWN"]
@@ -92,11 +93,17 @@ def _outages(snap: Snapshot) -> tuple[list[str], list[str]]:
             continue
         empty = [s for s in known if s.healthy == 0]
         if len(empty) == len(known):
-            counts = ", ".join(f"{s.name} 0 of {s.registered}" for s in known)
+            counts = ", ".join(_none_healthy(s) for s in known)
             outage.append(f"0 healthy behind {listener} ({counts})")
         else:
-            degraded += [f"0 of {s.registered} healthy in {s.name} at {listener}" for s in empty]
+            degraded += [f"{_none_healthy(s)} at {listener}" for s in empty]
     return outage, degraded
+
+
+def _none_healthy(s: SourceHealth) -> str:
+    if s.registered:
+        return f"{s.name} 0 of {s.registered} healthy"
+    return f"{s.name} has no registered target"
 
 
 def _unhealthy(env: Environment | None, word: str) -> tuple[int, str | None]:
@@ -207,12 +214,12 @@ def _timer(snap: Snapshot) -> tuple[datetime | None, str | None]:
         return None, None
     if dep.waiting_for == "reroute-approval":
         if dep.ready_action == "STOP_DEPLOYMENT":
-            return dep.deadline, "the deployment stops (traffic stays on the originals)"
+            return dep.deadline, "the deployment stops, traffic stays on the originals"
         return dep.deadline, "traffic is rerouted to the replacement"
     if dep.waiting_for == "termination":
         if dep.termination_action == "KEEP_ALIVE":
             return dep.deadline, "the deployment ends; the originals keep running unused"
-        return dep.deadline, "the originals are terminated (no roll back to them after that)"
+        return dep.deadline, "the originals are terminated"
     return None, None
 
 

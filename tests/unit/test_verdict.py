@@ -22,7 +22,7 @@ def test_safe_says_the_numbers_and_that_the_originals_go_when_the_wait_ends() ->
     assert v.why == "4 of 4 healthy in web-tg, no 5xx, no alarm in ALARM"
     assert verdict_line(snap, NOW) == (
         "SAFE: 4 of 4 healthy in web-tg, no 5xx, no alarm in ALARM · in 53m the originals are"
-        " terminated (no roll back to them after that)"
+        " terminated"
     )
 
 
@@ -40,7 +40,7 @@ def test_no_healthy_target_behind_a_serving_listener_is_an_outage() -> None:
     snap = verdict_state("OUTAGE")
     v = verdict(snap)
     assert v.level == "OUTAGE"
-    assert v.why.startswith("0 healthy behind web-alb:80 (web-tg 0 of 4)")
+    assert v.why.startswith("0 healthy behind web-alb:80 (web-tg 0 of 4 healthy)")
     assert "web-alb own 5xx 310/min" in v.why
     assert v.lb_5xx == {"web-alb": 310.0}
 
@@ -56,7 +56,7 @@ def test_a_weighted_target_group_without_healthy_targets_beside_a_healthy_one() 
     )
     v = verdict(snap)
     assert v.level == "DEGRADED"
-    assert v.why == "0 of 0 healthy in green-tg at web-alb:8080"
+    assert v.why == "green-tg has no registered target at web-alb:8080"
     # At weight 0 it serves nobody: nothing to say.
     snap = replace(snap, serving=(Serving("web-alb:8080", ("blue-tg",)),))
     assert verdict(snap).level == "SAFE"
@@ -112,7 +112,7 @@ def test_brief_is_five_lines_with_absolute_times() -> None:
     assert lines[1].startswith("deployment d-7QK2M4XZA by user, created 2026-03-04 03:00:00Z (")
     assert lines[2] == (
         "phase termination-wait (InProgress), deadline 2026-03-04 04:05:10Z (in 53m): then the"
-        " originals are terminated (no roll back to them after that)"
+        " originals are terminated"
     )
     assert lines[3].startswith("DEGRADED: 2 of 4 replacements unhealthy")
     assert lines[4] == (

@@ -32,19 +32,27 @@ WHY_STYLES = {"OUTAGE": "bold red", "DEGRADED": "yellow", "SAFE": "green", "UNKN
 
 
 def verdict_text(snap: Snapshot, now: datetime, width: int) -> Text:
-    """One line: the level as a badge, why (cut first when the line is too long), the key to
-    press and what happens when the running wait ends."""
+    """One line: the level as a badge, why with the numbers, the key to press and what
+    happens when the running wait ends. Too long for the width, the wait goes first (the
+    banner counts it down too), then the why is cut, never the level or the key."""
     v = verdict(snap)
+    key = key_text(v)
+    timer = timer_text(v, now)
+    fixed = len(v.level) + 3 + (len(key) + 3 if key else 0)
+    why = v.why
+    if timer and fixed + len(why) + len(timer) + 3 > width:
+        timer = None
+    room = width - fixed - (len(timer) + 3 if timer else 0)
+    if len(why) > room:
+        why = why[: max(8, room) - 1] + "…"
     style = LEVEL_STYLES[v.level]
-    tail = [x for x in (key_text(v), timer_text(v, now)) if x]
-    tail_text = "".join(f" · {x}" for x in tail)
-    room = width - len(v.level) - 3 - len(tail_text)
-    why = v.why if len(v.why) <= room else v.why[: max(8, room) - 1] + "…"
     out = Text(f" {v.level} ", style=style)
     out.append(f" {why}", style=WHY_STYLES[v.level])
-    for i, x in enumerate(tail):
+    if key:
         out.append(" · ")
-        out.append(x, style="bold" if i == 0 and v.action else "")
+        out.append(key, style="bold")
+    if timer:
+        out.append(f" · {timer}")
     out.truncate(width, overflow="ellipsis")
     return out
 
