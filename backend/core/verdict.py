@@ -70,12 +70,34 @@ def fives(snap: Snapshot) -> tuple[dict[str, float], dict[str, float]]:
     return own, targets
 
 
-def _outages(snap: Snapshot) -> tuple[list[str], list[str]]:
+def sources_of(snap: Snapshot) -> tuple[SourceHealth, ...]:
+    """The snapshot's per-source counts; for a snapshot made without them (an older one, or
+    one built by hand), the same counts from its instances' health."""
+    if snap.sources:
+        return snap.sources
+    found: dict[str, list] = {}
+    for inst in snap.instances():
+        for h in inst.health:
+            if h.registered and not h.draining:
+                found.setdefault(h.name, []).append(h)
+    return tuple(
+        SourceHealth(
+            name=name,
+            kind=hs[0].kind,
+            healthy=sum(1 for h in hs if h.healthy),
+            registered=len(hs),
+            unhealthy=sum(1 for h in hs if h.state in ("unhealthy", "OutOfService")),
+        )
+        for name, hs in found.items()
+    )
+
+
+def _outages(snap: Snapshot, sources: tuple[SourceHealth, ...]) -> tuple[list[str], list[str]]:
     """(outage findings, degraded findings) from the healthy targets behind each listener."""
-    by_name = {s.name: s for s in snap.sources}
+    by_name = {s.name: s for s in sources}
     outage: list[str] = []
     degraded: list[str] = []
-    for s in snap.sources:
+    for s in sources:
         if s.kind == "classic" and s.healthy == 0:
             outage.append(f"0 of {s.registered} healthy in {s.name}")
     if snap.serving is not None:
@@ -83,9 +105,10 @@ def _outages(snap: Snapshot) -> tuple[list[str], list[str]]:
     else:
         # The rules were not read: a target group with a load balancer is taken as serving.
         listeners = [
-            ("/".join(s.load_balancers), (s.name,))
-            for s in snap.sources
-            if s.kind == "target-group" and s.load_balancers
+            ("/".join(s.load_balancers) or s.name, (s.name,))
+            for s in sources
+            # Counted from the instances, a source's load balancers are not known.
+            if s.kind == "target-group" and (s.load_balancers or not snap.sources)
         ]
     for listener, names in listeners:
         known = [by_name[n] for n in names if n in by_name]
@@ -131,17 +154,16 @@ def _five_words(own: dict[str, float], targets: dict[str, float]) -> list[str]:
     return words
 
 
-def _healthy_words(snap: Snapshot) -> str:
-    parts = [
-        f"{s.healthy} of {s.registered} healthy in {s.name}" for s in snap.sources if s.registered
-    ]
+def _healthy_words(sources: tuple[SourceHealth, ...]) -> str:
+    parts = [f"{s.healthy} of {s.registered} healthy in {s.name}" for s in sources if s.registered]
     return ", ".join(parts[:2]) if parts else "no target registered"
 
 
 def verdict(snap: Snapshot) -> Verdict:
     """The verdict on what clients of this group get now, from one Snapshot."""
     own, targets = fives(snap)
-    outage, degraded = _outages(snap)
+    sources = sources_of(snap)
+    outage, degraded = _outages(snap, sources)
     unhealthy = 0
     for env, word in (
         (snap.replacement, "replacements"),
@@ -155,20 +177,20 @@ def verdict(snap: Snapshot) -> Verdict:
     degraded += _five_words(own, targets)
     firing = tuple(a.name for a in snap.alarms if a.state == "ALARM")
     degraded += [f"alarm {name} in ALARM" for name in firing]
-    has_lb = bool(snap.target_groups or snap.classic_load_balancers or snap.sources)
+    has_lb = bool(snap.target_groups or snap.classic_load_balancers or sources)
     level: Level
     if outage:
         level, findings = "OUTAGE", outage + degraded
     elif degraded:
         level, findings = "DEGRADED", degraded
-    elif not snap.sources:
+    elif not sources:
         level = "UNKNOWN"
         findings = ["target health not read" if has_lb else "no load balancer known for this group"]
     else:
         level = "SAFE"
         fives_read = "metrics" not in snap.unread
         findings = [
-            _healthy_words(snap),
+            _healthy_words(sources),
             "no 5xx" if fives_read else "5xx not read",
             "no alarm in ALARM" if snap.alarms else "no alarms",
         ]

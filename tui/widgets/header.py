@@ -28,25 +28,29 @@ LEVEL_STYLES = {
     "UNKNOWN": "bold white on grey37",
 }
 
+# Room kept for the why before the wait is left out of the line.
+WHY_AT_LEAST = 45
 WHY_STYLES = {"OUTAGE": "bold red", "DEGRADED": "yellow", "SAFE": "green", "UNKNOWN": "dim"}
 
 
 def verdict_text(snap: Snapshot, now: datetime, width: int) -> Text:
     """One line: the level as a badge, why with the numbers, the key to press and what
-    happens when the running wait ends. Too long for the width, the wait goes first (the
-    banner counts it down too), then the why is cut, never the level or the key."""
+    happens when the running wait ends. Too long for the width, the why is cut; with less
+    than WHY_AT_LEAST left for it, the wait goes instead (the banner counts it down too);
+    never the level or the key."""
     v = verdict(snap)
     key = key_text(v)
     timer = timer_text(v, now)
     fixed = len(v.level) + 3 + (len(key) + 3 if key else 0)
     why = v.why
-    if timer and fixed + len(why) + len(timer) + 3 > width:
+    if timer and width - fixed - len(timer) - 3 < min(len(why), WHY_AT_LEAST):
         timer = None
     room = width - fixed - (len(timer) + 3 if timer else 0)
     if len(why) > room:
         why = why[: max(8, room) - 1] + "…"
     style = LEVEL_STYLES[v.level]
-    out = Text(f" {v.level} ", style=style)
+    out = Text()
+    out.append(f" {v.level} ", style=style)
     out.append(f" {why}", style=WHY_STYLES[v.level])
     if key:
         out.append(" · ")
