@@ -113,9 +113,7 @@ class DashboardHeader(TextStatic):
             line2.append(f"  {revisions(dep.previous_revision, dep.revision)}")
             if dep.rollback_of:
                 line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
-        lines = [line1, line2]
-        if snap is not None:
-            lines.append(verdict_text(snap, now, max(20, (self.size.width or 80) - 2)))
+        width = max(20, (self.size.width or 80) - 2)
         line3 = Text()
         if received is not None:
             line3.append(f"updated {ago(received, now)}", style="dim")
@@ -129,4 +127,15 @@ class DashboardHeader(TextStatic):
                 f"  refreshing for {refreshing_for:.0f} s (AWS slow or throttling)",
                 style="bold yellow",
             )
-        self.set_text(Text("\n").join([*lines, line3]))
+        lines = [line1, line2]
+        if line2.cell_len + 2 + line3.cell_len <= width:
+            # The age shares the deployment's line when it fits: the verdict's line costs no
+            # row of a 24-row terminal.
+            line2.append("  ")
+            line2.append_text(line3)
+            line3 = Text()
+        if snap is not None:
+            lines.append(verdict_text(snap, now, width))
+        if line3:
+            lines.append(line3)
+        self.set_text(Text("\n").join(lines))
