@@ -213,12 +213,13 @@ def verdict(snap: Snapshot) -> Verdict:
 def _action(snap: Snapshot, level: Level) -> str | None:
     """What to do now: take traffic back when clients suffer; approve a healthy replacement
     whose ready wait would otherwise stop the deployment."""
-    if level in ("OUTAGE", "DEGRADED"):
-        for name in ("rollback", "stop"):
-            if snap.action(name).passed:
-                return name
-        return None
     dep = snap.deployment
+    if level in ("OUTAGE", "DEGRADED"):
+        # A rollback under way is already the way back: stopping it would strand traffic.
+        # Stop without rollback leaves traffic where it is, so it is never the advice.
+        if dep is not None and dep.rollback_of and dep.active:
+            return None
+        return "rollback" if snap.action("rollback").passed else None
     if (
         level == "SAFE"
         and dep is not None

@@ -137,3 +137,10 @@ def test_terminated_instances_say_terminated() -> None:
     assert "Original (web-asg): 4 instance(s), terminated" in text
     assert "0 healthy" not in text.split("Replacement")[0]
     assert "  terminated" in text
+
+
+def test_no_key_while_a_rollback_runs() -> None:
+    snap = verdict_state("DEGRADED")
+    dep = replace(snap.deployment, rollback_of="d-EARLIER", phase="rolling-back")  # type: ignore[arg-type]
+    v = verdict(replace(snap, deployment=dep))
+    assert v.level == "DEGRADED" and v.action is None
