@@ -66,6 +66,16 @@ class TargetHealth:
     def registered(self) -> bool:
         return not (self.state == "unused" and self.reason == "Target.NotRegistered")
 
+    @property
+    def failing(self) -> bool:
+        """Failing its health checks (not: still being registered or checked, draining).
+        A classic load balancer says OutOfService for both; its description tells them apart."""
+        if self.draining:
+            return False
+        if self.kind == "classic":
+            return self.state == "OutOfService" and "failed at least" in (self.description or "")
+        return self.state == "unhealthy"
+
 
 @dataclass(frozen=True)
 class Instance:

@@ -86,7 +86,7 @@ def sources_of(snap: Snapshot) -> tuple[SourceHealth, ...]:
             kind=hs[0].kind,
             healthy=sum(1 for h in hs if h.healthy),
             registered=len(hs),
-            unhealthy=sum(1 for h in hs if h.state in ("unhealthy", "OutOfService")),
+            unhealthy=sum(1 for h in hs if h.failing),
         )
         for name, hs in found.items()
     )
@@ -134,11 +134,7 @@ def _unhealthy(env: Environment | None, word: str) -> tuple[int, str | None]:
     if env is None:
         return 0, None
     running = [i for i in env.instances if i.ec2_state in (None, "pending", "running") and i.health]
-    bad = [
-        i
-        for i in running
-        if any(h.state in ("unhealthy", "OutOfService") and not h.draining for h in i.health)
-    ]
+    bad = [i for i in running if any(h.failing for h in i.health)]
     if not bad:
         return 0, None
     return len(bad), f"{len(bad)} of {len(running)} {word} unhealthy"

@@ -299,16 +299,12 @@ def source_health(health: Health, roles: dict[str, str]) -> tuple[SourceHealth, 
                 kind=kind,  # type: ignore[arg-type]
                 healthy=sum(1 for h in live.values() if h.healthy),
                 registered=len(live),
-                unhealthy=sum(1 for h in live.values() if h.state in UNHEALTHY_STATES),
+                unhealthy=sum(1 for h in live.values() if h.failing),
                 load_balancers=(source,) if kind == "classic" else lbs.get(source, ()),
                 roles=tuple(sorted({roles.get(iid, "other") for iid in live})),
             )
         )
     return tuple(out)
-
-
-# Failing health checks (ELBv2's `initial` is a registration still being checked, not a failure).
-UNHEALTHY_STATES = ("unhealthy", "OutOfService")
 
 
 def _lb_name(arn: str) -> str:

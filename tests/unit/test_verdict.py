@@ -13,6 +13,7 @@ from cutover.backend.present.status_text import brief, render_status
 from cutover.backend.present.verdict_text import verdict_line
 
 from tests.e2e.fakes import NOW, verdict_state
+from tests.unit.test_status import validate
 
 
 def test_safe_says_the_numbers_and_that_the_originals_go_when_the_wait_ends() -> None:
@@ -95,7 +96,9 @@ def test_text_status_and_json_carry_the_verdict() -> None:
     text = render_status(snap).splitlines()
     assert text[1].startswith("DEGRADED: 2 of 4 replacements unhealthy, 5xx 38/min in web-tg")
     assert "b / cutover rollback: roll back" in text[1]
-    doc = status_document(snap)["verdict"]
+    whole = status_document(snap)
+    validate(whole)
+    doc = whole["verdict"]
     assert doc["level"] == "DEGRADED" and doc["key"] == "b" and doc["action"] == "rollback"
     assert doc["target_5xx_per_minute"] == {"web-tg": 38.0}
     assert doc["deadline"] == (NOW + timedelta(minutes=53, seconds=10)).isoformat()
@@ -144,3 +147,42 @@ def test_no_key_while_a_rollback_runs() -> None:
     dep = replace(snap.deployment, rollback_of="d-EARLIER", phase="rolling-back")  # type: ignore[arg-type]
     v = verdict(replace(snap, deployment=dep))
     assert v.level == "DEGRADED" and v.action is None
+
+
+def test_a_classic_instance_still_registering_is_not_unhealthy() -> None:
+    from cutover.backend.model import TargetHealth
+
+    registering = TargetHealth(
+        "web-clb", "classic", "OutOfService", "ELB", "Instance registration is still in progress."
+    )
+    failing = TargetHealth(
+        "web-clb",
+        "classic",
+        "OutOfService",
+        "Instance",
+        "Instance has failed at least the UnhealthyThreshold number of health checks"
+        " consecutively.",
+    )
+    assert not registering.failing and failing.failing
+    snap = verdict_state("SAFE")
+    reps = snap.replacement.instances  # type: ignore[union-attr]
+    healthy = TargetHealth("web-clb", "classic", "InService")
+    mixed = (
+        replace(reps[0], health=(registering,)),
+        *(replace(i, health=(healthy,)) for i in reps[1:]),
+    )
+    snap = replace(
+        snap,
+        replacement=replace(snap.replacement, instances=mixed),  # type: ignore[arg-type]
+        sources=(SourceHealth("web-clb", "classic", 3, 4, 0, ("web-clb",)),),
+        serving=None,
+    )
+    assert verdict(snap).level == "SAFE"
+    snap = replace(
+        snap,
+        replacement=replace(
+            snap.replacement,  # type: ignore[arg-type]
+            instances=(replace(reps[0], health=(failing,)), *mixed[1:]),
+        ),
+    )
+    assert verdict(snap).why.startswith("1 of 4 replacements unhealthy")
