@@ -172,6 +172,9 @@ class DashboardScreen(Screen[None]):
         self.query_one(GatesView).show(snap.gates if snap else (), snap.notes if snap else ())
         self.query_one(Timeline).show(self.cutover.events, now)
         self.query_one("#why", TextStatic).set_text(self._why(snap))
+        # Whether the gates panel is in view depends on the layout this refresh causes (the
+        # header's height moves with its verdict line): say it again once that is done.
+        self.call_after_refresh(self._rewhy, snap)
 
     def _fit_stacked(self, snap: Snapshot | None) -> None:
         """Stacked panels are as tall as their rows (a few instances need no half screen),
@@ -216,6 +219,10 @@ class DashboardScreen(Screen[None]):
                 room = max(8, room)
                 out.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
         return out
+
+    def _rewhy(self, snap: Snapshot | None) -> None:
+        if self.is_mounted and snap is self.cutover.snapshot:
+            self.query_one("#why", TextStatic).set_text(self._why(snap))
 
     def _gates_in_view(self) -> bool:
         """The gates panel is wholly on screen (not scrolled off or below the fold)."""
