@@ -18,15 +18,6 @@ from cutover.backend.present.verdict_text import (
 )
 
 
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "-"
-    delta = now - when
-    if delta.total_seconds() < 0:
-        return "in " + humanize.naturaldelta(-delta)
-    return humanize.naturaltime(delta)
-
-
 def _left(deadline: datetime | None, now: datetime) -> str:
     if deadline is None:
         return ""
@@ -120,11 +111,15 @@ def render_status(s: Snapshot) -> str:
     else:
         rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
         lines.append(
-            f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  started {_ago(d.create_time, now)}"
+            f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  created by {d.creator or '?'}"
+            f" {when_text(d.create_time, now)}"
         )
         if d.waiting_for:
             wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
-            lines.append(f"  waiting for {wait}: {_left(d.deadline, now)}")
+            lines.append(
+                f"  waiting for {wait}: {_left(d.deadline, now)} (deadline"
+                f" {when_text(d.deadline, now)})"
+            )
         if d.error_code:
             lines.append(f"  error {d.error_code}: {d.error_message}")
         if d.rollback_of:
