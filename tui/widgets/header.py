@@ -36,6 +36,7 @@ class DashboardHeader(TextStatic):
         sandbox: bool,
         target_name: str,
         refreshing_for: float | None = None,
+        pinned: str | None = None,
     ) -> None:
         """Render from the snapshot; `received` is the server time of the last good one;
         `refreshing_for` the real seconds a slow refresh has been running."""
@@ -70,6 +71,9 @@ class DashboardHeader(TextStatic):
             line2.append(f"  {revisions(dep.previous_revision, dep.revision)}")
             if dep.rollback_of:
                 line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
+        if pinned is not None:
+            # Pinned, the group may move on without this screen: say it is not following.
+            line2.append(f"  pinned {pinned} (g: follow the group)", style="bold magenta")
         line3 = Text()
         if received is not None:
             line3.append(f"updated {ago(received, now)}", style="dim")
