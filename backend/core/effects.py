@@ -59,7 +59,8 @@ def effect(action: str, acted: str, snap: Snapshot) -> Effect:
             )
         return Effect(
             FAILED,
-            f"{acted} {dep.status}{_why(dep)}; CodeDeploy rolls back with {dep.rolled_back_by}",
+            f"{acted} {dep.status}{_why(dep)}{_failed_at(snap)}; CodeDeploy rolls back with"
+            f" {dep.rolled_back_by}",
             watch=dep.rolled_back_by,
         )
     return _RULES.get(action, _deploy)(dep, snap)
@@ -70,26 +71,38 @@ def _why(dep: Deployment) -> str:
     return f" ({why})" if why else ""
 
 
-def _finished_badly(dep: Deployment) -> Effect | None:
+def _failed_at(snap: Snapshot) -> str:
+    """`; i-0abc failed at AfterInstall: exit 1`: the first instance that failed, if any."""
+    for inst in snap.instances():
+        ev = inst.failed_event
+        if ev is not None:
+            return f"; {inst.id} failed at {ev.name}" + (f": {ev.message}" if ev.message else "")
+    return ""
+
+
+def _finished_badly(dep: Deployment, snap: Snapshot) -> Effect | None:
     if dep.status in ("Failed", "Stopped"):
-        return Effect(FAILED, f"{dep.id} {dep.status}{_why(dep)}")
+        return Effect(FAILED, f"{dep.id} {dep.status}{_why(dep)}{_failed_at(snap)}")
     return None
 
 
 def healthy_words(env: Environment | None) -> str:
     """`4/4 healthy in web-tg`: the environment's live instances healthy in each target group
-    (or classic load balancer) they are registered with."""
+    (or classic load balancer) they are registered with; `4 instances, in no load balancer`
+    before they are (a replacement before the reroute)."""
     live = [i for i in (env.instances if env else ()) if i.ec2_state not in _GONE]
     if not live:
         return "no instances"
     places: dict[str, int] = {}
     for inst in live:
         for h in inst.health:
+            if not h.registered:
+                continue
             places.setdefault(h.name, 0)
             if h.state in _HEALTHY:
                 places[h.name] += 1
     if not places:
-        return f"{len(live)} instances, in no load balancer"
+        return f"{len(live)} instance{'s' if len(live) != 1 else ''}, in no load balancer yet"
     return ", ".join(f"{n}/{len(live)} healthy in {name}" for name, n in places.items())
 
 
@@ -101,7 +114,7 @@ def _removed(env: Environment | None) -> str:
 
 
 def _deploy(dep: Deployment, snap: Snapshot) -> Effect:
-    bad = _finished_badly(dep)
+    bad = _finished_badly(dep, snap)
     if bad is not None:
         return bad
     if dep.status == "Succeeded":
@@ -110,8 +123,8 @@ def _deploy(dep: Deployment, snap: Snapshot) -> Effect:
     if dep.status == "Ready" and dep.waiting_for == "reroute-approval":
         return Effect(
             OBSERVED,
-            f"{dep.id} Ready: replacement {healthy_words(snap.replacement)}; waiting for the"
-            " reroute approval",
+            f"{dep.id} Ready: replacement installed, {healthy_words(snap.replacement)}; waiting"
+            " for the reroute approval",
         )
     return Effect(PENDING, f"{dep.id} {dep.status} ({dep.phase}){_progress(dep)}")
 
@@ -123,7 +136,7 @@ def _progress(dep: Deployment) -> str:
 
 
 def _approve(dep: Deployment, snap: Snapshot) -> Effect:
-    bad = _finished_badly(dep)
+    bad = _finished_badly(dep, snap)
     if bad is not None:
         return bad
     if dep.status == "Succeeded" or dep.phase in ("termination-wait", "terminating"):
@@ -132,7 +145,7 @@ def _approve(dep: Deployment, snap: Snapshot) -> Effect:
 
 
 def _terminate(dep: Deployment, snap: Snapshot) -> Effect:
-    bad = _finished_badly(dep)
+    bad = _finished_badly(dep, snap)
     if bad is not None:
         return bad
     if dep.status == "Succeeded":
