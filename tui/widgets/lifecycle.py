@@ -88,11 +88,9 @@ def reached(snap: Snapshot | None) -> int:
         step = 2
 
     def started(insts: tuple[Instance, ...], names: tuple[str, ...]) -> bool:
-        return any(
-            e.name in names and e.status not in ("Pending", "Unknown")
-            for i in insts
-            for e in i.events
-        )
+        # Skipped is not started: a stop skips the events that never ran.
+        ran = ("InProgress", "Succeeded", "Failed")
+        return any(e.name in names and e.status in ran for i in insts for e in i.events)
 
     if started(repl, ALLOW_EVENTS) or started(orig, BLOCK_EVENTS):
         step = 3
