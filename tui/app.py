@@ -81,7 +81,8 @@ class CutoverApp(Polling, Acting, App[None]):
         # The pinned deployment (`--deployment`, the picker); None follows the group: its
         # current deployment, whoever started it.
         self.deployment_id = deployment_id
-        # Actions sent from here whose effect is not seen yet: [action, deployment, words].
+        # Actions sent from here whose effect is not seen yet: [action, deployment, words,
+        # the deployment on screen when it was sent].
         self.watches: list[list[str]] = []
         self.snapshot: Snapshot | None = None
         self.stale_error: str | None = None
@@ -246,19 +247,32 @@ class CutoverApp(Polling, Acting, App[None]):
     def watch_effect(self, action: str, deployment_id: str | None) -> None:
         """After `action` was accepted: say when its effect is seen (backend core.effects)."""
         if action in WATCHED and deployment_id:
-            self.watches.append([action, deployment_id, "sent"])
+            dep = self.snapshot.deployment if self.snapshot else None
+            self.watches.append([action, deployment_id, "sent", dep.id if dep else ""])
 
     @property
     def effect_line(self) -> str | None:
         """What the banner says about actions whose effect is not seen yet."""
         if not self.watches:
             return None
-        return "; ".join(f"{a} sent, not seen yet: {words}" for a, _, words in self.watches)
+        return "; ".join(f"{w[0]} sent, not seen yet: {w[2]}" for w in self.watches)
 
     def _watch(self, snap: Snapshot) -> None:
         for w in list(self.watches):
-            action, acted, _ = w
+            action, acted, _, shown = w
             got = effect(action, acted, snap)
+            dep = snap.deployment
+            if got.watch == acted and dep is not None and dep.id != shown:
+                # The group moved on to a third deployment: this screen cannot see the effect.
+                self.watches.remove(w)
+                self.notify(
+                    f"{acted} is no longer shown (now {dep.id}); `cutover status --deployment"
+                    f" {acted}` says how it ended",
+                    title=f"{action}: no longer followed",
+                    severity="warning",
+                    timeout=20,
+                )
+                continue
             if got.watch and self.deployment_id == acted:
                 # Pinned on what was stopped: CodeDeploy's rollback is the group's current
                 # deployment now, and its outcome the one that counts.

@@ -32,9 +32,9 @@ def started_by(
     rollback_of: str | None,
     records: Iterable[dict[str, Any]],
 ) -> str:
-    """`started by you (cutover deploy, alice, 14:02:11Z)`, `CodeDeploy's rollback of d-1,
-    asked for here (cutover rollback, ...)` or `a user (CreateDeployment)`: the audit's record
-    when it has one, else CodeDeploy's creator."""
+    """What follows "started by": `this machine (cutover deploy, alice, 14:02:11Z)`,
+    `CodeDeploy's rollback of d-1, asked for from here (cutover rollback, ...)` or `a user
+    (CreateDeployment)`: the audit's record when it has one, else CodeDeploy's creator."""
     mine = None
     asked = None
     for r in records:
@@ -53,7 +53,7 @@ def started_by(
         ):
             asked = r
     if mine is not None:
-        return f"started from here ({_who(mine)})"
+        return f"this machine ({_who(mine)})"
     what = CREATORS.get(creator or "", creator or "an unknown creator")
     if rollback_of:
         what = f"{what} of {rollback_of}"

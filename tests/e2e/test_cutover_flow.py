@@ -74,7 +74,7 @@ async def _full_cutover(live: Live) -> None:
         # d does not pin: the new deployment is simply the group's current one.
         assert app.deployment_id is None and "pinned" not in screen_text(live, "#header")
         dep_id = app.snapshot.deployment.id  # type: ignore[union-attr]
-        assert any("started from here (cutover deploy" in n for n in notes)
+        assert any("started by this machine (cutover deploy" in n for n in notes)
         assert cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]["status"] in (
             "Created",
             "InProgress",

@@ -145,7 +145,7 @@ def test_who_started_a_deployment_from_the_creator_and_the_audit() -> None:
         "server_time": "2026-01-01T14:02:11+00:00",
     }
     assert started_by("d-2", "user", None, [mine]) == (
-        "started from here (cutover deploy, alice, 14:02:11Z)"
+        "this machine (cutover deploy, alice, 14:02:11Z)"
     )
     asked = {**mine, "action": "rollback", "deployment_id": "d-1"}
     assert started_by("d-3", "codeDeployRollback", "d-1", [asked]) == (

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cutover.backend.actions.catalogue import BY_NAME
+from cutover.backend.core.origin import CREATORS
 from cutover.backend.model import Snapshot
 from cutover.tui.widgets.common import TextStatic, countdown
 from rich.text import Text
@@ -57,7 +58,7 @@ def _group_text(snap: Snapshot | None, now: datetime) -> tuple[str, Text] | None
             if other.ready_action == "STOP_DEPLOYMENT":
                 text.append(" (then it STOPS)")
         return "waiting", text.append(follow)
-    by = f", started by {other.creator}" if other.creator else ""
+    by = f", started by {CREATORS.get(other.creator, other.creator)}" if other.creator else ""
     if other.active:
         return "info", Text(f"{other.id} is {other.status} in this group{by}{follow}")
     return "info", Text(f"the group's latest deployment is {other.id} ({other.status}{by}){follow}")

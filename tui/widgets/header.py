@@ -64,6 +64,9 @@ class DashboardHeader(TextStatic):
             line2.append("no deployment in this group yet", style="dim")
         else:
             color = {"Succeeded": "green", "Failed": "red", "Stopped": "red", "Ready": "yellow"}
+            if pinned is not None:
+                # Pinned, the group may move on without this screen: say it is not following.
+                line2.append("pinned ", style="bold magenta")
             line2.append(dep.id, style="bold")
             line2.append("  ")
             line2.append(dep.status, style=f"bold {color.get(dep.status, 'cyan')}")
@@ -71,9 +74,6 @@ class DashboardHeader(TextStatic):
             line2.append(f"  {revisions(dep.previous_revision, dep.revision)}")
             if dep.rollback_of:
                 line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
-        if pinned is not None:
-            # Pinned, the group may move on without this screen: say it is not following.
-            line2.append(f"  pinned {pinned} (g: follow the group)", style="bold magenta")
         line3 = Text()
         if received is not None:
             line3.append(f"updated {ago(received, now)}", style="dim")
