@@ -184,8 +184,12 @@ def _serving(snap: Snapshot) -> str:
 
 def _rollback(dep: Deployment, snap: Snapshot) -> Effect:
     if dep.creator == "user" and dep.rollback_of is None and dep.status != "Stopped":
-        # A redeploy of the last good revision (the way back from a finished deployment).
-        return _deploy(dep, snap)
+        # A redeploy of the last good revision (the way back from a finished deployment):
+        # back only once it succeeded, not when its replacement waits for the reroute.
+        got = _deploy(dep, snap)
+        if got.state == OBSERVED and dep.status != "Succeeded":
+            return Effect(PENDING, got.words)
+        return got
     if dep.status == "Succeeded":
         return Effect(FAILED, f"{dep.id} finished (Succeeded) before it could be rolled back")
     if dep.status in ("Stopped", "Failed"):

@@ -3,6 +3,7 @@ and who started a deployment (backend/core/origin)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from cutover.backend.core.effects import effect
@@ -152,3 +153,11 @@ def test_who_started_a_deployment_from_the_creator_and_the_audit() -> None:
         "CodeDeploy's rollback of d-1, asked for from here (cutover rollback, alice, 14:02:11Z)"
     )
     assert started_by("d-4", "autoscaling", None, []).startswith("Amazon EC2 Auto Scaling")
+
+
+def test_a_redeploy_rollback_is_back_only_once_it_succeeded() -> None:
+    ready = _dep("d-9", status="Ready", phase="ready", waiting_for="reroute-approval")
+    ready = replace(ready, creator="user")
+    assert effect("rollback", "d-9", _snap(ready)).state == "pending"
+    done = replace(ready, status="Succeeded", phase="succeeded", waiting_for=None)
+    assert effect("rollback", "d-9", _snap(done)).state == "observed"
