@@ -153,15 +153,20 @@ class CutoverApp(Polling, Acting, App[None]):
             return  # a late message while the app shuts down
         previous = self.snapshot
         dep, old = snap.deployment, previous.deployment if previous else None
+        moved = None
         if dep is not None and old is not None and dep.id != old.id and origin:
+            moved = f"now showing {dep.id} ({dep.status}), started by {origin}"
             self.notify(
-                f"now showing {dep.id} ({dep.status}), started by {origin}",
+                moved,
                 title="The group moved on" if self.deployment_id is None else "Pinned",
                 timeout=15,
             )
         if previous is not None:
             if events is None:
                 events = timeline_events(previous, snap)
+            if moved:
+                # The notification goes; the timeline keeps who started what is on screen.
+                events = [*events, Event(snap.server_time, "deployment", moved)]
             # Kept here, not in the widget: the timeline survives screens coming and going.
             self.events = (self.events + events)[-TIMELINE_KEEP:]
         self.snapshot = snap

@@ -24,6 +24,7 @@ WATCHED = ("deploy", "approve", "terminate-original", "stop", "rollback")
 
 _HEALTHY = ("healthy", "InService")
 _GONE = ("shutting-down", "terminated")
+_RUNNING = ("pending", "running", "stopping", "stopped")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ def healthy_words(env: Environment | None) -> str:
 
 
 def _removed(env: Environment | None) -> str:
-    live = [i for i in (env.instances if env else ()) if i.ec2_state not in _GONE]
+    # Only what EC2 says runs counts: a terminated instance EC2 no longer describes has no
+    # state at all.
+    live = [i for i in (env.instances if env else ()) if i.ec2_state in _RUNNING]
     if not live:
         return "removed"
     return f"{len(live)} instance{'s' if len(live) != 1 else ''} still running"

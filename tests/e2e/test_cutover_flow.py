@@ -132,11 +132,16 @@ async def _full_cutover(live: Live) -> None:
             for i in r["Instances"]
         }
         assert set(states.values()) <= {"shutting-down", "terminated"}, states
-        await wait_until(
-            pilot,
-            lambda: any(n.startswith("terminate-original: done, seen: originals") for n in notes),
-            what="the originals' end seen",
-        )
+        try:
+            await wait_until(
+                pilot,
+                lambda: any(
+                    n.startswith("terminate-original: done, seen: originals") for n in notes
+                ),
+                what="the originals' end seen",
+            )
+        except AssertionError:
+            raise AssertionError(f"{app.effect_line}; {notes}") from None
     outcomes = [(r["action"], r["outcome"]) for r in live.audit.records()]
     assert outcomes == [
         ("deploy", "intent"),

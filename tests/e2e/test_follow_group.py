@@ -53,6 +53,8 @@ async def _follow(live: Live) -> None:
         assert first in shown(live, "#header")
         assert f"The group moved on: now showing {first}" in "\n".join(notes)
         assert any("started by a user (CreateDeployment)" in n for n in notes)
+        # The timeline keeps it after the notification is gone.
+        assert any(e.text.startswith(f"now showing {first}") for e in app.events)
 
         # b: stop and roll back. The screen follows CodeDeploy's rollback deployment to its
         # outcome and says when traffic is back.
