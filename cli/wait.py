@@ -26,7 +26,24 @@ def wait_for_effect(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Exit 0 once the effect is seen, 3 when it failed, 4 when `timeout` (real seconds)
-    passed first."""
+    passed first; Ctrl-C stops waiting (130), never the action."""
+    try:
+        return _wait(action, acted, observer, timeout, interval, out, clock, sleep)
+    except KeyboardInterrupt:
+        out.write(f"stopped waiting; {action} was sent: `cutover status` shows where it is\n")
+        return 130
+
+
+def _wait(
+    action: str,
+    acted: str,
+    observer: Observer,
+    timeout: float,
+    interval: float,
+    out: TextIO,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> int:
     deadline = clock() + timeout
     watching = acted  # CodeDeploy's rollback deployment, once the stopped one names it
     previous: Snapshot | None = None
