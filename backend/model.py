@@ -234,6 +234,10 @@ class DeploymentSummary:
     complete_time: datetime | None
     error_code: str | None = None
     instances: tuple[str, ...] = ()  # its targets, when read (automatic deployments)
+    # Ready and waiting for the reroute: when its ready wait ends (read for the group's
+    # current deployment beside a pinned one).
+    deadline: datetime | None = None
+    ready_action: str | None = None  # STOP_DEPLOYMENT | CONTINUE_DEPLOYMENT
 
     @property
     def active(self) -> bool:
@@ -368,6 +372,9 @@ class Snapshot:
     # The group's latest deployment when CodeDeploy started it by itself (Auto Scaling's, an
     # auto-update): shown beside the deployment under supervision, never in its place.
     automatic: DeploymentSummary | None = None
+    # A pinned deployment is shown (`--deployment`, the picker) and the group's current one
+    # (active, else latest) is another: that one, so the screen can say it is waiting.
+    group_deployment: DeploymentSummary | None = None
 
     def action(self, name: str) -> Check:
         return next(

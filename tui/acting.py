@@ -176,5 +176,7 @@ class Acting:
             self.notify(outcome.audit_error, title="audit log", severity="error", timeout=30)
         new_id = outcome.result.get("deploymentId") if outcome.ok else None
         if new_id:
-            self.deployment_id = new_id  # supervise what we just started
+            self.deployment_id = None  # what we just started is the group's current: follow
+        if outcome.ok:
+            self.watch_effect(outcome.plan.action, new_id or outcome.plan.deployment_id)
         self.refresh_now()

@@ -36,6 +36,7 @@ class DashboardHeader(TextStatic):
         sandbox: bool,
         target_name: str,
         refreshing_for: float | None = None,
+        pinned: str | None = None,
     ) -> None:
         """Render from the snapshot; `received` is the server time of the last good one;
         `refreshing_for` the real seconds a slow refresh has been running."""
@@ -63,6 +64,9 @@ class DashboardHeader(TextStatic):
             line2.append("no deployment in this group yet", style="dim")
         else:
             color = {"Succeeded": "green", "Failed": "red", "Stopped": "red", "Ready": "yellow"}
+            if pinned is not None:
+                # Pinned, the group may move on without this screen: say it is not following.
+                line2.append("pinned ", style="bold magenta")
             line2.append(dep.id, style="bold")
             line2.append("  ")
             line2.append(dep.status, style=f"bold {color.get(dep.status, 'cyan')}")
