@@ -107,7 +107,7 @@ class Acting:
                 log.exception("plan failed")
                 self.notify(f"could not plan {action}: {exc}", severity="error")
                 return
-            self._planned(plan)
+            self._planned(plan, snap)
             return
 
         def work() -> None:
@@ -119,18 +119,28 @@ class Acting:
                     self.notify, f"could not plan {action}: {exc}", severity="error"
                 )
                 return
-            self.call_from_thread(self._planned, plan)
+            self.call_from_thread(self._planned, plan, snap)
 
         self.run_worker(work, thread=True, name=f"plan:{action}", exit_on_error=False)
 
-    def _planned(self, plan: Plan) -> None:
+    def _planned(self, plan: Plan, made_from: Snapshot) -> None:
         if plan.refused is not None:
             self.notify(plan.refused, title=f"{plan.action} refused", severity="error", timeout=8)
             # execute() sends nothing for a refused plan but keeps the audit record.
             self._shown_refusals.add(plan.id)
             self._run_execute(plan)
             return
-        self.push_screen(ConfirmScreen(plan), partial(self._confirmed, plan))
+        screen = ConfirmScreen(plan, made_from)
+        self.push_screen(screen, partial(self._confirmed, plan))
+        if self.snapshot is not None and self.snapshot is not made_from:
+            # Planning read AWS while polling went on: hold the plan against the newest.
+            screen.against(self.snapshot)
+
+    def tell_dialogs(self, snap: Snapshot) -> None:
+        """A new snapshot while dialogs are open: a confirmation holds its plan against it."""
+        for screen in self.screen_stack[1:]:
+            if isinstance(screen, ConfirmScreen):
+                screen.against(snap)
 
     def _confirmed(self, plan: Plan, ok: bool | None) -> None:
         if not ok:
