@@ -177,6 +177,7 @@ class Observer:
             snap,
             api_calls=self.session.calls - calls0,
             elapsed_ms=round((time.monotonic() - t0) * 1000, 1),
+            sandbox_rate=self.session.sandbox_rate,
         )
 
     def _choose(
