@@ -47,8 +47,9 @@ async def _stopped_behind(live: Live) -> None:
         cd.stop_deployment(deploymentId=dep_id, autoRollbackEnabled=False)
         await wait_until(pilot, lambda: confirm.stale is not None, what="the confirm told")
         moved = text_of(confirm.query_one("#moved"))
-        assert "The state changed since this plan was made" in moved
-        assert dep_id in moved and "would be refused" in moved
+        assert moved.startswith("OUT OF DATE: ") and dep_id in moved and "Stopped" in moved
+        prompt = text_of(confirm.query_one("#prompt"))
+        assert "Sending is off: the controller would refuse this plan now" in prompt
         # Behind the dialog, the dashboard kept reading: a newer snapshot, shown.
         assert app.snapshot is not None and app.snapshot.server_time > opened_at
         assert app.screen is confirm

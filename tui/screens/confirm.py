@@ -9,6 +9,7 @@ is said, and the plan can still be sent.
 from __future__ import annotations
 
 from cutover.backend.actions import Plan
+from cutover.backend.actions.catalogue import action as action_entry
 from cutover.backend.actions.recheck import changed
 from cutover.backend.model import Snapshot
 from rich.text import Text
@@ -60,15 +61,24 @@ class ConfirmScreen(ModalScreen[bool]):
             with VerticalScroll(id="plan-scroll", can_focus=False):
                 yield Static(text, id="plan")
             yield Static(id="moved")
-            if self.token == "y":
-                yield Static("Send it? y sends, n or Escape cancels.", id="prompt")
-            else:
-                hint = self.plan.confirm_hint or f"the end of {self.plan.deployment_id}"
-                yield Static(
-                    Text(f"Type {self.token} ({hint}) and Enter to send; Escape cancels."),
-                    id="prompt",
-                )
+            yield Static(self._ask(), id="prompt")
+            if self.token != "y":
                 yield Input(placeholder=self.token, max_length=len(self.token), id="token")
+
+    def _ask(self) -> Text:
+        """The prompt: how to send, or, while the state has overtaken the plan, that sending
+        is off and how to get a plan that fits."""
+        if self.stale is not None:
+            key = action_entry(self.plan.action).key
+            return Text(
+                f"Sending is off: the controller would refuse this plan now. Escape, then {key}"
+                " for a plan from the state as it is.",
+                "bold red",
+            )
+        if self.token == "y":
+            return Text("Send it? y sends, n or Escape cancels.")
+        hint = self.plan.confirm_hint or f"the end of {self.plan.deployment_id}"
+        return Text(f"Type {self.token} ({hint}) and Enter to send; Escape cancels.")
 
     def on_mount(self) -> None:
         # The typed word goes straight into its field, never into the scrolling plan.
@@ -83,22 +93,16 @@ class ConfirmScreen(ModalScreen[bool]):
         self._latest = snap
         if not self.is_mounted:
             return  # on_mount holds it
-        self.stale = changed(self.plan, snap)
+        was, self.stale = self.stale, changed(self.plan, snap)
         moved = self.query_one("#moved", Static)
+        phase = self._phase_moved(snap)
         if self.stale is not None:
-            moved.update(
-                Text.assemble(
-                    ("The state changed since this plan was made: ", "bold red"),
-                    (self.stale, "red"),
-                    ("\nSending it would be refused, so it is off: Escape, then press the key", ""),
-                    (" again for a plan from the state as it is now.", ""),
-                )
-            )
-        else:
-            phase = self._phase_moved(snap)
-            if phase:
-                moved.update(Text(f"{phase}; the plan still applies.", "yellow"))
-        moved.set_class(self.stale is not None or bool(self._phase_moved(snap)), "-shown")
+            moved.update(Text.assemble(("OUT OF DATE: ", "bold white on red"), (self.stale, "red")))
+        elif phase:
+            moved.update(Text(f"{phase}; the plan still applies.", "yellow"))
+        moved.set_class(self.stale is not None or phase is not None, "-shown")
+        if (was is None) != (self.stale is None):
+            self.query_one("#prompt", Static).update(self._ask())
 
     def _phase_moved(self, snap: Snapshot) -> str | None:
         """`d-… moved on: installing -> ready` when the deployment's phase is not the one the
