@@ -70,7 +70,7 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
     return lines
 
 
-def _badge(s: Snapshot) -> str:
+def sandbox_badge(s: Snapshot) -> str:
     """`SANDBOX (clock x20; ages and waits below in real time) ` when the endpoint said it is a
     sandbox (x-cutover-sandbox), so a pasted status never passes for production."""
     if s.sandbox_rate is None:
@@ -92,7 +92,7 @@ def render_status(s: Snapshot) -> str:
         if x
     )
     rate = s.sandbox_rate or 1.0
-    lines = [f"{_badge(s)}{s.application}/{s.deployment_group} ({where})"]
+    lines = [f"{sandbox_badge(s)}{s.application}/{s.deployment_group} ({where})"]
     for p in s.pending:
         if p.verdict == "unknown":
             lines.append(

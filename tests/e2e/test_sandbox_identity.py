@@ -95,6 +95,8 @@ def test_plain_cutover_records_its_sandbox_for_another_terminal(
         seen["status"] = _cli(tmp_path, "status")
         seen["info"] = _cli(tmp_path, "sandbox", "info")
         seen["fault"] = _cli(tmp_path, "sandbox", "fault", "api", "--latency-ms", "5")
+        # Nothing waits for approval: refused, but the plan shown says SANDBOX first.
+        seen["plan"] = _cli(tmp_path, "approve", "--yes")
         # Explicit wins: an endpoint given is used, and nothing is said about the record.
         seen["explicit"] = _cli(tmp_path, "sandbox", "info", AWS_ENDPOINT_URL="http://127.0.0.1:9")
         return 0
@@ -112,6 +114,8 @@ def test_plain_cutover_records_its_sandbox_for_another_terminal(
     assert seen["status"].stdout.startswith("SANDBOX (clock x20;"), seen["status"].stdout
     assert "web/web-prod" in seen["status"].stdout
     assert "+5 ms per call" in seen["fault"].stdout
+    assert seen["plan"].stdout.startswith("SANDBOX (clock x20;"), seen["plan"].stdout
+    assert "Approve" in seen["plan"].stdout and "refused" in seen["plan"].stderr
     assert seen["explicit"].returncode != 0
     assert "using the sandbox" not in seen["explicit"].stderr
     # The sandbox stopped with the dashboard: its record is gone, and nothing finds it.
