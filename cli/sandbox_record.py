@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,9 +49,16 @@ class Recorded:
         )
 
 
+# A record this process replaced (another `cutover` still running): put back by `forget`, so
+# closing the second dashboard leaves the first one findable.
+_replaced: Recorded | None = None
+
+
 def record(env: dict[str, str], scenario: str, application: str, group: str) -> Path | None:
     """Write this process's sandbox down; None (nothing written) when the state directory
     cannot be written, which costs only the convenience."""
+    global _replaced
+    _replaced = find()
     path = record_path()
     body: dict[str, Any] = {
         "endpoint_url": env["AWS_ENDPOINT_URL"],
@@ -64,22 +71,31 @@ def record(env: dict[str, str], scenario: str, application: str, group: str) -> 
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(f".{os.getpid()}.part")
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(body, out, indent=2)
-        # Whole or not at all: a reader never sees half a record.
-        os.replace(part, path)
+        _write(path, body)
     except OSError:
         return None
     return path
 
 
+def _write(path: Path, body: dict[str, Any]) -> None:
+    part = path.with_suffix(f".{os.getpid()}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(body, out, indent=2)
+    # Whole or not at all: a reader never sees half a record.
+    os.replace(part, path)
+
+
 def forget() -> None:
-    """Remove the record when it is this process's (a later `cutover` may have replaced it)."""
+    """Remove the record when it is this process's (a later `cutover` may have replaced it),
+    putting back the one it replaced if that sandbox still runs."""
     found = _read()
-    if found is not None and found.pid == os.getpid():
-        with contextlib.suppress(OSError):
+    if found is None or found.pid != os.getpid():
+        return
+    with contextlib.suppress(OSError):
+        if _replaced is not None and _alive(_replaced.pid):
+            _write(record_path(), asdict(_replaced))
+        else:
             record_path().unlink()
 
 

@@ -137,3 +137,24 @@ def test_a_record_left_by_a_process_that_is_gone_is_not_used(
     path.write_text(path.read_text().replace(str(os.getpid()), dead.stdout.strip()))
     assert sandbox_record.find() is None
     assert not path.exists()
+
+
+def test_closing_a_second_dashboard_puts_the_first_ones_record_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    first = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert sandbox_record.record({"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}, "d", "a", "g")
+        path = sandbox_record.record_path()
+        path.write_text(path.read_text().replace(str(os.getpid()), str(first.pid)))
+        sandbox_record.record({"AWS_ENDPOINT_URL": "http://127.0.0.1:2"}, "d", "a", "g")
+        found = sandbox_record.find()
+        assert found is not None and found.pid == os.getpid()
+        sandbox_record.forget()
+        found = sandbox_record.find()
+        assert found is not None and found.pid == first.pid
+        assert found.endpoint_url == "http://127.0.0.1:1"
+    finally:
+        first.kill()
+        first.wait()
