@@ -88,3 +88,50 @@ async def _fresh_behind(live: Live) -> None:
         )
         assert isinstance(app.screen, HelpScreen)
         assert app.snapshot is not first
+
+
+def test_a_phase_moved_on_is_said_and_a_changed_status_turns_sending_off() -> None:
+    from cutover.backend.actions import Plan
+    from cutover.backend.config import TargetConfig
+    from cutover.tui.app import CutoverApp
+
+    from tests.e2e.fakes import TARGET, snapshot
+
+    installing = snapshot("installing")
+    dep = installing.deployment
+    assert dep is not None and dep.status == "InProgress"
+    plan = Plan(
+        action="stop",
+        target="t",
+        summary=f"Stop {dep.id}",
+        deployment_id=dep.id,
+        expect_status="InProgress",
+    )
+    app = CutoverApp(TargetConfig(**TARGET.__dict__), poll=False)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.feed(installing)
+            confirm = ConfirmScreen(plan, installing)
+            answers: list[bool | None] = []
+            await app.push_screen(confirm, answers.append)
+            await pilot.pause()
+            confirm.against(snapshot("rerouting"))
+            await pilot.pause()
+            assert confirm.stale is None
+            moved = text_of(confirm.query_one("#moved"))
+            assert f"{dep.id} moved on since the plan was made: installing -> rerouting" in moved
+            assert "the plan still applies" in moved
+            confirm.against(snapshot("ready"))  # Ready: not the InProgress the plan expects
+            await pilot.pause()
+            assert confirm.stale is not None and "Ready" in confirm.stale
+            await pilot.press("y")
+            assert app.screen is confirm and not answers
+            confirm.against(snapshot("rerouting"))  # back as planned: sending is on again
+            await pilot.pause()
+            assert "Send it?" in text_of(confirm.query_one("#prompt"))
+            await pilot.press("y")
+            await pilot.pause()
+            assert answers == [True]
+
+    asyncio.run(main())
