@@ -336,6 +336,9 @@ class Snapshot:
     account: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    # The endpoint said it is a sandbox (x-cutover-sandbox): its clock's rate, sandbox seconds
+    # per real second. None on AWS.
+    sandbox_rate: float | None = None
     deployment: Deployment | None = None
     original: Environment | None = None
     replacement: Environment | None = None

@@ -22,7 +22,7 @@ from cutover.backend.config import ConfigError, TargetConfig, load_config
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
 from cutover.backend.present.status_json import status_document
-from cutover.backend.present.status_text import render_status
+from cutover.backend.present.status_text import render_status, sandbox_badge
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from cutover.cli.flags import WAIT_TIMEOUT
 from cutover.cli.wait import wait_for_effect
@@ -115,6 +115,8 @@ def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) 
         move=getattr(args, "move", None),
         override_gates=getattr(args, "override_gates", False),
     )
+    if snap.sandbox_rate is not None:
+        out.write(sandbox_badge(snap).rstrip() + "\n")  # a plan for a sandbox says so first
     for line in plan.lines():
         out.write(line + "\n")
     out.flush()

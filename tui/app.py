@@ -25,6 +25,7 @@ from cutover.tui.screens.dashboard import DashboardScreen
 from cutover.tui.screens.help import HelpScreen
 from cutover.tui.screens.instance import InstanceScreen
 from cutover.tui.screens.picker import PickerScreen
+from cutover.tui.widgets.common import at_rate
 from cutover.tui.widgets.timeline import KEEP as TIMELINE_KEEP
 from textual.app import App
 from textual.binding import Binding
@@ -100,8 +101,10 @@ class CutoverApp(Polling, Acting, App[None]):
         self._settled_seen: set[str] = set()  # attempts whose read-back outcome was shown
 
     def now(self) -> datetime:
-        """The server's time (or the injected clock)."""
-        return self._now()
+        """The server's time (or the injected clock), carrying its rate when the endpoint is a
+        sandbox with a fast clock, so ages and countdowns are said in real time."""
+        snap = self.snapshot
+        return at_rate(self._now(), snap.sandbox_rate if snap is not None else None)
 
     def notify(
         self,

@@ -2,7 +2,8 @@
 
 Every AWS call runs in a thread worker; the event loop only renders. The worker re-arms with
 `set_timer` when it finishes, so a slow AWS never piles calls up; throttling doubles the
-interval up to MAX_BACKOFF, and a poll is skipped while a modal screen is up.
+interval up to MAX_BACKOFF. Polling goes on while a dialog is open: the dashboard behind it
+stays current, and a confirmation holds its plan against each new snapshot.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from cutover.backend.core.origin import started_by
 from cutover.backend.model import Event, Snapshot
 from cutover.backend.observe import ObserveError, diff
 from textual.message import Message
-from textual.screen import ModalScreen
 
 log = logging.getLogger("cutover.tui")
 
@@ -72,10 +72,6 @@ class Polling:
         self._timer = None
         if self._fetching or not self.screen_stack:
             return  # busy, or shutting down
-        if isinstance(self.screen, ModalScreen):
-            # Nobody is looking at the dashboard, and the plan on the modal is what counts.
-            self._arm(self.interval)
-            return
         self._fetching = True
         self._fetch_started = time.monotonic()
         self.run_worker(self._fetch, thread=True, name="poll", group="poll", exit_on_error=False)
@@ -133,6 +129,7 @@ class Polling:
         # Another snapshot shown meanwhile (a test's) means the events are against the wrong one.
         fresh = message.since is self.snapshot
         self.feed(message.snapshot, message.events if fresh else None, origin=message.origin)
+        self.tell_dialogs(message.snapshot)
         self._fetched(False)
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:

@@ -189,6 +189,7 @@ class Observer:
             group_deployment=current.result() if current is not None else None,
             api_calls=self.session.calls - calls0,
             elapsed_ms=round((time.monotonic() - t0) * 1000, 1),
+            sandbox_rate=self.session.sandbox_rate,
         )
 
     def _choose(

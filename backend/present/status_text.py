@@ -9,19 +9,22 @@ import humanize
 from cutover.backend.model import Environment, Instance, Snapshot
 
 
-def _ago(when: datetime | None, now: datetime) -> str:
+def _ago(when: datetime | None, now: datetime, rate: float = 1.0) -> str:
+    """`3 minutes ago` in real time: `rate` is the server clock's speed (a sandbox's may run
+    faster than real time)."""
     if when is None:
         return "-"
-    delta = now - when
+    delta = (now - when) / rate
     if delta.total_seconds() < 0:
         return "in " + humanize.naturaldelta(-delta)
     return humanize.naturaltime(delta)
 
 
-def _left(deadline: datetime | None, now: datetime) -> str:
+def _left(deadline: datetime | None, now: datetime, rate: float = 1.0) -> str:
+    """How long a person will wait, in real time (see `_ago`)."""
     if deadline is None:
         return ""
-    seconds = (deadline - now).total_seconds()
+    seconds = (deadline - now).total_seconds() / rate
     if seconds <= 0:
         return f"deadline passed {humanize.naturaldelta(-seconds)} ago"
     return f"{humanize.precisedelta(seconds, minimum_unit='seconds', format='%0.0f')} left"
@@ -67,6 +70,16 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
     return lines
 
 
+def sandbox_badge(s: Snapshot) -> str:
+    """`SANDBOX (clock x20; ages and waits below in real time) ` when the endpoint said it is a
+    sandbox (x-cutover-sandbox), so a pasted status never passes for production."""
+    if s.sandbox_rate is None:
+        return ""
+    if s.sandbox_rate == 1.0:
+        return "SANDBOX "
+    return f"SANDBOX (clock x{s.sandbox_rate:g}; ages and waits below in real time) "
+
+
 def render_status(s: Snapshot) -> str:
     now = s.server_time
     where = ", ".join(
@@ -78,7 +91,8 @@ def render_status(s: Snapshot) -> str:
         )
         if x
     )
-    lines = [f"{s.application}/{s.deployment_group} ({where})"]
+    rate = s.sandbox_rate or 1.0
+    lines = [f"{sandbox_badge(s)}{s.application}/{s.deployment_group} ({where})"]
     for p in s.pending:
         if p.verdict == "unknown":
             lines.append(
@@ -97,12 +111,11 @@ def render_status(s: Snapshot) -> str:
         lines.append("No deployment yet.")
     else:
         rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
-        lines.append(
-            f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  started {_ago(d.create_time, now)}"
-        )
+        started = _ago(d.create_time, now, rate)
+        lines.append(f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  started {started}")
         if d.waiting_for:
             wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
-            lines.append(f"  waiting for {wait}: {_left(d.deadline, now)}")
+            lines.append(f"  waiting for {wait}: {_left(d.deadline, now, rate)}")
         if d.error_code:
             lines.append(f"  error {d.error_code}: {d.error_message}")
         if d.rollback_of:

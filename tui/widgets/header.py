@@ -41,8 +41,12 @@ class DashboardHeader(TextStatic):
         """Render from the snapshot; `received` is the server time of the last good one;
         `refreshing_for` the real seconds a slow refresh has been running."""
         line1 = Text()
-        if sandbox:
-            line1.append(" SANDBOX ", style="bold black on yellow")
+        # The endpoint's own word (its x-cutover-sandbox header) counts as much as having
+        # started it here: a sandbox window never looks like a production one.
+        rate = snap.sandbox_rate if snap is not None else None
+        if sandbox or rate is not None:
+            fast = f"x{rate:g} " if rate and rate != 1.0 else ""
+            line1.append(f" SANDBOX {fast}", style="bold black on yellow")
             line1.append(" ")
         line1.append(target_name, style="bold")
         if snap is not None:
