@@ -273,6 +273,10 @@ class DeploymentSummary:
     complete_time: datetime | None
     error_code: str | None = None
     instances: tuple[str, ...] = ()  # its targets, when read (automatic deployments)
+    # Ready and waiting for the reroute: when its ready wait ends (read for the group's
+    # current deployment beside a pinned one).
+    deadline: datetime | None = None
+    ready_action: str | None = None  # STOP_DEPLOYMENT | CONTINUE_DEPLOYMENT
 
     @property
     def active(self) -> bool:
@@ -371,6 +375,9 @@ class Snapshot:
     account: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    # The endpoint said it is a sandbox (x-cutover-sandbox): its clock's rate, sandbox seconds
+    # per real second. None on AWS.
+    sandbox_rate: float | None = None
     deployment: Deployment | None = None
     original: Environment | None = None
     replacement: Environment | None = None
@@ -413,6 +420,9 @@ class Snapshot:
     # The listeners sending clients to the group's target groups; None when the listener
     # rules were not read (no target group, or the read failed).
     serving: tuple[Serving, ...] | None = None
+    # A pinned deployment is shown (`--deployment`, the picker) and the group's current one
+    # (active, else latest) is another: that one, so the screen can say it is waiting.
+    group_deployment: DeploymentSummary | None = None
 
     def action(self, name: str) -> Check:
         return next(

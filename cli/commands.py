@@ -1,8 +1,9 @@
 """`cutover status` and the action commands: observe, plan, confirm, execute, report.
 
 Exit codes: 0 done, 1 refused by a gate or failed at AWS (or AWS unreachable), 2 usage or
-config error (including a mutating command in read-only mode). Every message is one line in
-plain words; AWS errors carry their code.
+config error (including a mutating command in read-only mode); with --wait, 3 when the
+effect failed and 4 when it was not seen within --wait-timeout (cli/exits.py).
+Every message is one line in plain words; AWS errors carry their code.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from cutover.backend.config import ConfigError, TargetConfig, load_config
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
 from cutover.backend.present.status_json import status_document
-from cutover.backend.present.status_text import brief, render_status
+from cutover.backend.present.status_text import brief, render_status, sandbox_badge
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from cutover.cli.flags import WAIT_TIMEOUT
+from cutover.cli.wait import wait_for_effect
 
 
 class CommandError(Exception):
@@ -136,6 +139,8 @@ def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) 
         move=getattr(args, "move", None),
         override_gates=getattr(args, "override_gates", False),
     )
+    if snap.sandbox_rate is not None:
+        out.write(sandbox_badge(snap).rstrip() + "\n")  # a plan for a sandbox says so first
     for line in plan.lines():
         out.write(line + "\n")
     out.flush()
@@ -168,7 +173,18 @@ def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) 
         raise CommandError(prefix + outcome.message, EXIT_FAILED)
     ids = f" (request {', '.join(outcome.request_ids)})" if outcome.request_ids else ""
     out.write(f"{outcome.message}{ids}\n")
-    return EXIT_OK
+    acted = outcome.result.get("deploymentId") or plan.deployment_id
+    if not getattr(args, "wait", False) or not acted:
+        return EXIT_OK
+    out.flush()
+    return wait_for_effect(
+        action,
+        acted,
+        observer,
+        timeout=args.wait_timeout or WAIT_TIMEOUT,
+        interval=max(0.2, target.poll_interval),
+        out=out,
+    )
 
 
 def _refuse(controller: Controller, plan: Plan, reason: str) -> None:

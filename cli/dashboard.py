@@ -35,6 +35,14 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.command is None and not wants_target:
         return _dashboard_on_sandbox(args, log_path)
+    if not wants_target:
+        # `cutover dashboard` alone: the sandbox a plain `cutover` runs, if one does.
+        from cutover.cli import sandbox_record
+
+        found = sandbox_record.for_command(args)
+        if found is not None:
+            sandbox_record.use(found, args)
+            print(f"cutover: {found.says()}", file=sys.stderr, flush=True)
     try:
         endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint and not (args.target or args.config):
@@ -62,9 +70,13 @@ def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> in
     except SandboxError as exc:
         print(f"cutover: sandbox: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from cutover.cli import sandbox_record
+
     try:
         # The same process talks to it: boto3 finds the keys and the endpoint here.
         os.environ.update(sandbox.env())
+        # Another terminal's `cutover status` or `cutover sandbox fault` finds it from this.
+        sandbox_record.record(sandbox.env(), scenario.name, "web", "web-prod")
         target = TargetConfig(
             name="sandbox",
             region=sandbox.world.region,
@@ -75,6 +87,7 @@ def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> in
         )
         return _run_dashboard(target, args, log_path, sandbox=sandbox)
     finally:
+        sandbox_record.forget()
         sandbox.stop()
 
 

@@ -12,9 +12,25 @@ to the command it was given to.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cutover.backend.actions.catalogue import NAMES
+from cutover.backend.core.effects import WATCHED
+
+# `--wait` gives up after this long by default (seconds): a blue/green deployment's
+# provisioning and install take minutes, its termination wait may take hours (pass more).
+WAIT_TIMEOUT = 1800.0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise FlagError(f"--wait-timeout: '{text}' is not a number of seconds") from None
+    if value <= 0:
+        raise FlagError(f"--wait-timeout: {text} must be more than 0 seconds")
+    return value
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,7 @@ class GlobalFlag:
     flag: str
     metavar: str | None  # None: a switch
     help: str
+    parse: Callable[[str], object] | None = None  # the value checked, wherever typed
 
     @property
     def dest(self) -> str:
@@ -44,10 +61,23 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
     ),
     GlobalFlag("--config", "PATH", "config file (default: $XDG_CONFIG_HOME/cutover/config.yaml)"),
     GlobalFlag("--read-only", None, "refuse every action that changes anything"),
+    GlobalFlag(
+        "--wait",
+        None,
+        "after the action, wait until its effect is seen (exit 0), fails (exit 3) or"
+        " --wait-timeout passes (exit 4)",
+    ),
+    GlobalFlag(
+        "--wait-timeout",
+        "SECONDS",
+        f"wait as --wait does, at most SECONDS (default {WAIT_TIMEOUT:.0f})",
+        _seconds,
+    ),
 )
 BY_FLAG = {f.flag: f for f in GLOBAL_FLAGS}
 
-_ALL = tuple(f.flag for f in GLOBAL_FLAGS)
+_WAIT = ("--wait", "--wait-timeout")
+_ALL = tuple(f.flag for f in GLOBAL_FLAGS if f.flag not in _WAIT)
 _AWS = ("--target", "--profile", "--region", "--endpoint-url", "--config", "--read-only")
 _CONTROL = ("--endpoint-url",)
 _FAULT = ("--endpoint-url", "--read-only")
@@ -58,7 +88,7 @@ APPLIES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): _ALL,
     ("dashboard",): _ALL,
     ("status",): _ALL,
-    **{(name,): _ALL for name in NAMES},
+    **{(name,): _ALL + (_WAIT if name in WATCHED else ()) for name in NAMES},
     # The hooks act on the instance they run on: no application, group or deployment to name.
     ("hook", "deregister"): _AWS,
     ("hook", "register"): _AWS,
@@ -73,6 +103,8 @@ APPLIES: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 
 WHY_NOT = {
+    ("shift",): "it changes the load balancer at once: the answer is the effect",
+    ("repair",): "it changes the instances at once: the answer is the effect",
     ("sandbox",): "it starts a local sandbox, which touches no AWS account",
     ("hook",): "the hook acts on the instance it runs on",
     ("sandbox", "info"): "it only reads the sandbox at --endpoint-url",
@@ -153,9 +185,13 @@ def merge(ns: argparse.Namespace, depths: int = 4) -> argparse.Namespace:
         value = distinct[0] if distinct else None
         if value is not None and f.flag not in allowed:
             raise FlagError(f"{f.flag}: does not apply to {_name(path)}{_why(path)}")
+        if value is not None and f.parse is not None:
+            value = f.parse(value)
         if f.metavar is None:
             value = bool(value)
         setattr(ns, f.dest, value)
+    if getattr(ns, "wait_timeout", None) is not None:
+        ns.wait = True  # a time limit to wait asks to wait
     return ns
 
 

@@ -46,6 +46,7 @@ def _controller_command(args: argparse.Namespace) -> int:
     from cutover.cli.commands import CommandError, run_action, run_status
 
     log_path = _setup_logging("cutover")
+    _find_sandbox(args)
     try:
         if args.command == "status":
             return run_status(args)
@@ -227,12 +228,26 @@ def _describe_load(stats: dict) -> str:
 # ----- cutover sandbox fault / info -------------------------------------------------------------
 
 
+def _find_sandbox(args: argparse.Namespace) -> None:
+    """Nothing names where to go, and plain `cutover` runs a sandbox: go there, and say so."""
+    from cutover.cli import sandbox_record
+
+    found = sandbox_record.for_command(args)
+    if found is not None:
+        sandbox_record.use(found, args)
+        print(f"cutover: {found.says()}", file=sys.stderr, flush=True)
+
+
 def _endpoint(args: argparse.Namespace) -> str:
     url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     if not url:
+        _find_sandbox(args)
+        url = args.endpoint_url
+    if not url:
         raise UsageError(
             "cutover sandbox: --endpoint-url: no sandbox endpoint; pass --endpoint-url "
-            "or set AWS_ENDPOINT_URL (cutover sandbox prints it)"
+            "or set AWS_ENDPOINT_URL (cutover sandbox prints it), or start one with plain"
+            " `cutover`, which records its own"
         )
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"cutover sandbox: --endpoint-url: '{url}' is not an http:// URL")

@@ -124,6 +124,11 @@ class Sandbox:
         """The AWS_EC2_METADATA_SERVICE_ENDPOINT of a process on that instance."""
         return self.imds.url(instance_id)
 
+    def identity(self) -> str:
+        """The `x-cutover-sandbox` header: a sandbox, and its clock's rate (sandbox seconds
+        per real second), read per answer since a test may change the rate."""
+        return f"sandbox; clock-rate={self.world.clock.time_scale:g}"
+
     def env(self) -> dict[str, str]:
         """The environment a client needs to reach this sandbox with boto3 or the AWS CLI."""
         return {
@@ -198,6 +203,7 @@ class Sandbox:
             on_request=self.faults.on_request,
             served=services.served,
             drop_answer=self.faults.drop_answer,
+            identity=self.identity,
         )
         ControlApi(self).add_routes(self.wire.app)
         await self.wire.start(HOST, self.requested_port)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from cutover.backend.actions import Outcome, Plan
+from cutover.backend.actions.catalogue import BLUE_GREEN, CATALOGUE, style_of
 from cutover.backend.actions.catalogue import action as catalogue_action
 from cutover.backend.model import Snapshot
 from cutover.tui.screens.confirm import ConfirmScreen
@@ -42,19 +43,41 @@ class Acting:
     """The action half of CutoverApp (a mixin: it uses the app's controller, observer,
     snapshot, screens and workers)."""
 
-    def request_action(self, action: str) -> None:
-        """A key or a command: check, ask what is needed, plan, confirm, execute."""
+    def why_not(self, action: str) -> str | None:
+        """Why `action` cannot run from here now, in the words `cutover status` prints under
+        Actions (the availability check's reason), or None when it can."""
         snap = self.snapshot
         if self.read_only or self.controller is None:
-            self.notify("read-only: nothing can be changed from here", severity="warning")
-            return
+            return "read-only: nothing can be changed from here"
         if snap is None:
-            self.notify("no data yet; wait for the first refresh", severity="warning")
-            return
+            return "no data yet; wait for the first refresh"
+        style = style_of(snap)
+        if style not in catalogue_action(action).styles:
+            kind = "blue/green" if style == BLUE_GREEN else "in-place"
+            return f"{action} does not apply to this group's {kind} deployments"
         check = snap.action(action)
-        if not check.passed:
-            self.notify(check.reason, title=f"{action}: not now", severity="warning")
+        return None if check.passed else check.reason
+
+    def explain_key(self, action: str) -> None:
+        """A catalogue key no binding took (its key dimmed or hidden): say why, never nothing.
+        Only the dashboard's keys: a dialog on top owns the keyboard."""
+        if len(self.screen_stack) != 1:
             return
+        reason = self.why_not(action)
+        if reason is None:
+            # The footer lagged behind a snapshot that now allows it.
+            self.request_action(action)
+        else:
+            self.notify(reason, title=f"{action}: not now", severity="warning")
+
+    def request_action(self, action: str) -> None:
+        """A key or a command: check, ask what is needed, plan, confirm, execute."""
+        reason = self.why_not(action)
+        if reason is not None:
+            self.notify(reason, title=f"{action}: not now", severity="warning")
+            return
+        snap = self.snapshot
+        assert snap is not None
         asks = catalogue_action(action).asks
         if "revision" in asks:
             self.push_screen(
@@ -84,7 +107,7 @@ class Acting:
                 log.exception("plan failed")
                 self.notify(f"could not plan {action}: {exc}", severity="error")
                 return
-            self._planned(plan)
+            self._planned(plan, snap)
             return
 
         def work() -> None:
@@ -96,18 +119,28 @@ class Acting:
                     self.notify, f"could not plan {action}: {exc}", severity="error"
                 )
                 return
-            self.call_from_thread(self._planned, plan)
+            self.call_from_thread(self._planned, plan, snap)
 
         self.run_worker(work, thread=True, name=f"plan:{action}", exit_on_error=False)
 
-    def _planned(self, plan: Plan) -> None:
+    def _planned(self, plan: Plan, made_from: Snapshot) -> None:
         if plan.refused is not None:
             self.notify(plan.refused, title=f"{plan.action} refused", severity="error", timeout=8)
             # execute() sends nothing for a refused plan but keeps the audit record.
             self._shown_refusals.add(plan.id)
             self._run_execute(plan)
             return
-        self.push_screen(ConfirmScreen(plan), partial(self._confirmed, plan))
+        screen = ConfirmScreen(plan, made_from)
+        self.push_screen(screen, partial(self._confirmed, plan))
+        if self.snapshot is not None and self.snapshot is not made_from:
+            # Planning read AWS while polling went on: hold the plan against the newest.
+            screen.against(self.snapshot)
+
+    def tell_dialogs(self, snap: Snapshot) -> None:
+        """A new snapshot while dialogs are open: a confirmation holds its plan against it."""
+        for screen in self.screen_stack[1:]:
+            if isinstance(screen, ConfirmScreen):
+                screen.against(snap)
 
     def _confirmed(self, plan: Plan, ok: bool | None) -> None:
         if not ok:
@@ -176,5 +209,22 @@ class Acting:
             self.notify(outcome.audit_error, title="audit log", severity="error", timeout=30)
         new_id = outcome.result.get("deploymentId") if outcome.ok else None
         if new_id:
-            self.deployment_id = new_id  # supervise what we just started
+            self.deployment_id = None  # what we just started is the group's current: follow
+        if outcome.ok:
+            self.watch_effect(outcome.plan.action, new_id or outcome.plan.deployment_id)
         self.refresh_now()
+
+
+def _key_handler(action: str) -> Any:
+    def handler(self: Acting, event: object) -> None:
+        self.explain_key(action)
+
+    handler.__doc__ = f"The {action} key when its binding is dimmed or hidden: say why."
+    return handler
+
+
+# Textual calls the app's `key_<key>` for a key no binding handled, which is what happens to a
+# dimmed (or, read-only or of the other deployment style, hidden) key: each says why instead
+# of nothing.
+for _entry in CATALOGUE:
+    setattr(Acting, f"key_{_entry.key}", _key_handler(_entry.name))

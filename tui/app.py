@@ -15,6 +15,7 @@ from typing import Any
 
 from cutover.backend.actions import Controller
 from cutover.backend.config import TargetConfig
+from cutover.backend.core.effects import WATCHED, effect
 from cutover.backend.model import Event, Snapshot
 from cutover.backend.observe import Observer
 from cutover.tui.acting import Acting
@@ -24,6 +25,7 @@ from cutover.tui.screens.dashboard import DashboardScreen
 from cutover.tui.screens.help import HelpScreen
 from cutover.tui.screens.instance import InstanceScreen
 from cutover.tui.screens.picker import PickerScreen
+from cutover.tui.widgets.common import at_rate
 from cutover.tui.widgets.timeline import KEEP as TIMELINE_KEEP
 from textual.app import App
 from textual.binding import Binding
@@ -32,6 +34,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 log = logging.getLogger("cutover.tui")
+
+# What the picker returns for "follow the group" (no deployment id starts with it).
+FOLLOW = "follow"
 
 # A refresh running longer than this (real seconds) is said to be running, in the header.
 SLOW_REFRESH = 4.0
@@ -74,7 +79,12 @@ class CutoverApp(Polling, Acting, App[None]):
             now = observer.session.clock.now
         self._now = now or (lambda: datetime.now().astimezone())
         self.polling = poll and observer is not None
+        # The pinned deployment (`--deployment`, the picker); None follows the group: its
+        # current deployment, whoever started it.
         self.deployment_id = deployment_id
+        # Actions sent from here whose effect is not seen yet: [action, deployment, words,
+        # the deployment on screen when it was sent].
+        self.watches: list[list[str]] = []
         self.snapshot: Snapshot | None = None
         self.stale_error: str | None = None
         self.base_interval = max(0.5, target.poll_interval)
@@ -91,8 +101,10 @@ class CutoverApp(Polling, Acting, App[None]):
         self._settled_seen: set[str] = set()  # attempts whose read-back outcome was shown
 
     def now(self) -> datetime:
-        """The server's time (or the injected clock)."""
-        return self._now()
+        """The server's time (or the injected clock), carrying its rate when the endpoint is a
+        sandbox with a fast clock, so ages and countdowns are said in real time."""
+        snap = self.snapshot
+        return at_rate(self._now(), snap.sandbox_rate if snap is not None else None)
 
     def notify(
         self,
@@ -134,15 +146,30 @@ class CutoverApp(Polling, Acting, App[None]):
         # what this one leaves.
         gc.unfreeze()
 
-    def feed(self, snap: Snapshot, events: list[Event] | None = None) -> None:
+    def feed(
+        self, snap: Snapshot, events: list[Event] | None = None, *, origin: str | None = None
+    ) -> None:
         """Show a snapshot (the poller's, or a test's): timeline, bell, view, key states.
-        `events` are the timeline's news since the snapshot on screen, when already known."""
+        `events` are the timeline's news since the snapshot on screen, when already known;
+        `origin` who started the deployment the group moved on to."""
         if not self.screen_stack:
             return  # a late message while the app shuts down
         previous = self.snapshot
+        dep, old = snap.deployment, previous.deployment if previous else None
+        moved = None
+        if dep is not None and old is not None and dep.id != old.id and origin:
+            moved = f"now showing {dep.id} ({dep.status}), started by {origin}"
+            self.notify(
+                moved,
+                title="The group moved on" if self.deployment_id is None else "Pinned",
+                timeout=15,
+            )
         if previous is not None:
             if events is None:
                 events = timeline_events(previous, snap)
+            if moved:
+                # The notification goes; the timeline keeps who started what is on screen.
+                events = [*events, Event(snap.server_time, "deployment", moved)]
             # Kept here, not in the widget: the timeline survives screens coming and going.
             self.events = (self.events + events)[-TIMELINE_KEEP:]
         self.snapshot = snap
@@ -158,7 +185,7 @@ class CutoverApp(Polling, Acting, App[None]):
                     severity="information" if p.verdict == "done" else "warning",
                     timeout=20,
                 )
-        dep = snap.deployment
+        self._watch(snap)
         if dep is not None and (dep.error_code or dep.error_message):
             self.failures[dep.id] = f"{dep.error_code or ''} {dep.error_message or ''}".strip()
         waiting = (
@@ -209,10 +236,67 @@ class CutoverApp(Polling, Acting, App[None]):
         )
 
     def _picked(self, deployment_id: str | None) -> None:
-        if deployment_id:
+        if deployment_id == FOLLOW:
+            self.follow_group()
+        elif deployment_id:
             self.deployment_id = deployment_id
-            self.notify(f"supervising {deployment_id}")
+            self.notify(f'pinned {deployment_id}: g, then "follow the group", to follow again')
             self.refresh_now()
+
+    def follow_group(self) -> None:
+        """Unpin: show the group's current deployment, and move with it."""
+        was, self.deployment_id = self.deployment_id, None
+        if was is not None:
+            self.notify(f"following the group (was pinned on {was})")
+        self.refresh_now()
+
+    # ----- done means done -----
+
+    def watch_effect(self, action: str, deployment_id: str | None) -> None:
+        """After `action` was accepted: say when its effect is seen (backend core.effects)."""
+        if action in WATCHED and deployment_id:
+            dep = self.snapshot.deployment if self.snapshot else None
+            self.watches.append([action, deployment_id, "sent", dep.id if dep else ""])
+
+    @property
+    def effect_line(self) -> str | None:
+        """What the banner says about actions whose effect is not seen yet."""
+        if not self.watches:
+            return None
+        return "; ".join(f"{w[0]} sent, not seen yet: {w[2]}" for w in self.watches)
+
+    def _watch(self, snap: Snapshot) -> None:
+        for w in list(self.watches):
+            action, acted, _, shown = w
+            got = effect(action, acted, snap)
+            dep = snap.deployment
+            if got.watch == acted and dep is not None and dep.id != shown:
+                # The group moved on to a third deployment: this screen cannot see the effect.
+                self.watches.remove(w)
+                self.notify(
+                    f"{acted} is no longer shown (now {dep.id}); `cutover status --deployment"
+                    f" {acted}` says how it ended",
+                    title=f"{action}: no longer followed",
+                    severity="warning",
+                    timeout=20,
+                )
+                continue
+            if got.watch and self.deployment_id == acted:
+                # Pinned on what was stopped: CodeDeploy's rollback is the group's current
+                # deployment now, and its outcome the one that counts.
+                self.deployment_id = None
+                self.refresh_now()
+            if not got.done:
+                w[2] = got.words
+                continue
+            self.watches.remove(w)
+            ok = got.state == "observed"
+            self.notify(
+                got.words,
+                title=f"{action}: {'done, seen' if ok else 'FAILED'}",
+                severity="information" if ok else "error",
+                timeout=20 if ok else 60,
+            )
 
     def open_instance(self, instance_id: str) -> None:
         snap = self.snapshot

@@ -19,6 +19,10 @@ class DashboardHost(Protocol):
     # deployment id -> why it failed or stopped, as last seen (for the rollback banner)
     failures: dict[str, str]
     events: list[Event]
+    deployment_id: str | None  # pinned; None follows the group
+
+    @property
+    def effect_line(self) -> str | None: ...
 
     def render_view(self) -> None: ...
 

@@ -2,7 +2,8 @@
 
 Every AWS call runs in a thread worker; the event loop only renders. The worker re-arms with
 `set_timer` when it finishes, so a slow AWS never piles calls up; throttling doubles the
-interval up to MAX_BACKOFF, and a poll is skipped while a modal screen is up.
+interval up to MAX_BACKOFF. Polling goes on while a dialog is open: the dashboard behind it
+stays current, and a confirmation holds its plan against each new snapshot.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import logging
 import time
 from dataclasses import dataclass
 
+from cutover.backend.core.origin import started_by
 from cutover.backend.model import Event, Snapshot
 from cutover.backend.observe import ObserveError, diff
 from textual.message import Message
-from textual.screen import ModalScreen
 
 log = logging.getLogger("cutover.tui")
 
@@ -44,6 +45,8 @@ class SnapshotReady(Message):
     # per fleet the comparison costs more than drawing the screen, and belongs off the loop.
     events: list[Event] | None = None
     since: Snapshot | None = None
+    # Following the group, it moved to another deployment: who or what started that one.
+    origin: str | None = None
 
 
 @dataclass
@@ -69,10 +72,6 @@ class Polling:
         self._timer = None
         if self._fetching or not self.screen_stack:
             return  # busy, or shutting down
-        if isinstance(self.screen, ModalScreen):
-            # Nobody is looking at the dashboard, and the plan on the modal is what counts.
-            self._arm(self.interval)
-            return
         self._fetching = True
         self._fetch_started = time.monotonic()
         self.run_worker(self._fetch, thread=True, name="poll", group="poll", exit_on_error=False)
@@ -87,13 +86,24 @@ class Polling:
                 # Actions sent from here whose outcome nobody recorded: read back and shown.
                 snap = self.controller.settle(snap)
             events = timeline_events(previous, snap)
+            origin = self._origin(previous, snap)
         except ObserveError as exc:
             self.post_message(RefreshFailed(str(exc), exc.throttled, exc.gone))
         except Exception as exc:  # never crash the app: log it, show it, keep polling
             log.exception("snapshot failed")
             self.post_message(RefreshFailed(f"unexpected error: {exc}"))
         else:
-            self.post_message(SnapshotReady(snap, events, previous))
+            self.post_message(SnapshotReady(snap, events, previous, origin))
+
+    def _origin(self, previous: Snapshot | None, snap: Snapshot) -> str | None:
+        """Worker thread: when the group's current deployment is another one than on screen,
+        who or what started it (CodeDeploy's creator; the audit log where it was us)."""
+        old = previous.deployment if previous else None
+        dep = snap.deployment
+        if old is None or dep is None or old.id == dep.id:
+            return None
+        records = self.controller.audit.records() if self.controller is not None else ()
+        return started_by(dep.id, dep.creator, dep.rollback_of, records)
 
     def _fetched(self, throttled: bool) -> None:
         self._fetching = False
@@ -118,7 +128,8 @@ class Polling:
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         # Another snapshot shown meanwhile (a test's) means the events are against the wrong one.
         fresh = message.since is self.snapshot
-        self.feed(message.snapshot, message.events if fresh else None)
+        self.feed(message.snapshot, message.events if fresh else None, origin=message.origin)
+        self.tell_dialogs(message.snapshot)
         self._fetched(False)
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:

@@ -25,6 +25,13 @@ class ServerClock:
         self._lock = threading.Lock()
         self._samples: deque[tuple[float, float]] = deque(maxlen=window)  # (local mono, server)
         self.rate = 1.0
+        # The rate an endpoint declares (a sandbox's x-cutover-sandbox header): exact from the
+        # first answer, where the estimate needs five seconds of Date headers.
+        self.declared: float | None = None
+
+    def declare_rate(self, rate: float) -> None:
+        with self._lock:
+            self.declared = self.rate = rate
 
     def observe(self, date_header: str | None, local_mono: float | None = None) -> None:
         if not date_header:
@@ -42,7 +49,7 @@ class ServerClock:
             self._samples.append((mono, value))
             first_mono, first_value = self._samples[0]
             span = mono - first_mono
-            if span >= 5.0:
+            if span >= 5.0 and self.declared is None:
                 rate = (value - first_value) / span
                 # Guard against nonsense (a restarted endpoint, a clock jump).
                 self.rate = rate if 0.1 <= rate <= 10_000 else 1.0

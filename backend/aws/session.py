@@ -17,6 +17,10 @@ from botocore.config import Config
 from cutover.backend.aws.clock import ServerClock
 from cutover.backend.config import TargetConfig
 
+# What a Cutover sandbox says on every answer (the product never imports the sandbox: the
+# name is agreed, not shared).
+SANDBOX_HEADER = "x-cutover-sandbox"
+
 SERVICES = ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts")
 
 
@@ -63,6 +67,9 @@ class AwsSession:
         )
         self._clients: dict[str, Any] = {}
         self._senders: dict[str, Any] = {}
+        # Set once an answer says the endpoint is a sandbox: its clock's rate (sandbox seconds
+        # per real second). None for AWS, which never sends the header.
+        self.sandbox_rate: float | None = None
         self.calls = 0  # API calls sent (retries included), for the bench and the status bar
         self._calls_lock = threading.Lock()
 
@@ -113,3 +120,21 @@ class AwsSession:
     def _after_call(self, http_response: Any = None, **kwargs: Any) -> None:
         if http_response is not None:
             self.clock.observe(http_response.headers.get("Date"))
+            said = http_response.headers.get(SANDBOX_HEADER)
+            if said:
+                self._sandbox_said(said)
+
+    def _sandbox_said(self, header: str) -> None:
+        """`sandbox; clock-rate=20`: the endpoint is a Cutover sandbox, its clock that fast."""
+        rate = 1.0
+        for part in header.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == "clock-rate":
+                try:
+                    rate = float(value)
+                except ValueError:
+                    continue
+        rate = rate if 0.001 <= rate <= 100_000 else 1.0
+        if self.sandbox_rate != rate:
+            self.sandbox_rate = rate
+            self.clock.declare_rate(rate)

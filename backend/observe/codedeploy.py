@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cutover.backend.core.facts import TargetInfo
@@ -230,6 +230,35 @@ class DeploymentReads:
 
         return self._calls.part(
             parts, "automatic", "CodeDeploy's own latest deployment", read, None
+        )
+
+    def current(self, dep_id: str, group_bg: dict, parts: Parts) -> DeploymentSummary | None:
+        """The group's current deployment beside a pinned one: GetDeployment, and while it
+        waits in Ready for the reroute, its targets (kept while it waits: targets.py) for when
+        its ready wait ends."""
+        cd = self._calls.client("codedeploy")
+
+        def read() -> DeploymentSummary:
+            d = cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]
+            self._creators.setdefault(dep_id, d.get("creator"))
+            found = summary({**d, "deploymentId": dep_id})
+            bg = d.get("blueGreenDeploymentConfiguration") or group_bg
+            ready = bg.get("deploymentReadyOption") or {}
+            if d.get("status") != "Ready":
+                return found
+            action = ready.get("actionOnTimeout") or "CONTINUE_DEPLOYMENT"
+            minutes = ready.get("waitTimeInMinutes")
+            if action != "STOP_DEPLOYMENT" or minutes is None:
+                return replace(found, ready_action=action)
+            targets = self._targets(dep_id, self._kept.for_deployment(dep_id, d))
+            ends = [
+                e.end for t in targets for e in t.events if e.name == "ValidateService" and e.end
+            ]
+            deadline = max(ends) + timedelta(minutes=minutes) if ends else None
+            return replace(found, ready_action=action, deadline=deadline)
+
+        return self._calls.part(
+            parts, "group-deployment", "the group's current deployment", read, None
         )
 
     def deployment(self, dep_id: str, parts: Parts) -> tuple[dict, list[TargetInfo]]:

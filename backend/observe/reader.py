@@ -108,7 +108,10 @@ class Observer:
     ) -> Snapshot:
         """A frozen Snapshot of the group and of the deployment under supervision (the chosen
         id, else the group's last attempted deployment, which is the active one when there is
-        one). Raises ObserveError when no meaningful snapshot can be taken."""
+        one, passing over those Auto Scaling or an auto-update started). With a chosen id, the
+        group's own current deployment is read beside it when it is another
+        (`Snapshot.group_deployment`). Raises ObserveError when no meaningful snapshot can be
+        taken."""
         with self._lock:
             self._calls.throttle_deadline = time.monotonic() + CORE_THROTTLE_BUDGET
             return self._snapshot(deployment_id, previous)
@@ -139,6 +142,14 @@ class Observer:
             self._account = self._calls.identity(parts)
         group = self._deployments.group(app, group_name)
         dep_id, automatic_id = self._choose(deployment_id, group, app, group_name, parts)
+        current = None
+        if deployment_id is not None:
+            # Pinned: what following the group would show, so the screen can say that the
+            # group moved on (a teammate's deployment waiting, a rollback).
+            follow_id, _ = self._choose(None, group, app, group_name, parts)
+            if follow_id and follow_id != deployment_id:
+                bg = group.info.get("blueGreenDeploymentConfiguration") or {}
+                current = self._pool.submit(self._deployments.current, follow_id, bg, parts)
         read = self._read_group(group, dep_id, automatic_id, deployment_id, parts)
         if read.hook_group:
             self._hook_sources(read, parts)
@@ -178,8 +189,10 @@ class Observer:
         )
         return replace(
             snap,
+            group_deployment=current.result() if current is not None else None,
             api_calls=self.session.calls - calls0,
             elapsed_ms=round((time.monotonic() - t0) * 1000, 1),
+            sandbox_rate=self.session.sandbox_rate,
         )
 
     def _choose(

@@ -101,6 +101,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "account": snapshot.account,
         "region": snapshot.region,
         "endpoint_url": snapshot.endpoint_url,
+        "sandbox_clock_rate": snapshot.sandbox_rate,
         "style": snapshot.style,
         "read_only": snapshot.read_only,
         "verdict": _verdict(snapshot),

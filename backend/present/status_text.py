@@ -18,10 +18,12 @@ from cutover.backend.present.verdict_text import (
 )
 
 
-def _left(deadline: datetime | None, now: datetime) -> str:
+def _left(deadline: datetime | None, now: datetime, rate: float = 1.0) -> str:
+    """How long a person will wait, in real time: `rate` is the server clock's speed (a
+    sandbox's may run faster than real time)."""
     if deadline is None:
         return ""
-    seconds = (deadline - now).total_seconds()
+    seconds = (deadline - now).total_seconds() / rate
     if seconds <= 0:
         return f"deadline passed {humanize.naturaldelta(-seconds)} ago"
     return f"{humanize.precisedelta(seconds, minimum_unit='seconds', format='%0.0f')} left"
@@ -80,6 +82,16 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
     return lines
 
 
+def sandbox_badge(s: Snapshot) -> str:
+    """`SANDBOX (clock x20; ages and waits below in real time) ` when the endpoint said it is a
+    sandbox (x-cutover-sandbox), so a pasted status never passes for production."""
+    if s.sandbox_rate is None:
+        return ""
+    if s.sandbox_rate == 1.0:
+        return "SANDBOX "
+    return f"SANDBOX (clock x{s.sandbox_rate:g}; ages and waits below in real time) "
+
+
 def render_status(s: Snapshot) -> str:
     now = s.server_time
     where = ", ".join(
@@ -91,7 +103,11 @@ def render_status(s: Snapshot) -> str:
         )
         if x
     )
-    lines = [f"{s.application}/{s.deployment_group} ({where})", verdict_line(s, cli=True)]
+    rate = s.sandbox_rate or 1.0
+    lines = [
+        f"{sandbox_badge(s)}{s.application}/{s.deployment_group} ({where})",
+        verdict_line(s, cli=True),
+    ]
     for p in s.pending:
         if p.verdict == "unknown":
             lines.append(
@@ -112,13 +128,13 @@ def render_status(s: Snapshot) -> str:
         rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
         lines.append(
             f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  created by {d.creator or '?'}"
-            f" {when_text(d.create_time, now)}"
+            f" {when_text(d.create_time, now, rate)}"
         )
         if d.waiting_for:
             wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
             lines.append(
-                f"  waiting for {wait}: {_left(d.deadline, now)} (deadline"
-                f" {when_text(d.deadline, now)})"
+                f"  waiting for {wait}: {_left(d.deadline, now, rate)} (deadline"
+                f" {when_text(d.deadline, now, rate)})"
             )
         if d.error_code:
             lines.append(f"  error {d.error_code}: {d.error_message}")
@@ -163,6 +179,7 @@ def render_status(s: Snapshot) -> str:
 def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str]:
     """`cutover status --brief`: at most five lines, times absolute (UTC) and relative."""
     now = snap.server_time
+    rate = snap.sandbox_rate or 1.0
     where = ", ".join(
         x for x in (f"account {snap.account}" if snap.account else None, snap.region) if x
     )
@@ -173,17 +190,15 @@ def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str
         lines.append("no deployment in this group yet")
     else:
         rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
-        lines.append(
-            f"deployment {d.id} by {d.creator or '?'}, created {when_text(d.create_time, now)},"
-            f" {rev}"
-        )
+        created = when_text(d.create_time, now, rate)
+        lines.append(f"deployment {d.id} by {d.creator or '?'}, created {created}, {rev}")
         phase = f"phase {d.phase} ({d.status})"
         if v.deadline is not None:
-            phase += f", deadline {when_text(v.deadline, now)}: then {v.if_nobody}"
+            phase += f", deadline {when_text(v.deadline, now, rate)}: then {v.if_nobody}"
         elif d.complete_time is not None:
-            phase += f", ended {when_text(d.complete_time, now)}"
+            phase += f", ended {when_text(d.complete_time, now, rate)}"
         lines.append(phase)
     key = key_text(v, cli=True)
     lines.append(f"{v.level}: {v.why}" + (f" · {key}" if key else ""))
-    lines.append(last_action_text(last_action, now))
+    lines.append(last_action_text(last_action, now, rate))
     return lines

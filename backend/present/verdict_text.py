@@ -38,11 +38,12 @@ def key_text(v: Verdict, *, cli: bool = False) -> str | None:
     return f"{key} / cutover {v.action}: {words}" if cli else f"{key} {words}"
 
 
-def timer_text(v: Verdict, now: datetime) -> str | None:
-    """`in 53m the originals are terminated`."""
+def timer_text(v: Verdict, now: datetime, rate: float = 1.0) -> str | None:
+    """`in 53m the originals are terminated` (real time: `rate` is the server clock's speed,
+    a sandbox's may run faster)."""
     if v.deadline is None or v.if_nobody is None:
         return None
-    left = (v.deadline - now).total_seconds()
+    left = (v.deadline - now).total_seconds() / rate
     if left <= 0:
         return f"the wait has ended: {v.if_nobody}"
     return f"in {span(left)} {v.if_nobody}"
@@ -53,7 +54,8 @@ def verdict_line(snap: Snapshot, now: datetime | None = None, *, cli: bool = Fal
     the originals are terminated`."""
     v = verdict(snap)
     parts = [f"{v.level}: {v.why}"]
-    parts += [x for x in (key_text(v, cli=cli), timer_text(v, now or snap.server_time)) if x]
+    rate = snap.sandbox_rate or 1.0
+    parts += [x for x in (key_text(v, cli=cli), timer_text(v, now or snap.server_time, rate)) if x]
     return " · ".join(parts)
 
 
@@ -84,16 +86,17 @@ def metrics_line(snap: Snapshot) -> str | None:
     return " · ".join(parts + own)
 
 
-def when_text(t: datetime | None, now: datetime) -> str:
-    """`2026-12-04 15:42:07Z (18m ago)`: absolute UTC, relative in brackets."""
+def when_text(t: datetime | None, now: datetime, rate: float = 1.0) -> str:
+    """`2026-12-04 15:42:07Z (18m ago)`: absolute UTC on the server's clock, relative in
+    brackets in real time (`rate`: the server clock's speed; a sandbox's may run faster)."""
     if t is None:
         return "-"
-    delta = (now - t).total_seconds()
+    delta = (now - t).total_seconds() / rate
     rel = f"{span(delta)} ago" if delta >= 0 else f"in {span(-delta)}"
     return f"{t:%Y-%m-%d %H:%M:%S}Z ({rel})"
 
 
-def last_action_text(record: dict[str, Any] | None, now: datetime) -> str:
+def last_action_text(record: dict[str, Any] | None, now: datetime, rate: float = 1.0) -> str:
     """`last action: approve d-… by alice at 2026-… (12m ago): done` from an audit record."""
     if record is None:
         return "last action: none recorded on this machine"
@@ -107,4 +110,5 @@ def last_action_text(record: dict[str, Any] | None, now: datetime) -> str:
     outcome = record.get("outcome") or "?"
     if outcome == "intent":
         outcome = "sent, outcome not recorded"
-    return f"last action: {record.get('action')}{on} by {who} at {when_text(when, now)}: {outcome}"
+    at = when_text(when, now, rate)
+    return f"last action: {record.get('action')}{on} by {who} at {at}: {outcome}"

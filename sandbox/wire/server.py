@@ -50,6 +50,12 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
+# On every answer of a sandbox (never AWS): what it is and how fast its clock runs, e.g.
+# `sandbox; clock-rate=20`. A client reads it from the response it already gets (botocore's
+# response headers), so any endpoint that is a sandbox can say so, whoever started it.
+IDENTITY_HEADER = "x-cutover-sandbox"
+
+
 class WireServer:
     """A local AWS endpoint: decodes each request into (service, operation, params), calls the
     handler, and answers in the request's own wire protocol.
@@ -68,6 +74,7 @@ class WireServer:
     ``on_request(service, operation)`` runs before the handler for every routed, served call; it
     may sleep (latency) or raise Throttled / ApiError. ``served(service, operation)`` says
     whether the handler implements an operation; False answers a non-retryable 400 naming it.
+    ``identity()``, when given, is sent in the ``x-cutover-sandbox`` header of every answer.
     ``drop_answer(service, operation)`` runs once a call has been answered; True closes the
     connection instead of sending the answer (the call took effect, the client never hears).
     """
@@ -80,8 +87,10 @@ class WireServer:
         on_request: RequestHook | None = None,
         served: Callable[[str, str], bool] = lambda s, o: True,
         drop_answer: DropHook | None = None,
+        identity: Callable[[], str] | None = None,
     ) -> None:
         self._handler = handler
+        self._identity = identity
         self._drop_answer = drop_answer
         self._clock = clock
         self._on_request = on_request
@@ -267,6 +276,8 @@ class WireServer:
         except Exception:
             log.exception("sandbox clock failed; Date header from the real clock")
             headers["Date"] = http_date(utcnow())
+        if self._identity is not None:
+            headers[IDENTITY_HEADER] = self._identity()
         return web.Response(status=response.status, body=response.body, headers=headers)
 
 

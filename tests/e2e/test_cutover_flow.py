@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from cutover.tui.screens.confirm import ConfirmScreen
 from cutover.tui.screens.revision import RevisionScreen
@@ -25,6 +26,19 @@ def healthy_targets(live: Live) -> set[str]:
     return {h["Target"]["Id"] for h in health if h["TargetHealth"]["State"] == "healthy"}
 
 
+def notes_of(app: Any) -> list[str]:
+    """Every notification the app raises from now on, as 'title: message'."""
+    seen: list[str] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        seen.append(f"{kwargs.get('title', '')}: {message}")
+        notify(message, **kwargs)
+
+    app.notify = record
+    return seen
+
+
 def test_full_cutover_by_keypresses(live: Live) -> None:
     asyncio.run(_full_cutover(live))
 
@@ -35,6 +49,8 @@ async def _full_cutover(live: Live) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.snapshot is not None, what="the first snapshot")
         assert "SANDBOX" in screen_text(live, "#header")
+        history = app.snapshot.deployment.id  # type: ignore[union-attr]
+        notes = notes_of(app)
         originals = {i.id for i in app.snapshot.original.instances}  # type: ignore[union-attr]
         assert len(originals) == 4
 
@@ -49,11 +65,16 @@ async def _full_cutover(live: Live) -> None:
         await pilot.press("y")
         await wait_until(
             pilot,
-            lambda: app.deployment_id is not None and "InProgress" in screen_text(live, "#header"),
+            lambda: (
+                app.snapshot.deployment.id != history  # type: ignore[union-attr]
+                and "InProgress" in screen_text(live, "#header")
+            ),
             what="the new deployment on screen",
         )
-        dep_id = app.deployment_id
-        assert dep_id is not None
+        # d does not pin: the new deployment is simply the group's current one.
+        assert app.deployment_id is None and "pinned" not in screen_text(live, "#header")
+        dep_id = app.snapshot.deployment.id  # type: ignore[union-attr]
+        assert any("started by this machine (cutover deploy" in n for n in notes)
         assert cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]["status"] in (
             "Created",
             "InProgress",
@@ -85,6 +106,14 @@ async def _full_cutover(live: Live) -> None:
         assert healthy_targets(live) == replacements
         assert "100% replacement" in screen_text(live, "#traffic")
         assert "Originals terminate" in screen_text(live, "#banner")
+        # Done means done: the reroute is said once it is seen, not when AWS answered.
+        await wait_until(
+            pilot,
+            lambda: (
+                "approve: done, seen: traffic on the replacement: 4/4 healthy in web-tg" in notes
+            ),
+            what="the reroute seen",
+        )
 
         # t needs the deployment id's last four characters typed.
         await pilot.press("t")
@@ -103,6 +132,16 @@ async def _full_cutover(live: Live) -> None:
             for i in r["Instances"]
         }
         assert set(states.values()) <= {"shutting-down", "terminated"}, states
+        try:
+            await wait_until(
+                pilot,
+                lambda: any(
+                    n.startswith("terminate-original: done, seen: originals") for n in notes
+                ),
+                what="the originals' end seen",
+            )
+        except AssertionError:
+            raise AssertionError(f"{app.effect_line}; {notes}") from None
     outcomes = [(r["action"], r["outcome"]) for r in live.audit.records()]
     assert outcomes == [
         ("deploy", "intent"),

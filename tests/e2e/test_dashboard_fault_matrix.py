@@ -432,7 +432,7 @@ async def _restart(live: Live) -> None:
         dep_id = live.client("codedeploy").create_deployment(
             applicationName="web", deploymentGroupName="web-prod", revision=REVISION
         )["deploymentId"]
-        app.deployment_id = dep_id  # supervising it, as after pressing d
+        app.deployment_id = dep_id  # pinned on it
         await wait_until(pilot, lambda: dep_id in header(app), what="the deployment on screen")
 
         port = live.sandbox.port

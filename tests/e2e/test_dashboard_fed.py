@@ -64,7 +64,7 @@ def test_read_only_removes_mutating_keys_and_commands() -> None:
         from cutover.tui.commands import CutoverCommands
 
         provider = CutoverCommands(screen)
-        titles = [title for title, _, _ in provider._commands()]
+        titles = [title for title, *_ in provider._commands()]
         assert "Approve reroute" not in titles and "Help" in titles
 
     run(app, body)

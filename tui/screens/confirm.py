@@ -1,8 +1,17 @@
-"""The confirmation screen: the exact plan, and a deliberate answer."""
+"""The confirmation screen: the exact plan, and a deliberate answer.
+
+Polling goes on behind it, and each new snapshot is held against the plan: when the controller
+would now refuse the plan (another deployment, another status, the action no longer possible)
+the screen says so at once and will not send; a phase that moved on while the plan still holds
+is said, and the plan can still be sent.
+"""
 
 from __future__ import annotations
 
 from cutover.backend.actions import Plan
+from cutover.backend.actions.catalogue import action as action_entry
+from cutover.backend.actions.recheck import changed
+from cutover.backend.model import Snapshot
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -25,13 +34,20 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen #plan-scroll { height: auto; max-height: 60vh; scrollbar-gutter: stable; }
     ConfirmScreen #plan { height: auto; }
     ConfirmScreen #prompt { margin-top: 1; text-style: bold; }
+    ConfirmScreen #moved { margin-top: 1; display: none; }
+    ConfirmScreen #moved.-shown { display: block; }
     ConfirmScreen Input { margin-top: 1; }
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, made_from: Snapshot | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.token = plan.confirm_token or "y"
+        self.made_from = made_from
+        # Why the controller would refuse the plan now, from the latest snapshot; None while
+        # it still fits. Sending is off while this is set.
+        self.stale: str | None = None
+        self._latest: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -44,27 +60,79 @@ class ConfirmScreen(ModalScreen[bool]):
             # A plan taller than the screen scrolls; the prompt and the token stay in view.
             with VerticalScroll(id="plan-scroll", can_focus=False):
                 yield Static(text, id="plan")
-            if self.token == "y":
-                yield Static("Send it? y sends, n or Escape cancels.", id="prompt")
-            else:
-                hint = self.plan.confirm_hint or f"the end of {self.plan.deployment_id}"
-                yield Static(
-                    Text(f"Type {self.token} ({hint}) and Enter to send; Escape cancels."),
-                    id="prompt",
-                )
+            yield Static(id="moved")
+            yield Static(self._ask(), id="prompt")
+            if self.token != "y":
                 yield Input(placeholder=self.token, max_length=len(self.token), id="token")
+
+    def _ask(self) -> Text:
+        """The prompt: how to send, or, while the state has overtaken the plan, that sending
+        is off and how to get a plan that fits."""
+        if self.stale is not None:
+            key = action_entry(self.plan.action).key
+            return Text(
+                f"Sending is off: the controller would refuse this plan now. Escape, then {key}"
+                " for a plan from the state as it is.",
+                "bold red",
+            )
+        if self.token == "y":
+            return Text("Send it? y sends, n or Escape cancels.")
+        hint = self.plan.confirm_hint or f"the end of {self.plan.deployment_id}"
+        return Text(f"Type {self.token} ({hint}) and Enter to send; Escape cancels.")
 
     def on_mount(self) -> None:
         # The typed word goes straight into its field, never into the scrolling plan.
         for field in self.query(Input):
             field.focus()
+        if self._latest is not None:
+            self.against(self._latest)
+
+    def against(self, snap: Snapshot) -> None:
+        """A new snapshot arrived behind the dialog: say at once whether the plan still fits
+        the state it would be sent into (the controller's own re-check, run early)."""
+        self._latest = snap
+        if not self.is_mounted:
+            return  # on_mount holds it
+        was, self.stale = self.stale, changed(self.plan, snap)
+        moved = self.query_one("#moved", Static)
+        phase = self._phase_moved(snap)
+        if self.stale is not None:
+            moved.update(Text.assemble(("OUT OF DATE: ", "bold white on red"), (self.stale, "red")))
+        elif phase:
+            moved.update(Text(f"{phase}; the plan still applies.", "yellow"))
+        moved.set_class(self.stale is not None or phase is not None, "-shown")
+        if (was is None) != (self.stale is None):
+            self.query_one("#prompt", Static).update(self._ask())
+
+    def _phase_moved(self, snap: Snapshot) -> str | None:
+        """`d-… moved on: installing -> ready` when the deployment's phase is not the one the
+        plan was made in (its status unchanged, or `changed` would have said so)."""
+        before = self.made_from.deployment if self.made_from is not None else None
+        now = snap.deployment
+        if before is None or now is None or before.id != now.id or before.phase == now.phase:
+            return None
+        return f"{now.id} moved on since the plan was made: {before.phase} -> {now.phase}"
+
+    def _refuse_stale(self) -> bool:
+        """True (and the line flashed) when sending is off because the state moved."""
+        if self.stale is None:
+            return False
+        # Literal: the reason may carry AWS's words in brackets.
+        self.app.notify(
+            f"not sent: {self.stale}",
+            title=f"{self.plan.action}: plan out of date",
+            severity="warning",
+            markup=False,
+        )
+        return True
 
     def on_key(self, event: object) -> None:
         # A plain plan answers to one key; the typed-token kind goes through the Input.
         key = getattr(event, "key", "")
         if self.token == "y" and key in ("y", "Y"):
             event.stop()
-            self.dismiss(True)
+            if not self._refuse_stale():
+                self.dismiss(True)
         elif self.token == "y" and key in ("n", "N"):
             event.stop()
             self.dismiss(False)
@@ -72,7 +140,8 @@ class ConfirmScreen(ModalScreen[bool]):
     @on(Input.Submitted, "#token")
     def _submitted(self, event: Input.Submitted) -> None:
         if event.value.strip() == self.token:
-            self.dismiss(True)
+            if not self._refuse_stale():
+                self.dismiss(True)
         else:
             self.query_one("#prompt", Static).update(
                 Text(f"That is not {self.token}. Type {self.token} and Enter, or Escape.", "red")

@@ -138,8 +138,15 @@ class DashboardScreen(Screen[None]):
             refreshing_for=refreshing_for,
             sandbox=sandbox,
             target_name=target_name,
+            pinned=self.cutover.deployment_id,
         )
-        self.query_one(Banner).show(snap, now, self.cutover.failures)
+        self.query_one(Banner).show(
+            snap,
+            now,
+            self.cutover.failures,
+            pinned=self.cutover.deployment_id,
+            effect=self.cutover.effect_line,
+        )
         self.query_one(Lifecycle).show(snap, now)
         in_place = style_of(snap) == IN_PLACE
         if in_place and snap is not None:

@@ -1,4 +1,5 @@
-"""The deployment picker: recent deployments of the group; choosing one supervises it."""
+"""The deployment picker: recent deployments of the group; choosing one pins it, and the first
+row goes back to following the group (its current deployment, whoever starts the next)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Recent deployments (Enter supervises one; Escape cancels): loading…")
+            yield Static(
+                "Recent deployments (Enter pins one or follows the group; Escape cancels): loading…"
+            )
             table: DataTable[str] = DataTable(cursor_type="row")
             table.add_columns("deployment", "status", "revision", "creator", "created", "ended")
             yield table
@@ -60,8 +63,12 @@ class PickerScreen(ModalScreen[str | None]):
 
     def _fill(self, rows: list[DeploymentSummary]) -> None:
         now = self._now()
-        self.query_one(Static).update("Recent deployments (Enter supervises one; Escape cancels)")
+        self.query_one(Static).update(
+            "Recent deployments (Enter pins one, or follows the group; Escape cancels)"
+        )
         table = self.query_one(DataTable)
+        follow = ("follow the group", "its current deployment, whoever starts the next one")
+        table.add_row(Text(follow[0], style="bold"), Text(follow[1]), "", "", "", "", key="follow")
         for d in rows:
             status = d.status + (f" ({d.error_code})" if d.error_code else "")
             cells = (

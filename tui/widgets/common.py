@@ -1,19 +1,48 @@
-"""Small formatting helpers shared by the widgets: countdowns and ages on the server's clock."""
+"""Small formatting helpers shared by the widgets: countdowns and ages on the server's clock.
+
+Ages and countdowns are said in real time. On AWS the server's clock runs at real speed; a
+sandbox's may run faster (x20: an hour's termination wait in three minutes), and "updated 34
+seconds ago" for data 1.7 s old, or "53m 58s left" for a wait that ends in under three real
+minutes, would mislead a person. So the `now` the app hands the widgets carries its clock's
+rate (`ServerNow`), and every duration between two server moments is divided by it. Clock
+times (`at 15:32:10 UTC`) stay the server's, as its API reports them.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import humanize
 from rich.text import Text
 from textual.widgets import Static
 
 
+class ServerNow(datetime):
+    """The server's time now, and `rate`: server seconds per real second (1 on AWS)."""
+
+    rate: float = 1.0
+
+
+def at_rate(moment: datetime, rate: float | None) -> datetime:
+    """`moment` as a ServerNow whose clock runs at `rate` (as it is when the rate is 1)."""
+    if not rate or rate == 1.0:
+        return moment
+    out = ServerNow.fromtimestamp(moment.timestamp(), moment.tzinfo)
+    out.rate = rate
+    return out
+
+
+def real(delta: timedelta, now: datetime) -> timedelta:
+    """A span of the server's clock measured against `now`, in real time."""
+    return delta / getattr(now, "rate", 1.0)
+
+
 def countdown(deadline: datetime | None, now: datetime) -> str:
-    """`12m 30s left`, or `passed 3 minutes ago`; empty when there is no deadline."""
+    """`12m 30s left`, or `passed 3 minutes ago` (real time); empty when there is no
+    deadline."""
     if deadline is None:
         return ""
-    seconds = int((deadline - now).total_seconds())
+    seconds = int(real(deadline - now, now).total_seconds())
     if seconds <= 0:
         return f"passed {humanize.naturaldelta(-seconds)} ago"
     hours, rest = divmod(seconds, 3600)
@@ -26,10 +55,10 @@ def countdown(deadline: datetime | None, now: datetime) -> str:
 
 
 def ago(when: datetime | None, now: datetime) -> str:
-    """`3 seconds ago` (humanize), `-` when unknown."""
+    """`3 seconds ago` (humanize, real time), `-` when unknown."""
     if when is None:
         return "-"
-    delta = now - when
+    delta = real(now - when, now)
     if delta.total_seconds() < 0:
         return "just now"
     return humanize.naturaltime(delta)

@@ -40,7 +40,7 @@ def verdict_text(snap: Snapshot, now: datetime, width: int) -> Text:
     never the level or the key."""
     v = verdict(snap)
     key = key_text(v)
-    timer = timer_text(v, now)
+    timer = timer_text(v, now, snap.sandbox_rate or 1.0)
     fixed = len(v.level) + 3 + (len(key) + 3 if key else 0)
     why = v.why
     if timer and width - fixed - len(timer) - 3 < min(len(why), WHY_AT_LEAST):
@@ -79,12 +79,17 @@ class DashboardHeader(TextStatic):
         sandbox: bool,
         target_name: str,
         refreshing_for: float | None = None,
+        pinned: str | None = None,
     ) -> None:
         """Render from the snapshot; `received` is the server time of the last good one;
         `refreshing_for` the real seconds a slow refresh has been running."""
         line1 = Text()
-        if sandbox:
-            line1.append(" SANDBOX ", style="bold black on yellow")
+        # The endpoint's own word (its x-cutover-sandbox header) counts as much as having
+        # started it here: a sandbox window never looks like a production one.
+        rate = snap.sandbox_rate if snap is not None else None
+        if sandbox or rate is not None:
+            fast = f"x{rate:g} " if rate and rate != 1.0 else ""
+            line1.append(f" SANDBOX {fast}", style="bold black on yellow")
             line1.append(" ")
         line1.append(target_name, style="bold")
         if snap is not None:
@@ -106,6 +111,9 @@ class DashboardHeader(TextStatic):
             line2.append("no deployment in this group yet", style="dim")
         else:
             color = {"Succeeded": "green", "Failed": "red", "Stopped": "red", "Ready": "yellow"}
+            if pinned is not None:
+                # Pinned, the group may move on without this screen: say it is not following.
+                line2.append("pinned ", style="bold magenta")
             line2.append(dep.id, style="bold")
             line2.append("  ")
             line2.append(dep.status, style=f"bold {color.get(dep.status, 'cyan')}")

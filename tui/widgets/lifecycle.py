@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cutover.backend.model import Instance, Snapshot
+from cutover.backend.model import Deployment, Instance, Snapshot
+from cutover.common.lifecycle import ALLOW_EVENTS, BLOCK_EVENTS
 from cutover.tui.widgets.common import TextStatic, countdown
 from rich.text import Text
 
@@ -30,6 +31,12 @@ class Lifecycle(TextStatic):
     Lifecycle { height: auto; max-height: 4; padding: 0 1; }
     """
 
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # deployment id -> the furthest step seen while it ran, so a stopped deployment
+        # keeps what finished (its events may not say all of it).
+        self._reached: dict[str, int] = {}
+
     def show(self, snap: Snapshot | None, now: datetime) -> None:
         dep = snap.deployment if snap else None
         if dep is None:
@@ -37,11 +44,18 @@ class Lifecycle(TextStatic):
             return
         in_place = dep.style == "IN_PLACE"
         width = self.content_size.width or 100
-        steps = (
-            _in_place_steps(snap, width)
-            if in_place
-            else _blue_green_steps(dep.phase, narrow=width < NARROW_BELOW)
-        )
+        narrow = width < NARROW_BELOW
+        if dep.phase in _INDEX:
+            self._reached[dep.id] = max(self._reached.get(dep.id, 0), _INDEX[dep.phase])
+        if in_place:
+            steps = _in_place_steps(snap, width)
+        elif dep.rollback_of:
+            steps = _rollback_steps(dep)
+        elif dep.phase in ("failed", "stopped"):
+            seen = max(self._reached.get(dep.id, 0), reached(snap))
+            steps = _blue_green_steps(dep.phase, narrow=narrow, stopped_at=seen)
+        else:
+            steps = _blue_green_steps(dep.phase, narrow=narrow)
         info = Text()
         ov = dep.overview or {}
         total = sum(ov.values())
@@ -59,7 +73,47 @@ class Lifecycle(TextStatic):
         self.set_text(Text("\n").join([steps, info]))
 
 
-def _blue_green_steps(phase: str, *, narrow: bool = False) -> Text:
+def reached(snap: Snapshot | None) -> int:
+    """The step a blue/green deployment had reached, from its instances' lifecycle events:
+    where it stopped, when it stopped or failed."""
+    dep = snap.deployment if snap else None
+    repl = snap.replacement.instances if snap and snap.replacement else ()
+    orig = snap.original.instances if snap and snap.original else ()
+    step = 0
+    if repl:
+        step = 1
+    if repl and all(
+        any(e.name == "ValidateService" and e.status == "Succeeded" for e in i.events) for i in repl
+    ):
+        step = 2
+
+    def started(insts: tuple[Instance, ...], names: tuple[str, ...]) -> bool:
+        # Skipped is not started: a stop skips the events that never ran.
+        ran = ("InProgress", "Succeeded", "Failed")
+        return any(e.name in names and e.status in ran for i in insts for e in i.events)
+
+    if started(repl, ALLOW_EVENTS) or started(orig, BLOCK_EVENTS):
+        step = 3
+    if dep is not None and dep.termination_wait_started:
+        step = 4
+    return step
+
+
+def _rollback_steps(dep: Deployment) -> Text:
+    """A rollback deployment: what it rolls back and how it went."""
+    steps = Text(f"rollback of {dep.rollback_of}", style="bold")
+    if dep.status == "Succeeded":
+        steps.append("   ✓ ROLLED BACK", style="bold green")
+    elif dep.status in ("Failed", "Stopped"):
+        steps.append(f"   ✗ ROLLBACK {dep.status.upper()}", style="bold red")
+    else:
+        steps.append(f"   ▶ rolling back ({dep.status})", style="bold reverse")
+    return steps
+
+
+def _blue_green_steps(phase: str, *, narrow: bool = False, stopped_at: int | None = None) -> Text:
+    """The steps: done ✓, current ▶, to come ·; for a stopped or failed deployment, `stopped_at`
+    is the step it was on (✗) and what came before it keeps its ✓."""
     steps = Text()
     current = _INDEX.get(phase, len(STEPS) if phase == "succeeded" else -1)
     failed = phase in ("failed", "stopped", "rolling-back")
@@ -67,7 +121,11 @@ def _blue_green_steps(phase: str, *, narrow: bool = False) -> Text:
         label = NARROW.get(name, name) if narrow else name
         if i:
             steps.append(" " if narrow else " → ", style="dim")
-        if failed:
+        if failed and stopped_at is not None and i < stopped_at:
+            steps.append(f"✓ {label}", style="green")
+        elif failed and stopped_at is not None and i == stopped_at:
+            steps.append(f"✗ {label}", style="bold red")
+        elif failed:
             steps.append(label, style="dim")
         elif i < current:
             steps.append(f"✓ {label}", style="green")
@@ -108,6 +166,13 @@ def _in_place_steps(snap: Snapshot | None, width: int = 100) -> Text:
     if dep is not None and dep.phase in ("succeeded", "failed", "stopped", "rolling-back"):
         style = "bold green" if dep.phase == "succeeded" else "bold red"
         steps.append(f"   {dep.phase.upper()}", style=style)
+        stopped = next(
+            (i for i in (fleet.instances if fleet else ()) if i.failed_event is not None), None
+        )
+        if stopped is not None and dep.phase != "succeeded":
+            # Where it stopped: the instance that failed, with what finished before.
+            steps.append("   ")
+            steps.append(_events_line(stopped, width - 30))
         return steps
     flying = [
         i for i in (fleet.instances if fleet else ()) if i.id in (fleet.in_flight if fleet else ())
