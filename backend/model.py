@@ -255,7 +255,15 @@ class Event:
     instance_id: str | None = None
 
 
-LeftoverKind = Literal["standby", "out-of-service", "min-size", "suspended"]
+LeftoverKind = Literal[
+    "standby",
+    "out-of-service",
+    "min-size",
+    "suspended",
+    # blue/green (Snapshot.unowned): capacity no deployment of the group owns
+    "replacement-fleet",
+    "unowned-instance",
+]
 LEFTOVER_KINDS: tuple[str, ...] = get_args(LeftoverKind)
 
 
@@ -286,6 +294,11 @@ class Leftover:
     asg_desired: int | None = None
     asg_max: int | None = None
     stale: bool = False  # only the record is left: repair deletes the tag
+    # blue/green: the deployment that left it, the instances, and where they are registered
+    # (target group name, its ARN, or "" for a classic load balancer; the instance ids).
+    deployment_id: str | None = None
+    instance_ids: tuple[str, ...] = ()
+    registered_in: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -301,6 +314,8 @@ class Leftover:
             self.processes,
             self.stale,
             self.tagged,
+            self.instance_ids,
+            self.registered_in,
         )
 
     def text(self) -> str:
@@ -368,6 +383,11 @@ class Snapshot:
     # The group's latest deployment when CodeDeploy started it by itself (Auto Scaling's, an
     # auto-update): shown beside the deployment under supervision, never in its place.
     automatic: DeploymentSummary | None = None
+    # Blue/green groups: capacity no deployment owns (a replacement fleet a stop without
+    # rollback left running, instances serving that no deployment installed). None = not
+    # checked, and `unowned_note` says why.
+    unowned: tuple[Leftover, ...] | None = None
+    unowned_note: str | None = None
 
     def action(self, name: str) -> Check:
         return next(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cutover.backend.actions import availability, deployment, repair, shift
+from cutover.backend.actions import availability, cleanup, deployment, repair, shift
 from cutover.backend.actions.plan import Plan, Request
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings
@@ -175,6 +175,25 @@ CATALOGUE: tuple[Action, ...] = (
         planner=repair.plan_repair,
         check=availability.repair,
         place=7,
+    ),
+    Action(
+        name="cleanup",
+        key="c",
+        binding="cleanup",
+        label="Clean up",
+        title="Remove left replacement fleet",
+        palette_help="blue/green: DeleteAutoScalingGroup of a fleet a stop left",
+        keys_help="blue/green: remove the replacement fleet a stop without rollback left"
+        " (deregister, then delete its Auto Scaling group); type the id's end",
+        cli_help="blue/green: remove the replacement fleet a stopped deployment left running"
+        " (deregistered where registered, then its Auto Scaling group deleted)",
+        confirm="typed",
+        styles=frozenset({BLUE_GREEN}),
+        explain=frozenset(),
+        asks=(),
+        planner=cleanup.plan_cleanup,
+        check=availability.cleanup,
+        place=8,
     ),
 )
 

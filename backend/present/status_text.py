@@ -129,6 +129,12 @@ def render_status(s: Snapshot) -> str:
         else:
             lines.append(f"Leftovers ({len(s.leftovers)}; `cutover repair` puts them right):")
             lines += [f"  {lo.text()}" for lo in s.leftovers]
+    if s.original is not None and s.unowned:
+        lines.append(
+            f"Unowned capacity ({len(s.unowned)}; `cutover cleanup` removes a left replacement"
+            " fleet):"
+        )
+        lines += [f"  {lo.text()}" for lo in s.unowned]
     if s.alarms:
         lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
     lines.append("Actions:")

@@ -115,6 +115,8 @@ class DashboardScreen(Screen[None]):
             return False
         if snap is None:
             return None
+        if entry.name == "cleanup" and not snap.unowned:
+            return False  # the footer is full: its key shows beside what it cleans up
         return True if snap.action(entry.name).passed else None
 
     def show(
@@ -149,9 +151,11 @@ class DashboardScreen(Screen[None]):
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place
         leftovers = self.query_one(LeftoversPanel)
-        leftovers.display = in_place
-        if in_place:
-            leftovers.show(snap)
+        # Blue/green: shown only while something is not owned by any deployment.
+        unowned = not in_place and snap is not None and bool(snap.unowned)
+        leftovers.display = in_place or unowned
+        if in_place or unowned:
+            leftovers.show(snap, blue_green=unowned)
         server_time = snap.server_time if snap else now
         if in_place and snap is not None:
             self.query_one("#fleet", EnvironmentPanel).show(snap.fleet, now, server_time)
