@@ -51,6 +51,8 @@ class Action:
     place: int
     # Whether planning reads AWS (so the dashboard plans it off the event loop).
     plan_reads_aws: Callable[[Snapshot], bool] = lambda snap: False
+    # Whether the footer lists its key; one that is not says it where it applies (a panel).
+    in_footer: bool = True
 
 
 CATALOGUE: tuple[Action, ...] = (
@@ -194,6 +196,8 @@ CATALOGUE: tuple[Action, ...] = (
         planner=cleanup.plan_cleanup,
         check=availability.cleanup,
         place=8,
+        # At 80 columns the footer holds no more keys: the unowned capacity panel names it.
+        in_footer=False,
     ),
 )
 

@@ -46,7 +46,10 @@ class DashboardScreen(Screen[None]):
 
     # The catalogue's keys, in its order; each runs `action_<binding>` (made below).
     BINDINGS = [
-        *(Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}") for a in BY_PLACE),
+        *(
+            Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}", show=a.in_footer)
+            for a in BY_PLACE
+        ),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
     ]
 
@@ -116,7 +119,7 @@ class DashboardScreen(Screen[None]):
         if snap is None:
             return None
         if entry.name == "cleanup" and not snap.unowned:
-            return False  # the footer is full: its key shows beside what it cleans up
+            return False  # its key is named only beside what it cleans up
         return True if snap.action(entry.name).passed else None
 
     def show(
