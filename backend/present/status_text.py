@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import humanize
+from cutover.backend.core.revisions import revision_mix, short_revision
 from cutover.backend.model import Environment, Instance, Snapshot
 
 
@@ -27,18 +28,6 @@ def _left(deadline: datetime | None, now: datetime) -> str:
     return f"{humanize.precisedelta(seconds, minimum_unit='seconds', format='%0.0f')} left"
 
 
-def short_revision(text: str | None) -> str:
-    """`s3://bucket/web/v2.zip` -> `v2`; a GitHub commit -> its first 10 characters."""
-    if not text:
-        return "?"
-    if text.startswith("s3://"):
-        name = text.rsplit("/", 1)[-1]
-        return name.split(".", 1)[0] or text
-    if "@" in text:
-        return text.rsplit("@", 1)[-1][:10]
-    return text
-
-
 def _health(inst: Instance) -> str:
     if not inst.health:
         return "not registered"
@@ -56,11 +45,17 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
         return []
     where = f" ({env.asg_name})" if env.asg_name else ""
     lines = [f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"]
+    fleet = env.role == "fleet"
+    mix = revision_mix([i.revision for i in env.instances]) if fleet else None
+    if mix:
+        lines[0] += f"; revisions {mix}"
     for inst in env.instances:
         event = inst.current_event or "-"
         failed = inst.failed_event
         status = inst.lifecycle_status or inst.ec2_state or "-"
-        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {event:<18} {_health(inst)}"
+        # In place, what each instance runs (a stop leaves some on each revision).
+        rev = f"{short_revision(inst.revision) if inst.revision else '-':<8} " if fleet else ""
+        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {rev}{event:<18} {_health(inst)}"
         if failed is not None:
             line += f"  FAILED {failed.name}: {failed.error_code}: {failed.message}"
         lines.append(line)
