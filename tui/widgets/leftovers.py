@@ -76,6 +76,9 @@ class LeftoversPanel(Vertical):
         self.set_class(not self._found, "-empty")
         summary.set_text(Text.assemble((title, "bold"), text) if not found else text)
         self._draw()
+        # Just shown, the panel has no width yet (and no Resize comes when it gets back the
+        # one it had): draw again once laid out, or details wrap at a guessed width.
+        self.call_after_refresh(self._draw)
 
     def on_resize(self) -> None:
         self._draw()  # details wrap to the width
