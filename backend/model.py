@@ -388,6 +388,9 @@ class Snapshot:
     # checked, and `unowned_note` says why.
     unowned: tuple[Leftover, ...] | None = None
     unowned_note: str | None = None
+    # In place: the revision of the group's last successful deployment (what `d` offers;
+    # target_revision names the last attempted one, which may have failed).
+    last_good_revision: str | None = None
 
     def action(self, name: str) -> Check:
         return next(

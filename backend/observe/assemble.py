@@ -277,6 +277,7 @@ def _snapshot(
         active_deployment=active_id,
         latest_deployment=last.get("deploymentId"),
         automatic=r.automatic,
+        last_good_revision=r.last_good_revision,
     )
 
 

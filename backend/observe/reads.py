@@ -45,6 +45,7 @@ class Reads:
     extra_tgs: Sequence[TargetGroup] = ()
     extra_clbs: Sequence[Classic] = ()
     automatic: DeploymentSummary | None = None
+    last_good_revision: str | None = None  # the revision of the group's last success
 
 
 @dataclass(frozen=True)

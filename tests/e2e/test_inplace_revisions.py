@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cutover.sandbox.testing import aws_client, wait_for
+from cutover.sandbox.testing import aws_client, control, wait_for
+from cutover.tui.screens.confirm import ConfirmScreen
+from cutover.tui.screens.revision import RevisionScreen
+from textual.widgets import Input
 
 from tests.e2e.conftest import Live, text_of, wait_until
 from tests.e2e.sandbox_process import cutover, sandbox_process
@@ -74,6 +77,17 @@ def test_the_fleet_says_which_instances_run_which_revision_after_a_stop(live: Li
             assert "revision" in table.shown_text()[0]
             serving = text_of(dash.query_one("#traffic"))
             assert f"revisions {mix(runs)}" in serving, serving
+            # `d` offers the revision that last succeeded, not the stopped deployment's v3.
+            assert app.snapshot is not None and app.snapshot.target_revision.endswith("v3.zip")
+            await wait_until(
+                pilot,
+                lambda: app.snapshot is not None and app.snapshot.action("deploy").passed,
+                what="the stop seen",
+            )
+            await pilot.press("d")
+            await wait_until(pilot, lambda: isinstance(app.screen, RevisionScreen), what="ask")
+            assert app.screen.query_one(Input).value.endswith("v1.zip")
+            await pilot.press("escape")
 
     asyncio.run(run())
 
@@ -88,3 +102,34 @@ def test_status_says_which_instances_run_which_revision_after_a_stop(tmp_path: P
         for iid, rev in runs.items():
             line = next(line for line in lines if line.strip().startswith(iid))
             assert f" {rev} " in line, line
+
+
+@pytest.mark.time_scale(100)
+@pytest.mark.scenario("inplace", "web", "web-inplace")
+def test_the_deploy_plan_warns_about_an_instance_already_unhealthy(live: Live) -> None:
+    asc = live.client("autoscaling")
+    group = asc.describe_auto_scaling_groups(AutoScalingGroupNames=["web-asg"])
+    sick = sorted(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"])[0]
+    control(live.sandbox).set_instance_fault(sick, unhealthy=True)
+
+    async def run() -> None:
+        app = live.app
+        async with app.run_test(size=(120, 40)) as pilot:
+
+            def unhealthy() -> bool:
+                snap = app.snapshot
+                return snap is not None and any(
+                    i.id == sick and i.health and i.health[0].state == "unhealthy"
+                    for i in snap.fleet.instances
+                )
+
+            await wait_until(pilot, unhealthy, what="the instance unhealthy", timeout=60)
+            await pilot.press("d")
+            await wait_until(pilot, lambda: isinstance(app.screen, RevisionScreen), what="ask")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+            plan = text_of(app.screen.query_one("#plan"))
+            assert f"WARNING: {sick} is already unhealthy in web-tg" in plan, plan
+            await pilot.press("escape")
+
+    asyncio.run(run())
