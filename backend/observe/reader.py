@@ -252,9 +252,10 @@ class Observer:
 
     def _hook_sources(self, read: _Read, parts: Parts) -> None:
         """Hook-managed in-place groups: health from where the hooks say the instances serve
-        (last snapshot's tags) and from the Auto Scaling groups' attachments."""
-        tg_keys = list(self._hook_tg_keys)
-        clb_keys = list(self._hook_clb_names)
+        (the `hooks:` config, last snapshot's tags) and the Auto Scaling groups' attachments."""
+        # The `hooks:` config says where they serve before any hook has run (no tags yet).
+        tg_keys = list(dict.fromkeys([*self.target.hook_target_groups, *self._hook_tg_keys]))
+        clb_keys = list(dict.fromkeys([*self.target.hook_elbs, *self._hook_clb_names]))
         for a in read.asgs.values():
             tg_keys += [k for k in a.tg_arns if k not in tg_keys]
             clb_keys += [k for k in a.lb_names if k not in clb_keys]
