@@ -332,4 +332,9 @@ def _with_leftovers(r: Reads, f: Facts, snap: Snapshot, health: Health) -> Snaps
         health=r.health,
         unread=r.unread,
     )
-    return replace(snap, leftovers=found, leftovers_note=why)
+    return replace(
+        snap,
+        leftovers=found,
+        leftovers_note=why,
+        unowned_note="in-place groups: what a deployment left is under leftovers",
+    )
