@@ -298,7 +298,15 @@ class Event:
     instance_id: str | None = None
 
 
-LeftoverKind = Literal["standby", "out-of-service", "min-size", "suspended"]
+LeftoverKind = Literal[
+    "standby",
+    "out-of-service",
+    "min-size",
+    "suspended",
+    # blue/green (Snapshot.unowned): capacity no deployment of the group owns
+    "replacement-fleet",
+    "unowned-instance",
+]
 LEFTOVER_KINDS: tuple[str, ...] = get_args(LeftoverKind)
 
 
@@ -329,6 +337,11 @@ class Leftover:
     asg_desired: int | None = None
     asg_max: int | None = None
     stale: bool = False  # only the record is left: repair deletes the tag
+    # blue/green: the deployment that left it, the instances, and where they are registered
+    # (target group name, its ARN, or "" for a classic load balancer; the instance ids).
+    deployment_id: str | None = None
+    instance_ids: tuple[str, ...] = ()
+    registered_in: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -344,6 +357,8 @@ class Leftover:
             self.processes,
             self.stale,
             self.tagged,
+            self.instance_ids,
+            self.registered_in,
         )
 
     def text(self) -> str:
@@ -423,6 +438,14 @@ class Snapshot:
     # A pinned deployment is shown (`--deployment`, the picker) and the group's current one
     # (active, else latest) is another: that one, so the screen can say it is waiting.
     group_deployment: DeploymentSummary | None = None
+    # Blue/green groups: capacity no deployment owns (a replacement fleet a stop without
+    # rollback left running, instances serving that no deployment installed). None = not
+    # checked, and `unowned_note` says why.
+    unowned: tuple[Leftover, ...] | None = None
+    unowned_note: str | None = None
+    # In place: the revision of the group's last successful deployment (what `d` offers;
+    # target_revision names the last attempted one, which may have failed).
+    last_good_revision: str | None = None
 
     def action(self, name: str) -> Check:
         return next(

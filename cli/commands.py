@@ -60,7 +60,8 @@ def resolve_target(args: argparse.Namespace) -> TargetConfig:
             "config file)",
             EXIT_USAGE,
         )
-    return target
+    hooks = config.hooks.for_group(target.deployment_group)
+    return target.merged(hook_target_groups=hooks.target_groups, hook_elbs=hooks.elbs)
 
 
 def _session(target: TargetConfig) -> AwsSession:

@@ -17,6 +17,7 @@ from cutover.backend.core.leftovers import find_leftovers
 from cutover.backend.core.phase import derive_phase, ready_since, reroute_finished, waiting_for
 from cutover.backend.core.revisions import revision_label
 from cutover.backend.core.traffic import traffic_split
+from cutover.backend.core.unowned import find_unowned
 from cutover.backend.model import (
     ACTIVE_STATUSES,
     Alarm,
@@ -279,6 +280,7 @@ def _snapshot(
         automatic=r.automatic,
         sources=source_health(health, roles),
         serving=tuple(r.serving) if r.serving is not None else None,
+        last_good_revision=r.last_good_revision,
     )
 
 
@@ -332,7 +334,26 @@ def automatic_text(auto: DeploymentSummary, supervised: str) -> str:
 
 def _with_leftovers(r: Reads, f: Facts, snap: Snapshot, health: Health) -> Snapshot:
     if f.blue_green:
-        return replace(snap, leftovers_note="blue/green groups are not checked for leftovers")
+        unowned, why = find_unowned(
+            deployment=snap.deployment,
+            replacement=snap.replacement,
+            original=snap.original,
+            active=snap.active_deployment,
+            group_asgs=r.group_asgs,
+            asgs=r.asgs,
+            ec2=r.ec2,
+            seen=health.seen,
+            sources=health.sources,
+            tg_arns={tg.name: tg.arn for tg in r.tgs},
+            automatic=r.automatic,
+            unread=r.unread,
+        )
+        return replace(
+            snap,
+            leftovers_note="blue/green groups are not checked for leftovers",
+            unowned=unowned,
+            unowned_note=why,
+        )
     found, why = find_leftovers(
         fleet=snap.fleet,
         active=snap.active_deployment,
@@ -345,4 +366,9 @@ def _with_leftovers(r: Reads, f: Facts, snap: Snapshot, health: Health) -> Snaps
         health=r.health,
         unread=r.unread,
     )
-    return replace(snap, leftovers=found, leftovers_note=why)
+    return replace(
+        snap,
+        leftovers=found,
+        leftovers_note=why,
+        unowned_note="in-place groups: what a deployment left is under leftovers",
+    )

@@ -53,6 +53,7 @@ class Reads:
     extra_clbs: Sequence[Classic] = ()
     automatic: DeploymentSummary | None = None
     serving: list[Serving] | None = None
+    last_good_revision: str | None = None  # the revision of the group's last success
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,8 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         if snapshot.leftovers is None
         else [_leftover(lo) for lo in snapshot.leftovers],
         "leftovers_note": snapshot.leftovers_note,
+        "unowned": None if snapshot.unowned is None else [_unowned(lo) for lo in snapshot.unowned],
+        "unowned_note": snapshot.unowned_note,
         "automatic_deployment": _automatic(snapshot.automatic),
         "pending_actions": [_pending(p) for p in snapshot.pending],
         "notes": list(snapshot.notes),
@@ -221,6 +223,20 @@ def _leftover(lo: Leftover) -> dict[str, Any]:
         "min_size": lo.min_size,
         "processes": list(lo.processes),
         "record_left_behind": lo.stale,
+    }
+
+
+def _unowned(lo: Leftover) -> dict[str, Any]:
+    return {
+        "kind": lo.kind,
+        "resource": lo.resource,
+        "detail": lo.detail,
+        "deployment_id": lo.deployment_id,
+        "asg_name": lo.asg_name,
+        "instance_ids": list(lo.instance_ids),
+        "registered_in": [
+            {"name": name, "instance_ids": list(ids)} for name, _, ids in lo.registered_in
+        ],
     }
 
 

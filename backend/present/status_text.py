@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import humanize
+from cutover.backend.core.revisions import revision_mix, short_revision
 from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Environment, Instance, Snapshot
 from cutover.backend.present.verdict_text import (
@@ -27,18 +28,6 @@ def _left(deadline: datetime | None, now: datetime, rate: float = 1.0) -> str:
     if seconds <= 0:
         return f"deadline passed {humanize.naturaldelta(-seconds)} ago"
     return f"{humanize.precisedelta(seconds, minimum_unit='seconds', format='%0.0f')} left"
-
-
-def short_revision(text: str | None) -> str:
-    """`s3://bucket/web/v2.zip` -> `v2`; a GitHub commit -> its first 10 characters."""
-    if not text:
-        return "?"
-    if text.startswith("s3://"):
-        name = text.rsplit("/", 1)[-1]
-        return name.split(".", 1)[0] or text
-    if "@" in text:
-        return text.rsplit("@", 1)[-1][:10]
-    return text
 
 
 GONE = ("shutting-down", "terminated")
@@ -71,11 +60,17 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
             f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"
             + (f", {gone} terminated" if gone else "")
         ]
+    fleet = env.role == "fleet"
+    mix = revision_mix([i.revision for i in env.instances]) if fleet else None
+    if mix:
+        lines[0] += f"; revisions {mix}"
     for inst in env.instances:
         event = inst.current_event or "-"
         failed = inst.failed_event
         status = inst.lifecycle_status or inst.ec2_state or "-"
-        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {event:<18} {_health(inst)}"
+        # In place, what each instance runs (a stop leaves some on each revision).
+        rev = f"{short_revision(inst.revision) if inst.revision else '-':<8} " if fleet else ""
+        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {rev}{event:<18} {_health(inst)}"
         if failed is not None:
             line += f"  FAILED {failed.name}: {failed.error_code}: {failed.message}"
         lines.append(line)
@@ -165,6 +160,12 @@ def render_status(s: Snapshot) -> str:
         else:
             lines.append(f"Leftovers ({len(s.leftovers)}; `cutover repair` puts them right):")
             lines += [f"  {lo.text()}" for lo in s.leftovers]
+    if s.original is not None and s.unowned:
+        lines.append(
+            f"Unowned capacity ({len(s.unowned)}; `cutover cleanup` removes a left replacement"
+            " fleet):"
+        )
+        lines += [f"  {lo.text()}" for lo in s.unowned]
     if s.alarms:
         lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
     lines.append("Actions:")

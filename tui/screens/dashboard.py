@@ -47,7 +47,10 @@ class DashboardScreen(Screen[None]):
 
     # The catalogue's keys, in its order; each runs `action_<binding>` (made below).
     BINDINGS = [
-        *(Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}") for a in BY_PLACE),
+        *(
+            Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}", show=a.in_footer)
+            for a in BY_PLACE
+        ),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
     ]
 
@@ -116,6 +119,8 @@ class DashboardScreen(Screen[None]):
             return False
         if snap is None:
             return None
+        if entry.name == "cleanup" and not snap.unowned:
+            return False  # its key is named only beside what it cleans up
         return True if snap.action(entry.name).passed else None
 
     def show(
@@ -161,9 +166,11 @@ class DashboardScreen(Screen[None]):
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place
         leftovers = self.query_one(LeftoversPanel)
-        leftovers.display = in_place
-        if in_place:
-            leftovers.show(snap)
+        # Blue/green: shown only while something is not owned by any deployment.
+        unowned = not in_place and snap is not None and bool(snap.unowned)
+        leftovers.display = in_place or unowned
+        if in_place or unowned:
+            leftovers.show(snap, blue_green=unowned)
         server_time = snap.server_time if snap else now
         if in_place and snap is not None:
             self.query_one("#fleet", EnvironmentPanel).show(snap.fleet, now, server_time)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cutover.backend.core.revisions import revision_mix
 from cutover.backend.model import Environment, Traffic
 from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
@@ -59,4 +60,7 @@ class TrafficBar(TextStatic):
             f"{out} out of service or not healthy" if out else "every instance in service",
             style="dim",
         )
+        mix = revision_mix([i.revision for i in fleet.instances])
+        if mix:
+            basis.append(f"; revisions {mix}", style="bold yellow")
         self.set_text(Text("\n").join([line, basis]))
