@@ -202,7 +202,8 @@ def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str
     where = ", ".join(
         x for x in (f"account {snap.account}" if snap.account else None, snap.region) if x
     )
-    lines = [f"{snap.application}/{snap.deployment_group} ({where}) at {when_text(now, now)[:20]}"]
+    at = when_text(now, now)[:20]
+    lines = [f"{sandbox_badge(snap)}{snap.application}/{snap.deployment_group} ({where}) at {at}"]
     d = snap.deployment
     v = verdict(snap)
     if d is None:
@@ -210,7 +211,8 @@ def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str
     else:
         rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
         created = when_text(d.create_time, now, rate)
-        lines.append(f"deployment {d.id} by {d.creator or '?'}, created {created}, {rev}")
+        by = f" by {d.creator}" if d.creator else ""
+        lines.append(f"deployment {d.id}{by}, created {created}, {rev}")
         phase = f"phase {d.phase} ({d.status})"
         if v.deadline is not None:
             phase += f", deadline {when_text(v.deadline, now, rate)}: then {v.if_nobody}"

@@ -105,9 +105,9 @@ def last_action_text(record: dict[str, Any] | None, now: datetime, rate: float =
         when = datetime.fromisoformat(str(record.get("server_time")))
     except ValueError:
         when = None
-    who = record.get("caller") or "?"
+    who = record.get("caller") or "an unknown caller"
     on = f" {record['deployment_id']}" if record.get("deployment_id") else ""
-    outcome = record.get("outcome") or "?"
+    outcome = record.get("outcome") or "no outcome recorded"
     if outcome == "intent":
         outcome = "sent, outcome not recorded"
     at = when_text(when, now, rate)

@@ -34,7 +34,9 @@ def test_brief_through_a_cutover_with_a_fault(env: dict[str, str]) -> None:
     lines = brief(env)
     assert len(lines) <= 5
     assert re.fullmatch(
-        r"web/web-prod \(account 123456789012, us-east-1\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ",
+        # Pasted into an incident channel, a sandbox's status must not pass for production.
+        r"SANDBOX \(clock x\d+; ages and waits below in real time\) web/web-prod"
+        r" \(account 123456789012, us-east-1\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ",
         lines[0],
     ), lines[0]
     assert lines[-1] == "last action: none recorded on this machine"
