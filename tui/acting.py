@@ -23,9 +23,10 @@ from textual.message import Message
 
 log = logging.getLogger("cutover.tui")
 
-# How each outcome's state reads in the notification's title.
+# How each outcome's state reads in the notification's title. AWS taking a call is not its
+# effect: "done" is kept for when the effect is seen (watch_effect says so then).
 VERDICTS = {
-    "done": "done",
+    "done": "accepted by AWS",
     "not-done": "not done",
     "failed": "refused by AWS",
     "unknown": "OUTCOME UNKNOWN",

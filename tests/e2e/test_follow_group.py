@@ -71,6 +71,9 @@ async def _follow(live: Live) -> None:
         except AssertionError:
             raise AssertionError(f"{notes}; banner: {shown(live, '#banner')}") from None
         seen = next(n for n in notes if n.startswith("rollback: done, seen"))
+        # AWS taking the call is not the rollback done: only what is seen says "done".
+        assert any(n.startswith("rollback: accepted by AWS") for n in notes), notes
+        assert not any(n.startswith("rollback: done:") for n in notes), notes
         assert "Succeeded: traffic back on the originals: 4/4 healthy in web-tg" in seen
         assert seen.endswith("replacement removed")
         assert any(
