@@ -12,20 +12,24 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-INTRO = "Cutover watches one CodeDeploy deployment group and acts on it only when you confirm."
+INTRO = (
+    "Cutover watches one CodeDeploy deployment group, following its current deployment, and"
+    " acts on it only when you confirm."
+)
 KEYS: tuple[tuple[str, str], ...] = (
     *((a.key, a.keys_help) for a in BY_PLACE),
     ("enter", "details of the instance under the cursor (events, diagnostics, log tail, health)"),
     ("tab", "move between the Original and Replacement tables"),
     ("o", "instances trouble first (failed, unhealthy, draining, initial, in progress) or by id"),
-    ("g", "pick a deployment of the group to supervise"),
+    ("g", "pin one deployment of the group (the first row follows the group again)"),
     ("ctrl+p", "command palette (every action is there too)"),
     ("?", "this help"),
     ("q", "quit"),
 )
 OUTRO = """\
-Dimmed keys do not apply now; the line above the footer says why.
-Times are the server's: countdowns cannot be fooled by a skewed laptop clock.
+Dimmed keys do not apply now: pressed, they say why, and so does the line above the footer.
+Times are the server's: countdowns cannot be fooled by a skewed laptop clock. On a sandbox
+(SANDBOX in the header) its clock runs fast; ages and countdowns are shown in real time.
 Escape closes this screen."""
 
 
