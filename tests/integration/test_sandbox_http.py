@@ -317,6 +317,8 @@ def _refused(client) -> bool:  # type: ignore[no-untyped-def]
         return True
     except botocore.exceptions.ConnectionClosedError:
         return False  # the listener closed under this call: not dark yet
+    except botocore.exceptions.ReadTimeoutError:
+        return False  # a loaded machine answered late: not dark yet
     return False
 
 
@@ -324,7 +326,7 @@ def _reachable(client) -> bool:  # type: ignore[no-untyped-def]
 
     try:
         client.get_caller_identity()
-    except botocore.exceptions.EndpointConnectionError:
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ReadTimeoutError):
         return False
     return True
 
