@@ -43,6 +43,15 @@ async def _degraded(live: Live) -> None:
             timeout=60,
             what="the termination wait",
         )
+        approved = app.snapshot.deployment.id  # type: ignore[union-attr]
+        # The 5xx below would set off the group's alarm, and CodeDeploy would roll back (the
+        # dashboard following it) before a loaded machine read the termination wait: this
+        # test is about the verdict while nobody has acted yet.
+        live.client("codedeploy").update_deployment_group(
+            applicationName="web",
+            currentDeploymentGroupName="web-prod",
+            alarmConfiguration={"enabled": False, "alarms": []},
+        )
         reps = [i.id for i in app.snapshot.replacement.instances]  # type: ignore[union-attr]
         control = ControlClient(live.sandbox.endpoint_url)
         for iid in reps[:2]:
@@ -55,7 +64,9 @@ async def _degraded(live: Live) -> None:
                 return False
             v = verdict(snap)
             return (
-                v.level == "DEGRADED"
+                snap.deployment is not None
+                and snap.deployment.id == approved
+                and v.level == "DEGRADED"
                 and "2 of 4 replacements unhealthy" in v.why
                 and "5xx" in v.why
             )
