@@ -127,13 +127,16 @@ def overview_sources(args: argparse.Namespace) -> list[Source]:
 def run_overview(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """`cutover status --all`: every group of every source, most urgent first. A source that
     cannot be read shows as stale on its rows; exit 1 only when no source could be read."""
-    overview = Overview(overview_sources(args))
+    sources = overview_sources(args)
+    overview = Overview(sources)
     try:
         rows = overview.rows()
     finally:
         overview.close()
     if args.json:
-        json.dump(overview_document(rows), out, indent=2, sort_keys=False)
+        json.dump(
+            overview_document(rows, [s.name for s in sources]), out, indent=2, sort_keys=False
+        )
         out.write("\n")
     else:
         out.write(render_overview(rows) + "\n")

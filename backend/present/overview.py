@@ -171,11 +171,16 @@ def _group(r: OverviewRow) -> dict[str, Any]:
     }
 
 
-def overview_document(rows: Sequence[OverviewRow]) -> dict[str, Any]:
-    """The `overview` document: every group in attention order."""
+def overview_document(
+    rows: Sequence[OverviewRow], sources: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The `overview` document: every group in attention order; `sources` the names read (in
+    the config file's order), else those of the rows."""
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "overview",
-        "sources": list(dict.fromkeys(r.source for r in rows)),
+        "sources": list(sources)
+        if sources is not None
+        else list(dict.fromkeys(r.source for r in rows)),
         "groups": [_group(r) for r in rows],
     }
