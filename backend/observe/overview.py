@@ -29,108 +29,32 @@ from cutover.backend.config import TargetConfig
 from cutover.backend.core.attention import RECENT, order
 from cutover.backend.model import (
     ACTIVE_STATUSES,
-    EnvironmentHealth,
     OverviewDeployment,
     OverviewRow,
     Snapshot,
 )
 from cutover.backend.observe.calls import Calls, ObserveError, Parts, chunks
 from cutover.backend.observe.codedeploy import BATCH_DEPLOYMENTS
+from cutover.backend.observe.overview_rows import (
+    GroupRecord,
+    deployment_of,
+    group_of,
+    newer,
+    with_snapshot,
+)
 from cutover.backend.observe.reader import Observer
 from cutover.backend.observe.sources import Source
 
 BATCH_GROUPS = 100  # BatchGetDeploymentGroups: at most 100 names per call
 ENDED_STATUSES = ("Failed", "Stopped")
 INVENTORY_EVERY = 60.0  # seconds between inventory reads, unless asked for
-ROLLBACK_CREATOR = "codeDeployRollback"
-
-
-@dataclass(frozen=True)
-class _Group:
-    """A deployment group as the inventory read it."""
-
-    application: str
-    name: str
-    style: str
-    traffic_control: bool
-    last: OverviewDeployment | None
-
-
-def _deployment(d: dict) -> OverviewDeployment:
-    """A deployment from BatchGetDeployments (no phase derived: the status says it)."""
-    status = d.get("status", "Unknown")
-    rollback = d.get("creator") == ROLLBACK_CREATOR or bool(
-        (d.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
-    )
-    return OverviewDeployment(
-        id=d["deploymentId"],
-        status=status,
-        phase="rolling-back" if rollback and status in ACTIVE_STATUSES else status.lower(),
-        create_time=d.get("createTime"),
-        complete_time=d.get("completeTime"),
-        rollback=rollback,
-        error_code=(d.get("errorInformation") or {}).get("code"),
-    )
-
-
-def _group(info: dict) -> _Group:
-    style = info.get("deploymentStyle") or {}
-    last = info.get("lastAttemptedDeployment") or {}
-    latest = None
-    if last.get("deploymentId"):
-        latest = OverviewDeployment(
-            id=last["deploymentId"],
-            status=last.get("status", "Unknown"),
-            phase=str(last.get("status", "unknown")).lower(),
-            create_time=last.get("createTime"),
-            complete_time=last.get("endTime"),
-        )
-    return _Group(
-        application=info["applicationName"],
-        name=info["deploymentGroupName"],
-        style=style.get("deploymentType") or "IN_PLACE",
-        traffic_control=style.get("deploymentOption") == "WITH_TRAFFIC_CONTROL",
-        last=latest,
-    )
-
-
-def _from_snapshot(row: OverviewRow, snap: Snapshot) -> OverviewRow:
-    d = snap.deployment
-    dep = row.deployment
-    if d is not None:
-        dep = OverviewDeployment(
-            id=d.id,
-            status=d.status,
-            phase=d.phase,
-            create_time=d.create_time,
-            complete_time=d.complete_time,
-            waiting_for=d.waiting_for,
-            deadline=d.deadline,
-            rollback=bool(d.rollback_of) or (dep.rollback if dep and dep.id == d.id else False),
-            error_code=d.error_code,
-        )
-    envs = [("original", snap.original), ("replacement", snap.replacement), ("fleet", snap.fleet)]
-    return replace(
-        row,
-        deployment=dep,
-        style=snap.style or row.style,
-        traffic=snap.traffic,
-        health=tuple(
-            EnvironmentHealth(role, env.healthy_count, len(env.instances))
-            for role, env in envs
-            if env is not None
-        ),
-        alarms=tuple(a.name for a in snap.alarms if a.state == "ALARM"),
-        leftovers=None if snap.leftovers is None else len(snap.leftovers),
-        leftovers_note=snap.leftovers_note,
-    )
 
 
 @dataclass
 class _Kept:
     """What a source keeps between ticks."""
 
-    groups: dict[tuple[str, str], _Group] = field(default_factory=dict)
+    groups: dict[tuple[str, str], GroupRecord] = field(default_factory=dict)
     failures: dict[tuple[str, str], OverviewDeployment] = field(default_factory=dict)
     ended: dict[tuple[str, str], OverviewDeployment] = field(default_factory=dict)
     active_ids: set[str] = field(default_factory=set)
@@ -156,6 +80,7 @@ class SourceReader:
         self._calls: Calls | None = None
         self._kept = _Kept()
         self._observers: dict[tuple[str, str], Observer] = {}
+        self._snaps: dict[tuple[str, str], Snapshot] = {}
         self._pool = ThreadPoolExecutor(group_parallel, thread_name_prefix="cutover-overview")
         self._lock = threading.Lock()
 
@@ -225,7 +150,7 @@ class SourceReader:
         kept = self._kept
         if kept.account is None:
             kept.account = self._calls.identity(Parts())
-        groups: dict[tuple[str, str], _Group] = {}
+        groups: dict[tuple[str, str], GroupRecord] = {}
         for app in self._pages("applications", "list_applications", "applications"):
             names = self._pages(
                 "groups", "list_deployment_groups", "deploymentGroups", applicationName=app
@@ -238,7 +163,7 @@ class SourceReader:
                     ),
                 )
                 for info in got.get("deploymentGroupsInfo", []):
-                    g = _group(info)
+                    g = group_of(info)
                     groups[(g.application, g.name)] = g
         kept.groups = groups
         self._failures()
@@ -265,8 +190,8 @@ class SourceReader:
         ended: dict[tuple[str, str], OverviewDeployment] = {}
         for info in self._batch(list(dict.fromkeys(ids + recent))):
             key = (info.get("applicationName", ""), info.get("deploymentGroupName", ""))
-            dep = _deployment(info)
-            if dep.status in ENDED_STATUSES and _newer(dep, failures.get(key)):
+            dep = deployment_of(info)
+            if dep.status in ENDED_STATUSES and newer(dep, failures.get(key)):
                 failures[key] = dep
             if dep.id in recent:
                 ended[key] = dep
@@ -283,8 +208,8 @@ class SourceReader:
         active: dict[tuple[str, str], OverviewDeployment] = {}
         for info in self._batch(ids):
             key = (info.get("applicationName", ""), info.get("deploymentGroupName", ""))
-            dep = _deployment(info)
-            if _newer(dep, active.get(key)):
+            dep = deployment_of(info)
+            if newer(dep, active.get(key)):
                 active[key] = dep
         return active
 
@@ -295,7 +220,7 @@ class SourceReader:
         self._kept.active_ids = now_ids
         for info in self._batch(gone) if gone else []:
             key = (info.get("applicationName", ""), info.get("deploymentGroupName", ""))
-            dep = _deployment(info)
+            dep = deployment_of(info)
             self._kept.ended[key] = dep
             if dep.status in ENDED_STATUSES:
                 self._kept.failures[key] = dep
@@ -315,7 +240,7 @@ class SourceReader:
             g = kept.groups.get(key)
             latest = g.last if g else None
             ended = kept.ended.get(key)
-            if ended is not None and _newer(ended, latest):
+            if ended is not None and newer(ended, latest):
                 latest = ended
             rows[key] = OverviewRow(
                 **base,  # type: ignore[arg-type]
@@ -331,10 +256,15 @@ class SourceReader:
                     else None
                 ),
             )
+        # A group that went quiet gives back its observer (threads, caches): a dashboard left
+        # open for days sees many groups come and go.
+        for key in [k for k in self._observers if k not in active]:
+            self._observers.pop(key).close()
+            self._snaps.pop(key, None)
         futures = {key: self._pool.submit(self._snapshot, key) for key in active}
         for key, fut in futures.items():
             try:
-                rows[key] = _from_snapshot(rows[key], fut.result())
+                rows[key] = with_snapshot(rows[key], fut.result())
             except ObserveError as exc:
                 rows[key] = replace(rows[key], stale=f"the group could not be read: {exc}")
         now, rate = session.clock.now(), session.sandbox_rate
@@ -346,15 +276,10 @@ class SourceReader:
             target = replace(self.source.target, application=key[0], deployment_group=key[1])
             obs = self._observers[key] = Observer(self.session, target, batch_parallel=2)
             obs._account = self._kept.account  # read once per source, not once per group
-        return obs.snapshot()
-
-
-def _newer(dep: OverviewDeployment, than: OverviewDeployment | None) -> bool:
-    if than is None:
-        return True
-    if dep.create_time is None or than.create_time is None:
-        return dep.create_time is not None
-    return dep.create_time > than.create_time
+        # The last snapshot carries drain countdowns and the fleet seen at Ready along.
+        snap = obs.snapshot(previous=self._snaps.get(key))
+        self._snaps[key] = snap
+        return snap
 
 
 class Overview:
