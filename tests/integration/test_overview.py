@@ -18,7 +18,7 @@ from cutover.backend.model import OverviewRow
 from cutover.backend.observe.overview import Overview
 from cutover.backend.observe.sources import Source
 from cutover.sandbox.runtime import Sandbox
-from cutover.sandbox.testing import aws_client, wait_for
+from cutover.sandbox.testing import aws_client, control, wait_for
 
 from tests.integration.test_observe import Recorder
 
@@ -178,5 +178,30 @@ def test_a_source_never_read_says_so_on_one_row(two: tuple[Sandbox, Sandbox]) ->
         gone = [r for r in rows if r.source == "dead"]
         assert len(gone) == 1 and gone[0].application == "" and gone[0].stale
         assert [r.deployment_group for r in rows if r.source == "east"] == ["web-prod"]
+    finally:
+        overview.close()
+
+
+def test_a_throttled_or_refused_source_says_why_and_the_other_answers(
+    two: tuple[Sandbox, Sandbox],
+) -> None:
+    a, b = two
+    overview = Overview([source("east", a), source("west", b)])
+    try:
+        overview.rows()
+        control(b).set_api_fault(throttle=1.0, services=["codedeploy"])
+        rows = overview.rows()
+        west = [r for r in rows if r.source == "west"]
+        assert west and all("throttling" in (r.stale or "") for r in west), west[0].stale
+        assert all(r.stale is None for r in rows if r.source == "east")
+        control(b).clear_faults()
+        control(b).set_api_fault(deny="credentials", services=["codedeploy"])
+        rows = overview.rows()
+        west = [r for r in rows if r.source == "west"]
+        assert all("(UnrecognizedClientException)" in (r.stale or "") for r in west), west[0].stale
+        assert all(r.stale is None for r in rows if r.source == "east")
+        control(b).clear_faults()
+        rows = overview.rows()
+        assert all(r.stale is None for r in rows)
     finally:
         overview.close()
