@@ -69,20 +69,36 @@ def add_quiet_groups(sb: Sandbox, n: int) -> None:
         )
 
 
+MINE = ["east:web/web-prod", "west:batch/batch-jobs", "west:web/web-inplace"]
+
+
+def mine(rows: list[OverviewRow]) -> list[OverviewRow]:
+    """The rows of the groups this test moves (a scenario may hold more), in their order."""
+    return [r for r in rows if f"{r.source}:{r.application}/{r.deployment_group}" in MINE]
+
+
+def ranked(rows: list[OverviewRow]) -> bool:
+    ranks = [r.attention.rank for r in rows]  # type: ignore[union-attr]
+    return ranks == sorted(ranks)
+
+
 def test_two_sources_in_attention_order_as_deployments_move(two: tuple[Sandbox, Sandbox]) -> None:
     a, b = two
     overview = Overview([source("east", a), source("west", b)])
     try:
         rows = overview.rows()
-        assert names(rows) == [
+        assert ranked(rows)
+        assert names(mine(rows)) == [
             "west:batch/batch-jobs",
             "west:web/web-inplace",
             "east:web/web-prod",
         ]
-        assert {r.attention.reason for r in rows} == {"quiet"}  # type: ignore[union-attr]
+        assert {r.attention.reason for r in mine(rows)} == {"quiet"}  # type: ignore[union-attr]
         assert all(r.account == "123456789012" and r.stale is None for r in rows)
-        assert rows[2].style == "BLUE_GREEN" and rows[2].traffic_control
-        assert rows[0].style == "IN_PLACE" and not rows[0].traffic_control
+        batch, inplace, prod = mine(rows)
+        assert prod.style == "BLUE_GREEN" and prod.traffic_control
+        assert batch.style == "IN_PLACE" and not batch.traffic_control
+        assert inplace.style == "IN_PLACE" and inplace.traffic_control
 
         aws_client(a, "codedeploy").create_deployment(
             applicationName="web", deploymentGroupName="web-prod", revision=V2
@@ -92,24 +108,22 @@ def test_two_sources_in_attention_order_as_deployments_move(two: tuple[Sandbox, 
             applicationName="batch", deploymentGroupName="batch-jobs", revision=BATCH_V2
         )["deploymentId"]
         rows = overview.rows()
+        assert ranked(rows)
         # Both in progress (newest first, each on its own source's clock), the quiet one last.
-        assert set(names(rows)[:2]) == {"west:batch/batch-jobs", "east:web/web-prod"}
-        assert [r.attention.rank for r in rows] == [3, 3, 5]  # type: ignore[union-attr]
-        assert all(r.health and r.deployment and r.deployment.active for r in rows[:2])
+        got = mine(rows)
+        assert set(names(got)[:2]) == {"west:batch/batch-jobs", "east:web/web-prod"}
+        assert [r.attention.rank for r in got] == [3, 3, 5]  # type: ignore[union-attr]
+        assert all(r.health and r.deployment and r.deployment.active for r in got[:2])
 
         b_cd.stop_deployment(deploymentId=stopped, autoRollbackEnabled=False)
 
         def waiting() -> list[OverviewRow] | None:
-            rows = overview.rows()
+            rows = mine(overview.rows())
             return rows if rows[0].attention.rank == 0 else None  # type: ignore[union-attr]
 
-        rows = wait_for(waiting, timeout=120, what="web-prod waiting for the approval", every=0.5)
-        assert names(rows) == [
-            "east:web/web-prod",
-            "west:batch/batch-jobs",
-            "west:web/web-inplace",
-        ]
-        w, s, q = rows
+        got = wait_for(waiting, timeout=120, what="web-prod waiting for the approval", every=0.5)
+        assert names(got) == MINE
+        w, s, q = got
         assert w.deployment and w.deployment.waiting_for == "reroute-approval"
         assert w.deployment.deadline is not None and w.sandbox_rate == TIME_SCALE
         assert w.traffic is not None and {h.role for h in w.health} == {"original", "replacement"}
@@ -124,14 +138,14 @@ def test_two_sources_in_attention_order_as_deployments_move(two: tuple[Sandbox, 
 def test_a_quiet_tick_costs_the_same_whatever_the_number_of_groups(
     two: tuple[Sandbox, Sandbox],
 ) -> None:
-    a, b = two
-    overview = Overview([source("east", a), source("west", b)], inventory_every=3600)
+    _, b = two
+    overview = Overview([source("west", b)], inventory_every=3600)
     try:
         overview.rows()  # the inventory and the last hour's failures
         recorders = [Recorder(r.session) for r in overview.readers]
         overview.rows()
         small = [dict(r.take()) for r in recorders]
-        add_quiet_groups(a, 30)
+        add_quiet_groups(b, 30)
         overview.refresh_inventory()
         rows = overview.rows()
         assert len([r for r in rows if r.application == "quiet"]) == 30
@@ -139,7 +153,7 @@ def test_a_quiet_tick_costs_the_same_whatever_the_number_of_groups(
             r.take()
         overview.rows()
         large = [dict(r.take()) for r in recorders]
-        assert small == large == [{"ListDeployments": 1}, {"ListDeployments": 1}]
+        assert small == large == [{"ListDeployments": 1}]
     finally:
         overview.close()
 
@@ -161,8 +175,9 @@ def test_a_dead_source_goes_stale_alone(two: tuple[Sandbox, Sandbox]) -> None:
             applicationName="web", deploymentGroupName="web-prod", revision=V2
         )
         rows = overview.rows()
-        assert rows[0].source == "east" and rows[0].deployment and rows[0].deployment.active
-        assert rows[0].stale is None
+        prod = next(r for r in rows if (r.source, r.deployment_group) == ("east", "web-prod"))
+        assert prod.deployment and prod.deployment.active and prod.stale is None
+        assert prod.attention and prod.attention.rank == 3
     finally:
         overview.close()
 
@@ -177,7 +192,7 @@ def test_a_source_never_read_says_so_on_one_row(two: tuple[Sandbox, Sandbox]) ->
         rows = overview.rows()
         gone = [r for r in rows if r.source == "dead"]
         assert len(gone) == 1 and gone[0].application == "" and gone[0].stale
-        assert [r.deployment_group for r in rows if r.source == "east"] == ["web-prod"]
+        assert "web-prod" in [r.deployment_group for r in rows if r.source == "east"]
     finally:
         overview.close()
 
