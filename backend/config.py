@@ -52,6 +52,10 @@ class TargetConfig:
     read_only: bool = False
     poll_interval: float = 2.0
     gates: GateSettings = field(default_factory=GateSettings)
+    # Where hook-managed in-place instances serve (the `hooks:` section for this deployment
+    # group): the dashboard reads their health there before any hook has written a tag.
+    hook_target_groups: tuple[str, ...] = ()
+    hook_elbs: tuple[str, ...] = ()
 
     def merged(self, **overrides: object) -> TargetConfig:
         """This target with the non-None overrides (flags) applied."""

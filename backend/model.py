@@ -66,6 +66,16 @@ class TargetHealth:
     def registered(self) -> bool:
         return not (self.state == "unused" and self.reason == "Target.NotRegistered")
 
+    @property
+    def failing(self) -> bool:
+        """Failing its health checks (not: still being registered or checked, draining).
+        A classic load balancer says OutOfService for both; its description tells them apart."""
+        if self.draining:
+            return False
+        if self.kind == "classic":
+            return self.state == "OutOfService" and "failed at least" in (self.description or "")
+        return self.state == "unhealthy"
+
 
 @dataclass(frozen=True)
 class Instance:
@@ -101,6 +111,12 @@ class Series:
     @property
     def last(self) -> float | None:
         return self.points[-1][1] if self.points else None
+
+
+# The 5xx a load balancer answers itself (Application, classic): by load balancer, never by
+# target group or environment. And the 5xx its targets answer (per target group / classic LB).
+LB_OWN_5XX = ("HTTPCode_ELB_5XX_Count", "HTTPCode_ELB_5XX")
+TARGET_5XX = ("HTTPCode_Target_5XX_Count", "HTTPCode_Backend_5XX")
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,29 @@ class ListenerWeights:
     # The rule's whole action list as ELB returned it (JSON): a weight change sends it back
     # with only the weights changed, so authentication actions and stickiness survive.
     actions: str = ""
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A target group or classic load balancer as read this time: its targets' health counts,
+    the load balancers in front of it, and which environments its registered targets are."""
+
+    name: str
+    kind: Literal["target-group", "classic"]
+    healthy: int
+    registered: int  # registered and not draining
+    unhealthy: int  # registered, not draining, failing health checks
+    load_balancers: tuple[str, ...] = ()  # names (a classic load balancer is its own)
+    roles: tuple[str, ...] = ()  # original / replacement / fleet / other, of its targets
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A listener (`web-alb:8080`) and the group's target groups it sends clients to (a
+    forward with weight above 0, in any of its rules)."""
+
+    listener: str
+    target_groups: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -259,7 +298,15 @@ class Event:
     instance_id: str | None = None
 
 
-LeftoverKind = Literal["standby", "out-of-service", "min-size", "suspended"]
+LeftoverKind = Literal[
+    "standby",
+    "out-of-service",
+    "min-size",
+    "suspended",
+    # blue/green (Snapshot.unowned): capacity no deployment of the group owns
+    "replacement-fleet",
+    "unowned-instance",
+]
 LEFTOVER_KINDS: tuple[str, ...] = get_args(LeftoverKind)
 
 
@@ -290,6 +337,11 @@ class Leftover:
     asg_desired: int | None = None
     asg_max: int | None = None
     stale: bool = False  # only the record is left: repair deletes the tag
+    # blue/green: the deployment that left it, the instances, and where they are registered
+    # (target group name, its ARN, or "" for a classic load balancer; the instance ids).
+    deployment_id: str | None = None
+    instance_ids: tuple[str, ...] = ()
+    registered_in: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -305,6 +357,8 @@ class Leftover:
             self.processes,
             self.stale,
             self.tagged,
+            self.instance_ids,
+            self.registered_in,
         )
 
     def text(self) -> str:
@@ -375,9 +429,23 @@ class Snapshot:
     # The group's latest deployment when CodeDeploy started it by itself (Auto Scaling's, an
     # auto-update): shown beside the deployment under supervision, never in its place.
     automatic: DeploymentSummary | None = None
+    # Per target group / classic load balancer read this time (the verdict counts from it);
+    # a source whose health could not be read is absent.
+    sources: tuple[SourceHealth, ...] = ()
+    # The listeners sending clients to the group's target groups; None when the listener
+    # rules were not read (no target group, or the read failed).
+    serving: tuple[Serving, ...] | None = None
     # A pinned deployment is shown (`--deployment`, the picker) and the group's current one
     # (active, else latest) is another: that one, so the screen can say it is waiting.
     group_deployment: DeploymentSummary | None = None
+    # Blue/green groups: capacity no deployment owns (a replacement fleet a stop without
+    # rollback left running, instances serving that no deployment installed). None = not
+    # checked, and `unowned_note` says why.
+    unowned: tuple[Leftover, ...] | None = None
+    unowned_note: str | None = None
+    # In place: the revision of the group's last successful deployment (what `d` offers;
+    # target_revision names the last attempted one, which may have failed).
+    last_good_revision: str | None = None
 
     def action(self, name: str) -> Check:
         return next(

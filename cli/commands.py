@@ -25,7 +25,7 @@ from cutover.backend.observe.overview import Overview
 from cutover.backend.observe.sources import Source, config_sources
 from cutover.backend.present.overview import overview_document, render_overview
 from cutover.backend.present.status_json import status_document
-from cutover.backend.present.status_text import render_status, sandbox_badge
+from cutover.backend.present.status_text import brief, render_status, sandbox_badge
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from cutover.cli.flags import WAIT_TIMEOUT
 from cutover.cli.wait import wait_for_effect
@@ -63,7 +63,8 @@ def resolve_target(args: argparse.Namespace) -> TargetConfig:
             "config file)",
             EXIT_USAGE,
         )
-    return target
+    hooks = config.hooks.for_group(target.deployment_group)
+    return target.merged(hook_target_groups=hooks.target_groups, hook_elbs=hooks.elbs)
 
 
 def _session(target: TargetConfig) -> AwsSession:
@@ -95,15 +96,39 @@ def run_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.json:
         json.dump(status_document(snap), out, indent=2, sort_keys=False)
         out.write("\n")
+    elif getattr(args, "brief", False):
+        out.write("\n".join(brief(snap, last_action(AuditLog(), snap))) + "\n")
     else:
         out.write(render_status(snap) + "\n")
     return EXIT_OK
 
 
+def last_action(audit: AuditLog, snap: Snapshot) -> dict | None:
+    """The newest audit record of an action on this group, at this endpoint (an outcome
+    follows its intent, so the newest says how it ended when that was recorded)."""
+    last: dict | None = None
+    for r in audit.records():
+        if (
+            r.get("application") == snap.application
+            and r.get("deployment_group") == snap.deployment_group
+            and r.get("region") in (None, snap.region)
+            and _same_endpoint(r.get("endpoint"), snap.endpoint_url)
+        ):
+            last = r
+    return last
+
+
+def _same_endpoint(recorded: str | None, custom: str | None) -> bool:
+    # Without a custom endpoint the audit records AWS's regional one; with one, that one.
+    if custom:
+        return recorded == custom
+    return not recorded or ".amazonaws.com" in recorded
+
+
 def overview_sources(args: argparse.Namespace) -> list[Source]:
     """The sources `--all` reads: the flags' one (--profile, --region, --endpoint-url given),
     else the `--source` targets, or `--target`, or every target of the config file."""
-    for flag in ("application", "deployment_group", "deployment"):
+    for flag in ("application", "deployment_group", "deployment", "brief"):
         if getattr(args, flag, None):
             name = "--" + flag.replace("_", "-")
             raise CommandError(

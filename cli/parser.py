@@ -123,7 +123,14 @@ def _add_dashboard_and_status(sub: argparse._SubParsersAction) -> None:
         "gates and which actions are possible now.",
     )
     add_global_flags(st, 1)
-    st.add_argument("--json", action="store_true", help="the documented JSON document")
+    shape = st.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the documented JSON document")
+    shape.add_argument(
+        "--brief",
+        action="store_true",
+        help="at most five lines to paste: group, deployment, phase and deadline, verdict, "
+        "last action (absolute UTC times)",
+    )
 
 
 def _add_action(sub: argparse._SubParsersAction, entry: Action) -> None:

@@ -81,7 +81,7 @@ class Acting:
         asks = catalogue_action(action).asks
         if "revision" in asks:
             self.push_screen(
-                RevisionScreen(snap.target_revision),
+                RevisionScreen(snap.last_good_revision or snap.target_revision),
                 lambda revision: self._plan(action, revision=revision) if revision else None,
             )
         elif "reroute" in asks:

@@ -252,3 +252,20 @@ def repair(snapshot: Snapshot) -> Check:
     kinds = Counter(lo.kind for lo in snapshot.leftovers)
     parts = [f"{_REPAIRED[k]} ({n})" for k, n in kinds.items()]
     return Check(name, True, "puts the leftovers right: " + ", ".join(parts))
+
+
+def cleanup(snapshot: Snapshot) -> Check:
+    name = "cleanup"
+    if snapshot.unowned is None:
+        return Check(name, False, snapshot.unowned_note or "unowned capacity not checked")
+    fleets = [lo for lo in snapshot.unowned if lo.kind == "replacement-fleet"]
+    if not fleets:
+        flagged = len(snapshot.unowned)
+        note = f" ({flagged} unowned serving instance(s) flagged, never removed)" if flagged else ""
+        return Check(name, False, "no replacement fleet left behind" + note)
+    return Check(
+        name,
+        True,
+        "deletes the replacement fleet a stopped deployment left: "
+        + ", ".join(f"{lo.resource} ({len(lo.instance_ids)} instance(s))" for lo in fleets),
+    )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cutover.backend.actions import availability, deployment, repair, shift
+from cutover.backend.actions import availability, cleanup, deployment, repair, shift
 from cutover.backend.actions.plan import Plan, Request
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings
@@ -51,6 +51,8 @@ class Action:
     place: int
     # Whether planning reads AWS (so the dashboard plans it off the event loop).
     plan_reads_aws: Callable[[Snapshot], bool] = lambda snap: False
+    # Whether the footer lists its key; one that is not says it where it applies (a panel).
+    in_footer: bool = True
 
 
 CATALOGUE: tuple[Action, ...] = (
@@ -175,6 +177,27 @@ CATALOGUE: tuple[Action, ...] = (
         planner=repair.plan_repair,
         check=availability.repair,
         place=7,
+    ),
+    Action(
+        name="cleanup",
+        key="c",
+        binding="cleanup",
+        label="Clean up",
+        title="Remove left replacement fleet",
+        palette_help="blue/green: DeleteAutoScalingGroup of a fleet a stop left",
+        keys_help="blue/green: remove the replacement fleet a stop without rollback left"
+        " (deregister, then delete its Auto Scaling group); type the id's end",
+        cli_help="blue/green: remove the replacement fleet a stopped deployment left running"
+        " (deregistered where registered, then its Auto Scaling group deleted)",
+        confirm="typed",
+        styles=frozenset({BLUE_GREEN}),
+        explain=frozenset(),
+        asks=(),
+        planner=cleanup.plan_cleanup,
+        check=availability.cleanup,
+        place=8,
+        # At 80 columns the footer holds no more keys: the unowned capacity panel names it.
+        in_footer=False,
     ),
 )
 

@@ -106,7 +106,27 @@ def plan_deploy(base: Plan, snap: Snapshot, request: Request, _session: AwsSessi
         ),
         parameters={"revision": revision},
         expect={"kind": "deploy"},
+        warnings=_unhealthy_warnings(snap),
     )
+
+
+def _unhealthy_warnings(snap: Snapshot) -> tuple[str, ...]:
+    """In place, instances already unhealthy where they serve: the deployment counts them
+    against its minimum healthy hosts, and taking healthy ones out in batches leaves less."""
+    if snap.fleet is None or _is_blue_green(snap):
+        return ()
+    out = []
+    for inst in snap.fleet.instances:
+        bad = [h for h in inst.health if h.registered and not h.healthy and not h.draining]
+        if bad:
+            where = ", ".join(
+                f"{h.name} ({h.state}{': ' + h.reason if h.reason else ''})" for h in bad
+            )
+            out.append(
+                f"{inst.id} is already unhealthy in {where}: it counts against the minimum"
+                " healthy hosts, and each batch taken out leaves less healthy capacity"
+            )
+    return tuple(out)
 
 
 def _continue(

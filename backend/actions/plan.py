@@ -84,6 +84,8 @@ class Plan:
     deployment_id: str | None = None
     calls: tuple[ApiCall, ...] = ()
     changes: tuple[str, ...] = ()
+    # What a person should know before confirming (e.g. an instance already unhealthy).
+    warnings: tuple[str, ...] = ()
     gates: tuple[Check, ...] = ()
     override: bool = False
     refused: str | None = None
@@ -144,6 +146,7 @@ class Plan:
     def lines(self) -> list[str]:
         """The plan in plain lines, for a terminal or a confirmation screen."""
         out = [self.summary, f"  where: {self.where()}"]
+        out += [f"  WARNING: {w}" for w in self.warnings]
         if self.refused:
             out.append(f"Refused: {self.refused}")
         for call in self.calls:

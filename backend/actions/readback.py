@@ -180,6 +180,19 @@ def _repair(intent: Intent, current: Snapshot) -> tuple[str, str]:
     return UNKNOWN, f"{len(planned) - len(left)} of {len(planned)} leftover(s) put right"
 
 
+def _cleanup(intent: Intent, current: Snapshot) -> tuple[str, str]:
+    if current.unowned is None:
+        return UNKNOWN, f"unowned capacity could not be checked: {current.unowned_note}"
+    planned = set(intent.expect.get("groups", []))
+    now = {lo.resource for lo in current.unowned if lo.kind == "replacement-fleet"}
+    left = planned & now
+    if not left:
+        return DONE, "the left replacement fleet is gone"
+    if left == planned:
+        return _unchanged(intent, f"{', '.join(sorted(left))} still there")
+    return UNKNOWN, f"{', '.join(sorted(left))} still there"
+
+
 _READERS = {
     "deploy": _created,
     "redeploy": _created,
@@ -190,4 +203,5 @@ _READERS = {
     "weights": _weights,
     "move": _move,
     "repair": _repair,
+    "cleanup": _cleanup,
 }

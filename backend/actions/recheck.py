@@ -8,6 +8,7 @@ plain words, or None when the plan still holds.
 
 from __future__ import annotations
 
+from cutover.backend.actions.cleanup import unowned_changed
 from cutover.backend.actions.plan import Plan
 from cutover.backend.actions.repair import leftovers_changed
 from cutover.backend.actions.shift import changed_since
@@ -27,6 +28,8 @@ def changed(plan: Plan, current: Snapshot) -> str | None:
         return f"the region is now {current.region}, not {plan.region}{LOOK}"
     if plan.action == "repair":
         return leftovers_changed(plan, current)
+    if plan.action == "cleanup":
+        return unowned_changed(plan, current)
     moved = _deployment_moved(plan, current) or changed_since(plan, current)
     if moved:
         return moved

@@ -58,6 +58,7 @@ class Asg:
     suspended: tuple[str, ...] = ()  # suspended process names
     tg_arns: tuple[str, ...] = ()
     lb_names: tuple[str, ...] = ()
+    deleting: bool = False  # Status "Delete in progress": its instances are terminating
 
 
 @dataclass

@@ -17,6 +17,7 @@ from cutover.backend.core.leftovers import find_leftovers
 from cutover.backend.core.phase import derive_phase, ready_since, reroute_finished, waiting_for
 from cutover.backend.core.revisions import revision_label
 from cutover.backend.core.traffic import traffic_split
+from cutover.backend.core.unowned import find_unowned
 from cutover.backend.model import (
     ACTIVE_STATUSES,
     Alarm,
@@ -24,6 +25,7 @@ from cutover.backend.model import (
     DeploymentSummary,
     Environment,
     Snapshot,
+    SourceHealth,
     Timer,
 )
 from cutover.backend.observe.fleet import (
@@ -276,7 +278,41 @@ def _snapshot(
         active_deployment=active_id,
         latest_deployment=last.get("deploymentId"),
         automatic=r.automatic,
+        sources=source_health(health, roles),
+        serving=tuple(r.serving) if r.serving is not None else None,
+        last_good_revision=r.last_good_revision,
     )
+
+
+def source_health(health: Health, roles: dict[str, str]) -> tuple[SourceHealth, ...]:
+    """Each target group and classic load balancer whose health was read: counts of its
+    targets (any instance, the group's or not) and which environments they are."""
+    lbs = {tg.name: tuple(_lb_name(a) for a in tg.lb_arns) for tg in health.all_tgs}
+    out = []
+    for source in health.sources + health.extra_sources:
+        rows = health.seen.get(source)
+        if rows is None:
+            continue
+        live = {iid: h for iid, h in rows.items() if h.registered and not h.draining}
+        kind = health.kinds[source]
+        out.append(
+            SourceHealth(
+                name=source,
+                kind=kind,  # type: ignore[arg-type]
+                healthy=sum(1 for h in live.values() if h.healthy),
+                registered=len(live),
+                unhealthy=sum(1 for h in live.values() if h.failing),
+                load_balancers=(source,) if kind == "classic" else lbs.get(source, ()),
+                roles=tuple(sorted({roles.get(iid, "other") for iid in live})),
+            )
+        )
+    return tuple(out)
+
+
+def _lb_name(arn: str) -> str:
+    # loadbalancer/app/NAME/ID carries the name second to last.
+    parts = arn.split(":")[-1].split("/")
+    return parts[-2] if len(parts) >= 2 else arn
 
 
 def automatic_text(auto: DeploymentSummary, supervised: str) -> str:
@@ -298,7 +334,26 @@ def automatic_text(auto: DeploymentSummary, supervised: str) -> str:
 
 def _with_leftovers(r: Reads, f: Facts, snap: Snapshot, health: Health) -> Snapshot:
     if f.blue_green:
-        return replace(snap, leftovers_note="blue/green groups are not checked for leftovers")
+        unowned, why = find_unowned(
+            deployment=snap.deployment,
+            replacement=snap.replacement,
+            original=snap.original,
+            active=snap.active_deployment,
+            group_asgs=r.group_asgs,
+            asgs=r.asgs,
+            ec2=r.ec2,
+            seen=health.seen,
+            sources=health.sources,
+            tg_arns={tg.name: tg.arn for tg in r.tgs},
+            automatic=r.automatic,
+            unread=r.unread,
+        )
+        return replace(
+            snap,
+            leftovers_note="blue/green groups are not checked for leftovers",
+            unowned=unowned,
+            unowned_note=why,
+        )
     found, why = find_leftovers(
         fleet=snap.fleet,
         active=snap.active_deployment,
@@ -311,4 +366,9 @@ def _with_leftovers(r: Reads, f: Facts, snap: Snapshot, health: Health) -> Snaps
         health=r.health,
         unread=r.unread,
     )
-    return replace(snap, leftovers=found, leftovers_note=why)
+    return replace(
+        snap,
+        leftovers=found,
+        leftovers_note=why,
+        unowned_note="in-place groups: what a deployment left is under leftovers",
+    )

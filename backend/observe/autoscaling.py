@@ -33,6 +33,7 @@ def read_asgs(calls: Calls, names: list[str], parts: Parts) -> dict[str, Asg]:
                     suspended=tuple(p["ProcessName"] for p in g.get("SuspendedProcesses") or []),
                     tg_arns=tuple(g.get("TargetGroupARNs") or ()),
                     lb_names=tuple(g.get("LoadBalancerNames") or ()),
+                    deleting=g.get("Status") == "Delete in progress",
                 )
         return out
 

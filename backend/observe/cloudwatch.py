@@ -1,5 +1,6 @@
 """CloudWatch reads: the states of the group's alarms, and the load balancer metrics of the
-last quarter hour in one GetMetricData (per 500 queries)."""
+last quarter hour in one GetMetricData (per 500 queries): per target group (or classic load
+balancer) what the targets answer, and per load balancer the 5xx it answers itself."""
 
 from __future__ import annotations
 
@@ -74,7 +75,12 @@ def metric_queries(tgs: list[TargetGroup], clbs: list[Classic]) -> list[tuple[di
             )
         )
 
+    albs: dict[str, str] = {}  # LB dimension value -> name, each ALB once
     for tg in tgs:
+        for lb in tg.lb_arns:
+            if ":loadbalancer/app/" in lb:
+                value = _arn_suffix(lb, "loadbalancer/")
+                albs.setdefault(value, value.split("/")[1] if value.count("/") >= 2 else value)
         for lb in tg.lb_arns[:1]:
             dims = {
                 "TargetGroup": _arn_suffix(tg.arn),
@@ -90,10 +96,15 @@ def metric_queries(tgs: list[TargetGroup], clbs: list[Classic]) -> list[tuple[di
                 add("AWS/ApplicationELB", "TargetResponseTime", "Average", dims, tg.name)
                 add("AWS/ApplicationELB", "HealthyHostCount", "Average", dims, tg.name)
                 add("AWS/ApplicationELB", "UnHealthyHostCount", "Average", dims, tg.name)
+    # What the load balancer answers itself (503 with no healthy target, 502, 504): by the
+    # LoadBalancer dimension alone; never attributed to a target group or an environment.
+    for value, name in sorted(albs.items()):
+        add("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", {"LoadBalancer": value}, name)
     for clb in clbs:
         dims = {"LoadBalancerName": clb.name}
         add("AWS/ELB", "RequestCount", "Sum", dims, clb.name)
         add("AWS/ELB", "HTTPCode_Backend_5XX", "Sum", dims, clb.name)
+        add("AWS/ELB", "HTTPCode_ELB_5XX", "Sum", dims, clb.name)
         add("AWS/ELB", "Latency", "Average", dims, clb.name)
         add("AWS/ELB", "HealthyHostCount", "Average", dims, clb.name)
     return queries

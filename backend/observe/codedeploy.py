@@ -132,6 +132,7 @@ class DeploymentReads:
         # rolled-back deployment id -> why it stopped ("CODE: message"), read once
         self._stop_reasons: dict[str, str] = {}
         self._creators: dict[str, str | None] = {}  # deployment id -> who started it
+        self._revisions: dict[str, str | None] = {}  # deployment id -> its revision's label
         # automatic deployment id -> the newest deployment a person started before it
         self._main_of: dict[str, str | None] = {}
 
@@ -184,6 +185,22 @@ class DeploymentReads:
                 return None
             self._creators[dep_id] = info.get("creator")
         return self._creators[dep_id]
+
+    def revision(self, dep_id: str, parts: Parts) -> str | None:
+        """A deployment's revision (never changes: read once per id)."""
+        if dep_id not in self._revisions:
+            cd = self._calls.client("codedeploy")
+            info = self._calls.part(
+                parts,
+                "deployments",
+                "the group's last successful revision",
+                lambda: cd.get_deployment(deploymentId=dep_id)["deploymentInfo"],
+                None,
+            )
+            if info is None:
+                return None
+            self._revisions[dep_id] = revision_label(info.get("revision"))
+        return self._revisions[dep_id]
 
     def main_deployment(self, app: str, group: str, automatic_id: str, parts: Parts) -> str | None:
         """The group's newest deployment that CodeDeploy did not start by itself, found once

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from cutover.backend.core.facts import Classic, TargetGroup
-from cutover.backend.model import ListenerWeights
+from cutover.backend.model import ListenerWeights, Serving
 from cutover.backend.observe.calls import Calls, Parts, chunks, pages
 
 
@@ -180,12 +180,18 @@ class LoadBalancerReads:
             parts, f"health:{clb.name}", f"instance health in {clb.name}", read, None
         )
 
-    def rules(self, tgs: list[TargetGroup], parts: Parts) -> list[ListenerWeights]:
+    def rules(
+        self, tgs: list[TargetGroup], parts: Parts
+    ) -> tuple[list[ListenerWeights], list[Serving] | None]:
+        """(the weighted rules, every listener that sends clients to the group's target
+        groups); the second is None when the rules could not be read."""
         if not tgs:
-            return []
-        return self._calls.part(parts, "rules", "listener rules", lambda: self._rules(tgs), [])
+            return [], None
+        return self._calls.part(
+            parts, "rules", "listener rules", lambda: self._rules(tgs), ([], None)
+        )
 
-    def _rules(self, tgs: list[TargetGroup]) -> list[ListenerWeights]:
+    def _rules(self, tgs: list[TargetGroup]) -> tuple[list[ListenerWeights], list[Serving]]:
         elb2 = self._calls.client("elbv2")
         group_arns = {tg.arn for tg in tgs}
         names = {tg.arn: tg.name for tg in tgs}
@@ -204,6 +210,7 @@ class LoadBalancerReads:
             candidates = [ls for ls in candidates if ls in self._relevant_listeners]
         relevant: set[str] = set()
         out = []
+        serving: dict[str, list[str]] = {}
         for ls in candidates:
             rules = [
                 rule
@@ -215,9 +222,14 @@ class LoadBalancerReads:
                 if not any(arn in group_arns for arn, _ in weights):
                     continue
                 relevant.add(ls)
+                lb_name, port = self._listener_meta.get(ls, ("?", 0))
+                into = serving.setdefault(f"{lb_name}:{port}", [])
+                for arn, weight in weights:
+                    name = names.get(arn)
+                    if weight > 0 and name is not None and name not in into:
+                        into.append(name)
                 if len(weights) < 2:
                     continue
-                lb_name, port = self._listener_meta.get(ls, ("?", 0))
                 out.append(
                     ListenerWeights(
                         load_balancer=lb_name,
@@ -237,7 +249,7 @@ class LoadBalancerReads:
         if self._relevant_listeners is None:
             self._relevant_listeners = relevant
         out.sort(key=lambda w: (w.load_balancer, w.port, not w.is_default))
-        return out
+        return out, [Serving(k, tuple(v)) for k, v in sorted(serving.items())]
 
 
 def _name_from_arn(arn: str) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from cutover.backend.core.facts import TargetGroup, TargetInfo
 from cutover.backend.core.hooktags import HOME, parse_home
 from cutover.backend.core.phase import current_event
-from cutover.backend.model import Environment, Instance, Series, TargetHealth
+from cutover.backend.model import LB_OWN_5XX, Environment, Instance, Series, TargetHealth
 from cutover.backend.observe.reads import Facts, Reads
 from cutover.common.lifecycle import ALLOW_EVENTS, BLOCK_EVENTS
 
@@ -298,9 +298,14 @@ def environments(
         owners = {roles.get(iid, "other") for iid, h in rows.items() if h.registered}
         return next(iter(owners)) if len(owners) == 1 else None
 
+    # Blue/green: only a target group a weighted rule gives to one environment measures that
+    # environment alone over the whole window; one target group both fleets passed through
+    # (a reroute, a rollback) is shown at target-group level instead, never on a panel.
     env_metrics: dict[str, list[Series]] = {role: [] for role in ROLES}
     for s in r.metrics:
-        role = owner(s.source or "")
+        role = None if s.name in LB_OWN_5XX else owner(s.source or "")
+        if role in ("original", "replacement") and tg_role.get(s.source or "") != role:
+            role = None
         if role in env_metrics:
             env_metrics[role].append(s)
     # Target groups that serve one environment alone; an empty one in a weighted rule belongs

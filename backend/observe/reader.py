@@ -19,12 +19,14 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.core import hooktags
 from cutover.backend.core.facts import Asg, Classic, Ec2, TargetGroup, TargetInfo
+from cutover.backend.core.revisions import revision_label
 from cutover.backend.model import (
     AUTOMATIC_CREATORS,
     Alarm,
     DeploymentSummary,
     ListenerWeights,
     Series,
+    Serving,
     Snapshot,
 )
 from cutover.backend.observe.assemble import assemble
@@ -56,7 +58,9 @@ class _Read:
     ec2: dict[str, Ec2] = field(default_factory=dict)
     health: dict[str, list[dict] | None] = field(default_factory=dict)
     listeners: list[ListenerWeights] = field(default_factory=list)
+    serving: list[Serving] | None = None
     metrics: list[Series] = field(default_factory=list)
+    last_good_revision: str | None = None
 
     @property
     def hook_group(self) -> bool:
@@ -173,6 +177,7 @@ class Observer:
                 clbs=read.clbs,
                 health=read.health,
                 listeners=read.listeners,
+                serving=read.serving,
                 alarms=read.alarms,
                 alarm_names=group.alarm_names,
                 metrics=read.metrics,
@@ -182,6 +187,7 @@ class Observer:
                 extra_tgs=read.extra_tgs,
                 extra_clbs=read.extra_clbs,
                 automatic=read.automatic,
+                last_good_revision=read.last_good_revision,
             )
         )
         return replace(
@@ -236,8 +242,19 @@ class Observer:
         f_static = submit(self._elb.static, group.tg_names, group.clb_names, parts)
         f_alarms = submit(read_alarms, self._calls, group.alarm_names, parts)
         f_asgs = submit(read_asgs, self._calls, list(dict.fromkeys(asg_names)), parts)
+        good = (group.info.get("lastSuccessfulDeployment") or {}).get("deploymentId")
+        # In place, `d` offers the revision that last succeeded (not a failed one).
+        f_good = (
+            submit(self._deployments.revision, good, parts)
+            if good and good != dep_id and group.style == "IN_PLACE"
+            else None
+        )
         read.info, read.targets = f_dep.result() if f_dep else (None, [])
         read.automatic = f_auto.result() if f_auto else None
+        if f_good is not None:
+            read.last_good_revision = f_good.result()
+        elif good and good == dep_id and read.info is not None and group.style == "IN_PLACE":
+            read.last_good_revision = revision_label(read.info.get("revision"))
         if deployment_id and read.info is not None:
             same_group(deployment_id, read.info, app, group_name)
         read.tgs, read.clbs = f_static.result()
@@ -251,9 +268,10 @@ class Observer:
 
     def _hook_sources(self, read: _Read, parts: Parts) -> None:
         """Hook-managed in-place groups: health from where the hooks say the instances serve
-        (last snapshot's tags) and from the Auto Scaling groups' attachments."""
-        tg_keys = list(self._hook_tg_keys)
-        clb_keys = list(self._hook_clb_names)
+        (the `hooks:` config, last snapshot's tags) and the Auto Scaling groups' attachments."""
+        # The `hooks:` config says where they serve before any hook has run (no tags yet).
+        tg_keys = list(dict.fromkeys([*self.target.hook_target_groups, *self._hook_tg_keys]))
+        clb_keys = list(dict.fromkeys([*self.target.hook_elbs, *self._hook_clb_names]))
         for a in read.asgs.values():
             tg_keys += [k for k in a.tg_arns if k not in tg_keys]
             clb_keys += [k for k in a.lb_names if k not in clb_keys]
@@ -278,7 +296,7 @@ class Observer:
         read.ec2 = f_ec2.result()
         read.health = {name: f.result() for name, f in f_health.items()}
         read.health.update({name: f.result() for name, f in f_clb.items()})
-        read.listeners = f_rules.result()
+        read.listeners, read.serving = f_rules.result()
         read.metrics = f_metrics.result()
 
     def _tagged_asgs(self, read: _Read, parts: Parts) -> None:

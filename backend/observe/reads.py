@@ -10,7 +10,14 @@ from datetime import datetime
 from cutover.backend.config import TargetConfig
 from cutover.backend.core.facts import Asg, Classic, Ec2, TargetGroup, TargetInfo
 from cutover.backend.core.revisions import revision_label
-from cutover.backend.model import Alarm, DeploymentSummary, ListenerWeights, Series, Snapshot
+from cutover.backend.model import (
+    Alarm,
+    DeploymentSummary,
+    ListenerWeights,
+    Series,
+    Serving,
+    Snapshot,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class Reads:
     extra_tgs: Sequence[TargetGroup] = ()
     extra_clbs: Sequence[Classic] = ()
     automatic: DeploymentSummary | None = None
+    serving: list[Serving] | None = None
+    last_good_revision: str | None = None  # the revision of the group's last success
 
 
 @dataclass(frozen=True)

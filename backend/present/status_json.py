@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cutover.backend.actions.catalogue import NAMES
+from cutover.backend.actions.catalogue import BY_NAME, NAMES
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import (
     Deployment,
     DeploymentSummary,
@@ -21,6 +22,7 @@ from cutover.backend.model import (
     PendingAction,
     Snapshot,
 )
+from cutover.backend.present.verdict_text import verdict_line
 
 SCHEMA_VERSION = 1
 
@@ -102,6 +104,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "sandbox_clock_rate": snapshot.sandbox_rate,
         "style": snapshot.style,
         "read_only": snapshot.read_only,
+        "verdict": _verdict(snapshot),
         "deployment": _deployment(snapshot.deployment),
         "active_deployment": snapshot.active_deployment,
         "original": _environment(snapshot.original),
@@ -122,11 +125,30 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         if snapshot.leftovers is None
         else [_leftover(lo) for lo in snapshot.leftovers],
         "leftovers_note": snapshot.leftovers_note,
+        "unowned": None if snapshot.unowned is None else [_unowned(lo) for lo in snapshot.unowned],
+        "unowned_note": snapshot.unowned_note,
         "automatic_deployment": _automatic(snapshot.automatic),
         "pending_actions": [_pending(p) for p in snapshot.pending],
         "notes": list(snapshot.notes),
         "api_calls": snapshot.api_calls,
         "elapsed_ms": snapshot.elapsed_ms,
+    }
+
+
+def _verdict(snapshot: Snapshot) -> dict[str, Any]:
+    v = verdict(snapshot)
+    return {
+        "level": v.level,
+        "why": v.why,
+        "line": verdict_line(snapshot, cli=True),
+        "action": v.action,
+        "key": BY_NAME[v.action].key if v.action else None,
+        "deadline": _time(v.deadline),
+        "if_nobody_acts": v.if_nobody,
+        "load_balancer_5xx_per_minute": dict(v.lb_5xx),
+        "target_5xx_per_minute": dict(v.target_5xx),
+        "unhealthy_instances": v.unhealthy,
+        "alarms_in_alarm": list(v.alarms),
     }
 
 
@@ -201,6 +223,20 @@ def _leftover(lo: Leftover) -> dict[str, Any]:
         "min_size": lo.min_size,
         "processes": list(lo.processes),
         "record_left_behind": lo.stale,
+    }
+
+
+def _unowned(lo: Leftover) -> dict[str, Any]:
+    return {
+        "kind": lo.kind,
+        "resource": lo.resource,
+        "detail": lo.detail,
+        "deployment_id": lo.deployment_id,
+        "asg_name": lo.asg_name,
+        "instance_ids": list(lo.instance_ids),
+        "registered_in": [
+            {"name": name, "instance_ids": list(ids)} for name, _, ids in lo.registered_in
+        ],
     }
 
 

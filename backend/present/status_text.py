@@ -4,24 +4,24 @@ pastes, and the short words for revisions the dashboard uses too."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import humanize
+from cutover.backend.core.revisions import revision_mix, short_revision
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Environment, Instance, Snapshot
-
-
-def _ago(when: datetime | None, now: datetime, rate: float = 1.0) -> str:
-    """`3 minutes ago` in real time: `rate` is the server clock's speed (a sandbox's may run
-    faster than real time)."""
-    if when is None:
-        return "-"
-    delta = (now - when) / rate
-    if delta.total_seconds() < 0:
-        return "in " + humanize.naturaldelta(-delta)
-    return humanize.naturaltime(delta)
+from cutover.backend.present.verdict_text import (
+    key_text,
+    last_action_text,
+    metrics_line,
+    verdict_line,
+    when_text,
+)
 
 
 def _left(deadline: datetime | None, now: datetime, rate: float = 1.0) -> str:
-    """How long a person will wait, in real time (see `_ago`)."""
+    """How long a person will wait, in real time: `rate` is the server clock's speed (a
+    sandbox's may run faster than real time)."""
     if deadline is None:
         return ""
     seconds = (deadline - now).total_seconds() / rate
@@ -30,19 +30,13 @@ def _left(deadline: datetime | None, now: datetime, rate: float = 1.0) -> str:
     return f"{humanize.precisedelta(seconds, minimum_unit='seconds', format='%0.0f')} left"
 
 
-def short_revision(text: str | None) -> str:
-    """`s3://bucket/web/v2.zip` -> `v2`; a GitHub commit -> its first 10 characters."""
-    if not text:
-        return "?"
-    if text.startswith("s3://"):
-        name = text.rsplit("/", 1)[-1]
-        return name.split(".", 1)[0] or text
-    if "@" in text:
-        return text.rsplit("@", 1)[-1][:10]
-    return text
+GONE = ("shutting-down", "terminated")
 
 
 def _health(inst: Instance) -> str:
+    if inst.ec2_state in GONE:
+        # Its load balancers still list it as unused: that is not an outage, it is gone.
+        return inst.ec2_state or "terminated"
     if not inst.health:
         return "not registered"
     parts = []
@@ -58,12 +52,25 @@ def _environment(title: str, env: Environment | None, now: datetime) -> list[str
     if env is None:
         return []
     where = f" ({env.asg_name})" if env.asg_name else ""
-    lines = [f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"]
+    gone = sum(1 for i in env.instances if i.ec2_state in GONE)
+    if gone and gone == len(env.instances):
+        lines = [f"{title}{where}: {gone} instance(s), terminated"]
+    else:
+        lines = [
+            f"{title}{where}: {len(env.instances)} instance(s), {env.healthy_count} healthy"
+            + (f", {gone} terminated" if gone else "")
+        ]
+    fleet = env.role == "fleet"
+    mix = revision_mix([i.revision for i in env.instances]) if fleet else None
+    if mix:
+        lines[0] += f"; revisions {mix}"
     for inst in env.instances:
         event = inst.current_event or "-"
         failed = inst.failed_event
         status = inst.lifecycle_status or inst.ec2_state or "-"
-        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {event:<18} {_health(inst)}"
+        # In place, what each instance runs (a stop leaves some on each revision).
+        rev = f"{short_revision(inst.revision) if inst.revision else '-':<8} " if fleet else ""
+        line = f"  {inst.id}  {inst.az or '-':<11} {status:<11} {rev}{event:<18} {_health(inst)}"
         if failed is not None:
             line += f"  FAILED {failed.name}: {failed.error_code}: {failed.message}"
         lines.append(line)
@@ -92,7 +99,10 @@ def render_status(s: Snapshot) -> str:
         if x
     )
     rate = s.sandbox_rate or 1.0
-    lines = [f"{sandbox_badge(s)}{s.application}/{s.deployment_group} ({where})"]
+    lines = [
+        f"{sandbox_badge(s)}{s.application}/{s.deployment_group} ({where})",
+        verdict_line(s, cli=True),
+    ]
     for p in s.pending:
         if p.verdict == "unknown":
             lines.append(
@@ -111,11 +121,16 @@ def render_status(s: Snapshot) -> str:
         lines.append("No deployment yet.")
     else:
         rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
-        started = _ago(d.create_time, now, rate)
-        lines.append(f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  started {started}")
+        lines.append(
+            f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  created by {d.creator or '?'}"
+            f" {when_text(d.create_time, now, rate)}"
+        )
         if d.waiting_for:
             wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
-            lines.append(f"  waiting for {wait}: {_left(d.deadline, now, rate)}")
+            lines.append(
+                f"  waiting for {wait}: {_left(d.deadline, now, rate)} (deadline"
+                f" {when_text(d.deadline, now, rate)})"
+            )
         if d.error_code:
             lines.append(f"  error {d.error_code}: {d.error_message}")
         if d.rollback_of:
@@ -128,6 +143,9 @@ def render_status(s: Snapshot) -> str:
             f"Traffic: original {t.original_percent:.0f}% / replacement "
             f"{t.replacement_percent:.0f}%  ({t.basis})"
         )
+    figures = metrics_line(s)
+    if figures:
+        lines.append(f"Metrics: {figures}")
     lines += _environment("Original", s.original, now)
     lines += _environment("Replacement", s.replacement, now)
     lines += _environment("Fleet", s.fleet, now)
@@ -142,6 +160,12 @@ def render_status(s: Snapshot) -> str:
         else:
             lines.append(f"Leftovers ({len(s.leftovers)}; `cutover repair` puts them right):")
             lines += [f"  {lo.text()}" for lo in s.leftovers]
+    if s.original is not None and s.unowned:
+        lines.append(
+            f"Unowned capacity ({len(s.unowned)}; `cutover cleanup` removes a left replacement"
+            " fleet):"
+        )
+        lines += [f"  {lo.text()}" for lo in s.unowned]
     if s.alarms:
         lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
     lines.append("Actions:")
@@ -151,3 +175,31 @@ def render_status(s: Snapshot) -> str:
         lines.append(f"Note: {note}")
     lines.append(f"(server time {now:%Y-%m-%d %H:%M:%S}Z, {s.api_calls} API calls)")
     return "\n".join(lines)
+
+
+def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str]:
+    """`cutover status --brief`: at most five lines, times absolute (UTC) and relative."""
+    now = snap.server_time
+    rate = snap.sandbox_rate or 1.0
+    where = ", ".join(
+        x for x in (f"account {snap.account}" if snap.account else None, snap.region) if x
+    )
+    lines = [f"{snap.application}/{snap.deployment_group} ({where}) at {when_text(now, now)[:20]}"]
+    d = snap.deployment
+    v = verdict(snap)
+    if d is None:
+        lines.append("no deployment in this group yet")
+    else:
+        rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
+        created = when_text(d.create_time, now, rate)
+        lines.append(f"deployment {d.id} by {d.creator or '?'}, created {created}, {rev}")
+        phase = f"phase {d.phase} ({d.status})"
+        if v.deadline is not None:
+            phase += f", deadline {when_text(v.deadline, now, rate)}: then {v.if_nobody}"
+        elif d.complete_time is not None:
+            phase += f", ended {when_text(d.complete_time, now, rate)}"
+        lines.append(phase)
+    key = key_text(v, cli=True)
+    lines.append(f"{v.level}: {v.why}" + (f" · {key}" if key else ""))
+    lines.append(last_action_text(last_action, now, rate))
+    return lines

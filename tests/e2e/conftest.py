@@ -46,7 +46,8 @@ def live(
     scale = marker.args[0] if marker else TIME_SCALE
     where = request.node.get_closest_marker("scenario")
     scenario, application, group = where.args if where else ("default", "web", "web-prod")
-    sb = sandbox_factory(scenario, time_scale=scale)
+    load = request.node.get_closest_marker("load_rps")
+    sb = sandbox_factory(scenario, time_scale=scale, load_rps=load.args[0] if load else 0.0)
     target = TargetConfig(
         name="sandbox",
         region="us-east-1",
@@ -94,6 +95,7 @@ Waiter = Callable[..., Awaitable[None]]
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "time_scale(x): run the sandbox clock x times real time")
     config.addinivalue_line("markers", "max_attempts(n): botocore attempts per call")
+    config.addinivalue_line("markers", "load_rps(x): the sandbox's load generator, x requests/s")
     config.addinivalue_line(
         "markers", "scenario(name, application, group): the sandbox scenario and group shown"
     )

@@ -145,3 +145,67 @@ def installing_then_ready() -> tuple[Snapshot, Snapshot]:
     """Two successive snapshots, so the timeline and sparklines have something to show."""
     first = replace(snapshot("installing"), server_time=NOW - timedelta(minutes=3))
     return first, snapshot("ready")
+
+
+def verdict_state(level: str) -> Snapshot:
+    """The termination wait of `snapshot()`, as SAFE (all healthy), DEGRADED (2 of 4
+    replacements unhealthy and answering 5xx) or OUTAGE (no healthy target behind the
+    listener): for the verdict's snapshot tests and unit tests."""
+    from cutover.backend.model import Alarm, Serving, SourceHealth
+
+    base = snapshot("ready")
+    deadline = NOW + timedelta(minutes=53, seconds=10)
+    dep = replace(
+        base.deployment,  # type: ignore[arg-type]
+        status="InProgress",
+        phase="termination-wait",
+        waiting_for="termination",
+        deadline=deadline,
+        termination_wait_started=True,
+    )
+    bad = {"SAFE": 0, "DEGRADED": 2, "OUTAGE": 4}[level]
+    reps = tuple(
+        replace(
+            i,
+            lifecycle_status="Succeeded",
+            health=(
+                TargetHealth(
+                    "web-tg", "target-group", "unhealthy", "Target.ResponseCodeMismatch", port=80
+                ),
+            )
+            if n < bad
+            else i.health,
+        )
+        for n, i in enumerate(base.replacement.instances)  # type: ignore[union-attr]
+    )
+    origs = tuple(replace(i, health=()) for i in base.original.instances)  # type: ignore[union-attr]
+    fives = tuple((NOW - timedelta(minutes=3 - k), 38.0 * (k + 1) / 3) for k in range(3))
+    metrics = (
+        Series("RequestCount", tuple((t, 1200.0) for t, _ in fives), "web-tg", "Sum"),
+        Series("HTTPCode_Target_5XX_Count", fives if bad else (), "web-tg", "Sum"),
+        Series(
+            "HTTPCode_ELB_5XX_Count",
+            ((NOW - timedelta(minutes=1), 310.0),) if level == "OUTAGE" else (),
+            "web-alb",
+            "Sum",
+        ),
+    )
+    actions = tuple(
+        Check(a.name, a.name in ("rollback", "stop", "terminate-original"), a.reason)
+        for a in base.actions
+    )
+    return replace(
+        base,
+        deployment=dep,
+        original=replace(base.original, instances=origs),  # type: ignore[arg-type]
+        replacement=replace(base.replacement, instances=reps),  # type: ignore[arg-type]
+        traffic=Traffic(0.0, 100.0, "healthy registered targets in web-tg: 4 replacement"),
+        timers=(Timer("termination-wait", deadline),),
+        gates=(),
+        actions=actions,
+        metrics=metrics,
+        sources=(SourceHealth("web-tg", "target-group", 4 - bad, 4, bad, ("web-alb",)),),
+        serving=(Serving("web-alb:80", ("web-tg",)),),
+        alarms=(Alarm("web-tg-5xx", "OK"),),
+        target_groups=("web-tg",),
+    )

@@ -106,9 +106,9 @@ def test_fleet_and_leftovers_panels_from_fed_snapshots() -> None:
                 panel.query_one(".leftovers-summary")
             )
             table = dash.query_one("#fleet").table
-            row = table.get_row("i-0aaa")  # instance, health, status, event, az
+            row = table.get_row("i-0aaa")  # instance, health, status, revision, event, az
             assert row[0] == "▶ i-0aaa"  # the batch in flight
-            assert "standby" in row[2] and row[3].startswith("DownloadBundle")
+            assert "standby" in row[2] and row[4].startswith("DownloadBundle")
             assert "web-tg" in row[1] and "not registered" in row[1]
             assert "in flight: i-0aaa" in text_of(dash.query_one("#fleet .env-summary"))
             assert dash.check_action("repair", ()) is None  # dimmed, with the reason below

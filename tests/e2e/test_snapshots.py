@@ -11,7 +11,7 @@ from cutover.tui.app import CutoverApp
 from cutover.tui.screens.confirm import ConfirmScreen
 from textual.pilot import Pilot
 
-from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready
+from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready, verdict_state
 from tests.e2e.test_layout import long_plan
 from tests.e2e.test_leftovers_ui import in_place
 
@@ -64,6 +64,21 @@ def test_in_place_fleet(snap_compare: Any, size: tuple[int, int]) -> None:
         app = pilot.app
         assert isinstance(app, CutoverApp)
         app.feed(in_place(None, active=True))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("level", ["SAFE", "DEGRADED", "OUTAGE"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: "x".join(map(str, s)))
+def test_verdict(snap_compare: Any, level: str, size: tuple[int, int]) -> None:
+    """The verdict line in the header, in each of its states, in the termination wait."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        app = pilot.app
+        assert isinstance(app, CutoverApp)
+        app.feed(verdict_state(level))
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -19,9 +19,11 @@ from cutover.backend import observe
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings, TargetConfig
 from cutover.backend.core import gates
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import ObserveError
 from cutover.backend.present.status_json import status_document
+from cutover.backend.present.verdict_text import metrics_line
 from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import free_port
 
@@ -473,6 +475,14 @@ def test_weighted_listener_defines_environments_traffic_and_metrics(
     assert {m.source for m in s.replacement.metrics} == {"web-green-tg"}
     assert s.original.target_groups == ("web-blue-tg",)
     assert s.replacement.target_groups == ("web-green-tg",)
+    # The listener sends clients to web-blue-tg alone (web-green-tg at weight 0): the verdict
+    # counts the healthy targets there, and each target group's figures are its environment's.
+    assert [(x.listener, x.target_groups) for x in s.serving or ()] == [
+        (f"web-alb:{weights.port}", ("web-blue-tg",))
+    ]
+    assert verdict(s).level == "SAFE", verdict(s)
+    line = metrics_line(s) or ""
+    assert "web-blue-tg" not in line and "web-green-tg" not in line
     arns = {tg.name: tg.arn for tg in sb.world.target_groups.values()}
     assert dict(weights.arns) == arns == dict(s.target_group_arns)
 

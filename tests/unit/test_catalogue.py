@@ -38,5 +38,6 @@ def test_the_palette_offers_only_what_applies_to_the_deployment_style() -> None:
         "stop",
         "deploy",
         "shift",
+        "cleanup",
     ]
     assert [a.name for a in applying(in_place)] == ["rollback", "stop", "deploy", "repair"]

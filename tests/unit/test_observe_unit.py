@@ -564,17 +564,52 @@ def test_assemble_notes_and_unread_health() -> None:
     assert not gate.passed and "could not be read" in gate.reason
 
 
-def test_metrics_attach_to_the_environment_that_owns_the_target_group() -> None:
+def test_one_target_group_both_fleets_pass_through_keeps_its_metrics_at_its_own_level() -> None:
+    """Blue/green with one target group: the originals served through it, then the
+    replacements (or the other way after a rollback), so its last quarter hour belongs to no
+    one panel: it is shown at target-group level, labelled so, and the load balancer's own
+    5xx never goes on a panel either."""
     from cutover.backend.model import Series
+    from cutover.backend.present.verdict_text import metrics_line
 
-    series = [Series("RequestCount", ((NOW, 5.0),), source="web-tg", statistic="Sum")]
+    series = [
+        Series("HTTPCode_Target_5XX_Count", ((NOW, 12.0),), source="web-tg", statistic="Sum"),
+        Series("HTTPCode_ELB_5XX_Count", ((NOW, 3.0),), source="web-alb", statistic="Sum"),
+    ]
     rows = [{"id": f"i-b{k}", "port": 80, "state": "healthy"} for k in range(4)]
     s = assemble(ready_info(), ready_targets(), rows, metrics=series)
-    assert s.original.metrics == tuple(series)
-    assert s.replacement.metrics == ()
-    mixed = [*rows, {"id": "i-g0", "port": 80, "state": "healthy"}]
-    s = assemble(ready_info(), ready_targets(), mixed, metrics=series)
-    assert s.original.metrics == () and s.metrics == tuple(series)
+    assert s.original.metrics == () and s.replacement.metrics == ()
+    assert s.metrics == tuple(series)
+    assert metrics_line(s) == "web-tg (both fleets): 5xx 12/min · web-alb own 5xx 3/min"
+
+
+def test_a_target_group_a_weighted_rule_gives_one_environment_carries_its_metrics() -> None:
+    """weighted.yaml: each environment has its own target group, so its figures are its."""
+    from cutover.backend.model import Series
+
+    blue = [{"id": f"i-b{k}", "port": 80, "state": "healthy"} for k in range(4)]
+    green = [{"id": f"i-g{k}", "port": 80, "state": "healthy"} for k in range(4)]
+    series = [
+        Series("HTTPCode_Target_5XX_Count", ((NOW, 1.0),), source="blue-tg", statistic="Sum"),
+        Series("HTTPCode_Target_5XX_Count", ((NOW, 9.0),), source="green-tg", statistic="Sum"),
+    ]
+    weights = ListenerWeights(
+        "web-alb", 8080, "rule", "listener", (("blue-tg", 90), ("green-tg", 10))
+    )
+    s = assemble(
+        ready_info(),
+        ready_targets(),
+        [],
+        tgs=[
+            TargetGroup("blue-tg", "arn:blue", ("arn:lb",), 60, {}),
+            TargetGroup("green-tg", "arn:green", ("arn:lb",), 60, {}),
+        ],
+        health={"blue-tg": blue, "green-tg": green},
+        listeners=[weights],
+        metrics=series,
+    )
+    assert s.original.metrics == (series[0],)
+    assert s.replacement.metrics == (series[1],)
 
 
 def test_a_deployment_read_finished_is_not_running_though_the_group_said_so() -> None:

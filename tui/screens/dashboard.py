@@ -14,6 +14,7 @@ from cutover.backend.actions.catalogue import (
     style_of,
 )
 from cutover.backend.model import Check, Snapshot
+from cutover.backend.present.verdict_text import metrics_line
 from cutover.tui.host import DashboardHost
 from cutover.tui.widgets.banner import Banner
 from cutover.tui.widgets.common import TextStatic
@@ -46,7 +47,10 @@ class DashboardScreen(Screen[None]):
 
     # The catalogue's keys, in its order; each runs `action_<binding>` (made below).
     BINDINGS = [
-        *(Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}") for a in BY_PLACE),
+        *(
+            Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}", show=a.in_footer)
+            for a in BY_PLACE
+        ),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
     ]
 
@@ -115,6 +119,8 @@ class DashboardScreen(Screen[None]):
             return False
         if snap is None:
             return None
+        if entry.name == "cleanup" and not snap.unowned:
+            return False  # its key is named only beside what it cleans up
         return True if snap.action(entry.name).passed else None
 
     def show(
@@ -151,14 +157,20 @@ class DashboardScreen(Screen[None]):
         if in_place and snap is not None:
             self.query_one(TrafficBar).show_fleet(snap.fleet)
         else:
-            self.query_one(TrafficBar).show(snap.traffic if snap else None, self.size.width)
+            self.query_one(TrafficBar).show(
+                snap.traffic if snap else None,
+                self.size.width,
+                metrics_line(snap) if snap else None,
+            )
         self.query_one("#original").display = not in_place
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place
         leftovers = self.query_one(LeftoversPanel)
-        leftovers.display = in_place
-        if in_place:
-            leftovers.show(snap)
+        # Blue/green: shown only while something is not owned by any deployment.
+        unowned = not in_place and snap is not None and bool(snap.unowned)
+        leftovers.display = in_place or unowned
+        if in_place or unowned:
+            leftovers.show(snap, blue_green=unowned)
         server_time = snap.server_time if snap else now
         if in_place and snap is not None:
             self.query_one("#fleet", EnvironmentPanel).show(snap.fleet, now, server_time)
@@ -174,6 +186,9 @@ class DashboardScreen(Screen[None]):
         self.query_one(GatesView).show(snap.gates if snap else (), snap.notes if snap else ())
         self.query_one(Timeline).show(self.cutover.events, now)
         self.query_one("#why", TextStatic).set_text(self._why(snap))
+        # Whether the gates panel is in view depends on the layout this refresh causes (the
+        # header's height moves with its verdict line): say it again once that is done.
+        self.call_after_refresh(self._rewhy, snap)
 
     def _fit_stacked(self, snap: Snapshot | None) -> None:
         """Stacked panels are as tall as their rows (a few instances need no half screen),
@@ -218,6 +233,10 @@ class DashboardScreen(Screen[None]):
                 room = max(8, room)
                 out.append(reason if len(reason) <= room else reason[: room - 1] + "…", "dim")
         return out
+
+    def _rewhy(self, snap: Snapshot | None) -> None:
+        if self.is_mounted and snap is self.cutover.snapshot:
+            self.query_one("#why", TextStatic).set_text(self._why(snap))
 
     def _gates_in_view(self) -> bool:
         """The gates panel is wholly on screen (not scrolled off or below the fold)."""

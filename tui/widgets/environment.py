@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from cutover.backend.core.revisions import revision_mix
 from cutover.backend.model import Environment
 from cutover.tui.widgets.common import TextStatic
 from cutover.tui.widgets.instance_table import InstanceTable
@@ -38,6 +39,10 @@ def summary_text(env: Environment, rows: list[Row]) -> Text:
     first: a narrow panel cuts the end of the line."""
     text = counts_text(r.state for r in rows)
     fleet = env.role == "fleet"
+    mix = revision_mix([i.revision for i in env.instances]) if fleet else None
+    if mix:
+        # Healthy is not the same as done: after a stop some instances run the new revision.
+        text.append(f"  {mix}", style="bold yellow")
     if fleet:
         standby = sum(1 for i in env.instances if i.asg_lifecycle in ("Standby", "EnteringStandby"))
         if standby:

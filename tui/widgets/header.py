@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Snapshot
 from cutover.backend.present.status_text import short_revision
+from cutover.backend.present.verdict_text import key_text, timer_text
 from cutover.tui.widgets.common import TextStatic, ago
 from rich.text import Text
 
@@ -19,11 +21,52 @@ def revisions(previous: str | None, current: str | None) -> str:
     return f"{short_revision(previous)} -> {short_revision(current)}"
 
 
+LEVEL_STYLES = {
+    "OUTAGE": "bold white on red",
+    "DEGRADED": "bold black on yellow",
+    "SAFE": "bold black on green",
+    "UNKNOWN": "bold white on grey37",
+}
+
+# Room kept for the why before the wait is left out of the line.
+WHY_AT_LEAST = 45
+WHY_STYLES = {"OUTAGE": "bold red", "DEGRADED": "yellow", "SAFE": "green", "UNKNOWN": "dim"}
+
+
+def verdict_text(snap: Snapshot, now: datetime, width: int) -> Text:
+    """One line: the level as a badge, why with the numbers, the key to press and what
+    happens when the running wait ends. Too long for the width, the why is cut; with less
+    than WHY_AT_LEAST left for it, the wait goes instead (the banner counts it down too);
+    never the level or the key."""
+    v = verdict(snap)
+    key = key_text(v)
+    timer = timer_text(v, now, snap.sandbox_rate or 1.0)
+    fixed = len(v.level) + 3 + (len(key) + 3 if key else 0)
+    why = v.why
+    if timer and width - fixed - len(timer) - 3 < min(len(why), WHY_AT_LEAST):
+        timer = None
+    room = width - fixed - (len(timer) + 3 if timer else 0)
+    if len(why) > room:
+        why = why[: max(8, room) - 1] + "…"
+    style = LEVEL_STYLES[v.level]
+    out = Text()
+    out.append(f" {v.level} ", style=style)
+    out.append(f" {why}", style=WHY_STYLES[v.level])
+    if key:
+        out.append(" · ")
+        out.append(key, style="bold")
+    if timer:
+        out.append(f" · {timer}")
+    out.truncate(width, overflow="ellipsis")
+    return out
+
+
 class DashboardHeader(TextStatic):
-    """Target, account/region/endpoint, deployment, revision, data age, STALE and SANDBOX."""
+    """Target, account/region/endpoint, deployment, revision, the verdict, data age, STALE and
+    SANDBOX."""
 
     DEFAULT_CSS = """
-    DashboardHeader { height: auto; max-height: 5; padding: 0 1; background: $boost; }
+    DashboardHeader { height: auto; max-height: 6; padding: 0 1; background: $boost; }
     """
 
     def show(
@@ -78,6 +121,7 @@ class DashboardHeader(TextStatic):
             line2.append(f"  {revisions(dep.previous_revision, dep.revision)}")
             if dep.rollback_of:
                 line2.append(f"  rollback of {dep.rollback_of}", style="magenta")
+        width = max(20, (self.size.width or 80) - 2)
         line3 = Text()
         if received is not None:
             line3.append(f"updated {ago(received, now)}", style="dim")
@@ -91,4 +135,15 @@ class DashboardHeader(TextStatic):
                 f"  refreshing for {refreshing_for:.0f} s (AWS slow or throttling)",
                 style="bold yellow",
             )
-        self.set_text(Text("\n").join([line1, line2, line3]))
+        lines = [line1, line2]
+        if line2.cell_len + 2 + line3.cell_len <= width:
+            # The age shares the deployment's line when it fits: the verdict's line costs no
+            # row of a 24-row terminal.
+            line2.append("  ")
+            line2.append_text(line3)
+            line3 = Text()
+        if snap is not None:
+            lines.append(verdict_text(snap, now, width))
+        if line3:
+            lines.append(line3)
+        self.set_text(Text("\n").join(lines))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cutover.tui.widgets.rows import COLUMNS, Row, drain_key, ordered, short_id, short_keep
+from cutover.tui.widgets.rows import Row, columns, drain_key, ordered, short_id, short_keep
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -32,7 +32,7 @@ MARK = "▶ "  # the batch CodeDeploy is working on
 class Layout:
     """Which columns fit the width, how wide each is drawn, and whether ids are shortened."""
 
-    widths: tuple[int, ...]  # per column in COLUMNS; 0 = not shown
+    widths: tuple[int, ...]  # per column of the table; 0 = not shown
     keep: int | None  # trailing id characters kept, or None for whole ids
 
 
@@ -132,6 +132,7 @@ class InstanceTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.by_id = False
         self._rows: list[Row] = []
+        self._columns = columns(False)
         self._index: dict[str, int] = {}
         self._keep = 6
         self._cursor = 0
@@ -160,6 +161,7 @@ class InstanceTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Row]) -> None:
         """Show these rows (any order); repaint only if what is on screen changed."""
         self._rows = ordered(rows, by_id=self.by_id)
+        self._columns = columns(bool(self._rows) and self._rows[0].fleet)
         self._version += 1
         self._index = {r.id: i for i, r in enumerate(self._rows)}
         self._marked = any(r.in_flight for r in self._rows)
@@ -220,7 +222,7 @@ class InstanceTable(ScrollView, can_focus=True):
         return self._index[instance_id]
 
     def get_row_at(self, index: int) -> list[str]:
-        """Every cell of a row as plain text, whole (shown or not), in COLUMNS order."""
+        """Every cell of a row as plain text, whole (shown or not), in column order."""
         row = self._rows[index]
         return [MARK + row.id if row.in_flight else row.id, *(c.plain for c in row.cells)]
 
@@ -302,7 +304,7 @@ class InstanceTable(ScrollView, can_focus=True):
             return self._layout
         self._layout_where = where
         visible = self._visible()
-        natural = [len(c) for c in COLUMNS]
+        natural = [len(c) for c in self._columns]
         for r in visible:
             natural[0] = max(natural[0], len(r.id) + (len(MARK) if r.in_flight else 0))
             for i, cell in enumerate(r.cells, start=1):
@@ -365,7 +367,7 @@ class InstanceTable(ScrollView, can_focus=True):
         layout = self.layout_now()
         if y == 0:
             style = base + self.get_component_rich_style("instance-table--header")
-            cells = [Text(name) for name in COLUMNS]
+            cells = [Text(name) for name in self._columns]
             return self._strip(cells, layout, width, style)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._rows):

@@ -1,4 +1,6 @@
-"""In-place leftovers: what an interrupted deployment or its hooks left out of shape."""
+"""Leftovers: what an interrupted in-place deployment or its hooks left out of shape; for a
+blue/green group, the capacity no deployment owns (a replacement fleet a stop left running,
+instances serving that no deployment installed)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ _STYLE = {
     "out-of-service": "bold red",
     "min-size": "yellow",
     "suspended": "yellow",
+    "replacement-fleet": "bold yellow",
+    "unowned-instance": "bold red",
 }
 
 
@@ -46,15 +50,23 @@ class LeftoversPanel(Vertical):
         """Leftovers on screen."""
         return len(self._found)
 
-    def show(self, snap: Snapshot | None) -> None:
+    def show(self, snap: Snapshot | None, *, blue_green: bool = False) -> None:
+        """In place: the leftovers and `f`; blue/green: the unowned capacity and `c`."""
         summary = self.query_one(".leftovers-summary", TextStatic)
-        found = snap.leftovers if snap is not None else None
+        self.border_title = "Unowned capacity" if blue_green else "Leftovers"
+        title = "Unowned capacity: " if blue_green else "Leftovers: "
+        found = (snap.unowned if blue_green else snap.leftovers) if snap is not None else None
+        note = (snap.unowned_note if blue_green else snap.leftovers_note) if snap else None
         if snap is None:
             text = Text("not checked yet", style="dim")
         elif found is None:
-            text = Text(snap.leftovers_note or "not checked", style="dim")
+            text = Text(note or "not checked", style="dim")
         elif not found:
-            text = Text("No leftovers", style="green")
+            text = Text("none" if blue_green else "No leftovers", style="green")
+        elif blue_green:
+            text = Text(f"{len(found)} not owned by any deployment", style="bold yellow")
+            if any(lo.kind == "replacement-fleet" for lo in found):
+                text.append("  c removes the left fleet (shows the plan first)", style="dim")
         else:
             text = Text(f"{len(found)} leftover(s)", style="bold yellow")
             text.append("  f repairs them (shows the plan first)", style="dim")
@@ -62,8 +74,11 @@ class LeftoversPanel(Vertical):
         self.query_one(VerticalScroll).display = bool(self._found)
         # None: one line, without the box (the app's stylesheet), so it names itself.
         self.set_class(not self._found, "-empty")
-        summary.set_text(Text.assemble(("Leftovers: ", "bold"), text) if not found else text)
+        summary.set_text(Text.assemble((title, "bold"), text) if not found else text)
         self._draw()
+        # Just shown, the panel has no width yet (and no Resize comes when it gets back the
+        # one it had): draw again once laid out, or details wrap at a guessed width.
+        self.call_after_refresh(self._draw)
 
     def on_resize(self) -> None:
         self._draw()  # details wrap to the width

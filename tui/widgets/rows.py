@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
+from cutover.backend.core.revisions import short_revision
 from cutover.backend.model import Instance, TargetHealth
 from cutover.tui.widgets.common import countdown
 from rich.text import Text
@@ -246,6 +247,12 @@ def drain_key(inst: Instance, now: datetime) -> str:
 
 # The columns of an instance table, in display order; the id column is drawn by the table.
 COLUMNS = ("instance", "health", "status", "event", "az")
+# In place, what each instance runs: after a stop some run the new revision, some the old.
+FLEET_COLUMNS = ("instance", "health", "status", "revision", "event", "az")
+
+
+def columns(fleet: bool) -> tuple[str, ...]:
+    return FLEET_COLUMNS if fleet else COLUMNS
 
 
 class Row:
@@ -270,15 +277,20 @@ class Row:
     @property
     def cells(self) -> tuple[Text, ...]:
         """health, status, event, az; in place, each target group / classic LB is named
-        (the hooks' path may differ per instance)."""
+        (the hooks' path may differ per instance) and the revision follows the status."""
         if self._cells is None:
             inst, fleet = self.inst, self.fleet
-            self._cells = (
+            cells = [
                 health_text(inst.health, self.now, names=fleet),
                 status_text(inst, fleet=fleet),
                 event_text(inst, fleet=fleet),
                 Text(zone(inst.az)),
-            )
+            ]
+            if fleet:
+                # `-`: CodeDeploy does not say what it runs (launched outside a deployment).
+                rev = short_revision(inst.revision) if inst.revision else "-"
+                cells.insert(2, Text(rev, style="dim" if rev == "-" else ""))
+            self._cells = tuple(cells)
         return self._cells
 
     def same_as(self, other: Row) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cutover.backend.core.revisions import revision_mix
 from cutover.backend.model import Environment, Traffic
 from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
@@ -11,10 +12,12 @@ class TrafficBar(TextStatic):
     """A two-colour bar: original (blue) on the left, replacement (green) on the right."""
 
     DEFAULT_CSS = """
-    TrafficBar { height: 2; padding: 0 1; }
+    TrafficBar { height: auto; max-height: 3; padding: 0 1; }
     """
 
-    def show(self, traffic: Traffic | None, width: int) -> None:
+    def show(self, traffic: Traffic | None, width: int, figures: str | None = None) -> None:
+        """`figures`: what no environment owns alone (a target group both fleets pass through,
+        a load balancer's own 5xx), on a line of its own."""
         if traffic is None:
             self.set_text(Text("traffic: unknown", style="dim"))
             return
@@ -29,7 +32,12 @@ class TrafficBar(TextStatic):
         line.append("█" * (bar_width - left), style="green")
         line.append(label_r, style="bold")
         basis = Text(f"based on {traffic.basis}", style="dim")
-        self.set_text(Text("\n").join([line, basis]))
+        lines = [line, basis]
+        if figures:
+            room = max(10, width - 2)
+            cut = figures if len(figures) <= room else figures[: room - 1] + "…"
+            lines.append(Text(cut, style="cyan"))
+        self.set_text(Text("\n").join(lines))
 
     def show_fleet(self, fleet: Environment | None) -> None:
         """In-place: how many instances serve now, and where (no split between fleets)."""
@@ -52,4 +60,7 @@ class TrafficBar(TextStatic):
             f"{out} out of service or not healthy" if out else "every instance in service",
             style="dim",
         )
+        mix = revision_mix([i.revision for i in fleet.instances])
+        if mix:
+            basis.append(f"; revisions {mix}", style="bold yellow")
         self.set_text(Text("\n").join([line, basis]))
