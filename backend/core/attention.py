@@ -70,7 +70,7 @@ def attention(row: OverviewRow, now: datetime) -> Attention:
             return Attention(TERMINATION_WAIT, f"termination wait ({d.id})")
         return Attention(IN_PROGRESS, f"in progress: {d.phase} ({d.id})")
     if not row.application:
-        return Attention(QUIET, "not read yet")
+        return Attention(QUIET, "the source could not be read" if row.stale else "not read yet")
     return Attention(QUIET, "quiet")
 
 

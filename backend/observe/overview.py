@@ -11,6 +11,10 @@ the active set is read once more (BatchGetDeployments) so its ending shows at on
 
 Each source is read on its own: an error (no credentials, throttled, unreachable) marks that
 source's rows stale, in words with AWS's code, and the other sources still answer.
+
+A front end polls it so: `Overview(config_sources(load_config(...)))` once; `rows()` on a
+worker thread each tick (every row of every source, ranked by `core.attention`); and
+`refresh_inventory()` when a person asks for the groups to be listed again; `close()` at exit.
 """
 
 from __future__ import annotations
