@@ -131,6 +131,15 @@ def test_two_sources_in_attention_order_as_deployments_move(two: tuple[Sandbox, 
         assert s.attention.reason.startswith(f"{stopped} stopped")
         assert q.attention and q.attention.reason == "quiet"
         assert q.leftovers_note  # not checked for a quiet in-place group, and said
+        # A fresh overview (a new `status --all`) finds the stop among the last hour's
+        # failures (ListDeployments with createTimeRange), not by seeing it end.
+        fresh = Overview([source("west", b)])
+        try:
+            got = mine(fresh.rows())
+            assert got[0].deployment_group == "batch-jobs" and got[0].recent_failure
+            assert got[0].attention and got[0].attention.rank == 1
+        finally:
+            fresh.close()
     finally:
         overview.close()
 
