@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +82,35 @@ def create_estate(cd: Any, n: int) -> list[str]:
     return names
 
 
-def overview_tick(overview: Overview, session: AwsSession, ticks: int) -> tuple[float, float]:
+class Ops:
+    """Counts the operations a session's clients call."""
+
+    def __init__(self, session: AwsSession) -> None:
+        self.ops: Counter[str] = Counter()
+        for name in ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts"):
+            session.client(name).meta.events.register("before-call", self._called)
+
+    def _called(self, model: object = None, **_: object) -> None:
+        self.ops[getattr(model, "name", "?")] += 1
+
+    def take(self) -> Counter[str]:
+        out, self.ops = self.ops, Counter()
+        return out
+
+
+def overview_tick(
+    overview: Overview, session: AwsSession, ops: Ops, ticks: int
+) -> tuple[float, float, Counter[str]]:
     overview.rows()  # the first tick also reads the inventory
     calls, ms = [], []
     for _ in range(ticks):
+        ops.take()
         c0, t0 = session.calls, time.monotonic()
         rows = overview.rows()
         ms.append((time.monotonic() - t0) * 1000)
         calls.append(session.calls - c0)
         assert not any(r.stale for r in rows), [r.stale for r in rows if r.stale][:1]
-    return statistics.median(calls), statistics.median(ms)
+    return statistics.median(calls), statistics.median(ms), ops.take()
 
 
 def baseline_tick(target: TargetConfig, groups: list[tuple[str, str]]) -> tuple[int, float]:
@@ -125,6 +145,7 @@ def measure(n: int, actives: list[int], ticks: int, tmp: Path) -> list[tuple]:
         )
         reader = SourceReader(Source("bench", target), inventory_every=3600)
         session = reader.session
+        ops = Ops(session)
         cd = session.client("codedeploy")
         names = create_estate(cd, n)
         groups = [("web", "web-prod")] + [("estate", g) for g in names]
@@ -137,7 +158,7 @@ def measure(n: int, actives: list[int], ticks: int, tmp: Path) -> list[tuple]:
             started = max(started, active)
             overview = Overview([reader.source], reader=lambda _s: reader)
             overview.refresh_inventory()
-            calls, ms = overview_tick(overview, session, ticks)
+            calls, ms, per_op = overview_tick(overview, session, ops, ticks)
             base_calls, base_ms = baseline_tick(target, groups)
             out.append((n, active, calls, ms, base_calls, base_ms))
             print(
@@ -145,6 +166,10 @@ def measure(n: int, actives: list[int], ticks: int, tmp: Path) -> list[tuple]:
                 f" | per-group snapshots {base_calls:>5} calls {base_ms:>8.1f} ms"
                 f" | ratio calls {calls / base_calls:.3f} ms {ms / base_ms:.3f}",
                 flush=True,
+            )
+            print(
+                "      one overview tick: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(per_op.items()))
             )
         reader.close()
     finally:

@@ -278,7 +278,9 @@ class SourceReader:
         obs = self._observers.get(key)
         if obs is None:
             target = replace(self.source.target, application=key[0], deployment_group=key[1])
-            obs = self._observers[key] = Observer(self.session, target, batch_parallel=2)
+            obs = self._observers[key] = Observer(
+                self.session, target, batch_parallel=2, metrics=False
+            )
             obs._account = self._kept.account  # read once per source, not once per group
         # The last snapshot carries drain countdowns and the fleet seen at Ready along.
         snap = obs.snapshot(previous=self._snaps.get(key))
