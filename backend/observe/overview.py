@@ -7,7 +7,9 @@ health, traffic, alarms) for each group with an active deployment. The inventory
 (ListApplications, ListDeploymentGroups, BatchGetDeploymentGroups) and the failures of the last
 hour (ListDeployments with createTimeRange and the failed/stopped statuses) are read on a
 slower cadence (`inventory_every`) and on demand (`refresh_inventory`). A deployment that left
-the active set is read once more (BatchGetDeployments) so its ending shows at once.
+the active set is read once more (BatchGetDeployments) so its ending shows at once; one that
+began and ended between two ticks (a deployment that fails as it starts) was never active
+here, and shows with the next inventory read.
 
 Each source is read on its own: an error (no credentials, throttled, unreachable) marks that
 source's rows stale, in words with AWS's code, and the other sources still answer.
