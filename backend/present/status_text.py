@@ -98,45 +98,12 @@ def render_status(s: Snapshot) -> str:
         )
         if x
     )
-    rate = s.sandbox_rate or 1.0
     lines = [
         f"{sandbox_badge(s)}{s.application}/{s.deployment_group} ({where})",
         verdict_line(s, cli=True),
     ]
-    for p in s.pending:
-        if p.verdict == "unknown":
-            lines.append(
-                f"OUTCOME UNKNOWN: {p.summary} (sent {p.sent_at[:19]}Z from this machine; no"
-                f" outcome recorded): {p.evidence}"
-            )
-            lines += [f"  {line.strip()}" for line in p.plan[1:]]
-        else:
-            words = "it took effect" if p.verdict == "done" else "it did not take effect"
-            lines.append(
-                f"Earlier action read back: {p.summary} (sent {p.sent_at[:19]}Z, no outcome"
-                f" recorded then): {p.evidence}: {words} (now recorded in the audit log)"
-            )
-    d = s.deployment
-    if d is None:
-        lines.append("No deployment yet.")
-    else:
-        rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
-        lines.append(
-            f"Deployment {d.id}  {d.status} ({d.phase})  {rev}  created by {d.creator or '?'}"
-            f" {when_text(d.create_time, now, rate)}"
-        )
-        if d.waiting_for:
-            wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
-            lines.append(
-                f"  waiting for {wait}: {_left(d.deadline, now, rate)} (deadline"
-                f" {when_text(d.deadline, now, rate)})"
-            )
-        if d.error_code:
-            lines.append(f"  error {d.error_code}: {d.error_message}")
-        if d.rollback_of:
-            lines.append(f"  rollback of {d.rollback_of}")
-        if d.rolled_back_by:
-            lines.append(f"  rolled back by {d.rolled_back_by}")
+    lines += _pending(s)
+    lines += _deployment(s)
     if s.traffic is not None:
         t = s.traffic
         lines.append(
@@ -152,6 +119,65 @@ def render_status(s: Snapshot) -> str:
     if s.gates:
         lines.append("Gates:")
         lines += [f"  {'pass' if g.passed else 'FAIL'}  {g.name}: {g.reason}" for g in s.gates]
+    lines += _left_behind(s)
+    if s.alarms:
+        lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
+    lines.append("Actions:")
+    for a in s.actions:
+        lines.append(f"  {'yes' if a.passed else 'no '}  {a.name}: {a.reason}")
+    for note in s.notes:
+        lines.append(f"Note: {note}")
+    lines.append(f"(server time {now:%Y-%m-%d %H:%M:%S}Z, {s.api_calls} API calls)")
+    return "\n".join(lines)
+
+
+def _pending(s: Snapshot) -> list[str]:
+    """Actions sent from this machine whose outcome nobody recorded."""
+    lines = []
+    for p in s.pending:
+        if p.verdict == "unknown":
+            lines.append(
+                f"OUTCOME UNKNOWN: {p.summary} (sent {p.sent_at[:19]}Z from this machine; no"
+                f" outcome recorded): {p.evidence}"
+            )
+            lines += [f"  {line.strip()}" for line in p.plan[1:]]
+        else:
+            words = "it took effect" if p.verdict == "done" else "it did not take effect"
+            lines.append(
+                f"Earlier action read back: {p.summary} (sent {p.sent_at[:19]}Z, no outcome"
+                f" recorded then): {p.evidence}: {words} (now recorded in the audit log)"
+            )
+    return lines
+
+
+def _deployment(s: Snapshot) -> list[str]:
+    d, now, rate = s.deployment, s.server_time, s.sandbox_rate or 1.0
+    if d is None:
+        return ["No deployment yet."]
+    rev = f"{short_revision(d.previous_revision)} -> {short_revision(d.revision)}"
+    by = f"  created by {d.creator}" if d.creator else ""
+    lines = [
+        f"Deployment {d.id}  {d.status} ({d.phase})  {rev}{by}"
+        f" {when_text(d.create_time, now, rate)}"
+    ]
+    if d.waiting_for:
+        wait = "reroute approval" if d.waiting_for == "reroute-approval" else "termination"
+        lines.append(
+            f"  waiting for {wait}: {_left(d.deadline, now, rate)} (deadline"
+            f" {when_text(d.deadline, now, rate)})"
+        )
+    if d.error_code:
+        lines.append(f"  error {d.error_code}: {d.error_message}")
+    if d.rollback_of:
+        lines.append(f"  rollback of {d.rollback_of}")
+    if d.rolled_back_by:
+        lines.append(f"  rolled back by {d.rolled_back_by}")
+    return lines
+
+
+def _left_behind(s: Snapshot) -> list[str]:
+    """In place, the leftovers; blue/green, the capacity no deployment owns."""
+    lines = []
     if s.fleet is not None and s.original is None:
         if s.leftovers is None:
             lines.append(f"Leftovers: {s.leftovers_note or 'not checked'}")
@@ -166,15 +192,7 @@ def render_status(s: Snapshot) -> str:
             " fleet):"
         )
         lines += [f"  {lo.text()}" for lo in s.unowned]
-    if s.alarms:
-        lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
-    lines.append("Actions:")
-    for a in s.actions:
-        lines.append(f"  {'yes' if a.passed else 'no '}  {a.name}: {a.reason}")
-    for note in s.notes:
-        lines.append(f"Note: {note}")
-    lines.append(f"(server time {now:%Y-%m-%d %H:%M:%S}Z, {s.api_calls} API calls)")
-    return "\n".join(lines)
+    return lines
 
 
 def brief(snap: Snapshot, last_action: dict[str, Any] | None = None) -> list[str]:
