@@ -21,6 +21,9 @@ from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import ConfigError, TargetConfig, load_config
 from cutover.backend.model import Snapshot
 from cutover.backend.observe import WRONG_GROUP, ObserveError, Observer
+from cutover.backend.observe.overview import Overview
+from cutover.backend.observe.sources import Source, config_sources
+from cutover.backend.present.overview import overview_document, render_overview
 from cutover.backend.present.status_json import status_document
 from cutover.backend.present.status_text import brief, render_status, sandbox_badge
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -82,6 +85,8 @@ def _snapshot(observer: Observer, deployment_id: str | None) -> Snapshot:
 
 
 def run_status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    if args.all or args.source:
+        return run_overview(args, out)
     target = resolve_target(args)
     session = _session(target)
     snap = _snapshot(Observer(session, target), args.deployment)
@@ -118,6 +123,49 @@ def _same_endpoint(recorded: str | None, custom: str | None) -> bool:
     if custom:
         return recorded == custom
     return not recorded or ".amazonaws.com" in recorded
+
+
+def overview_sources(args: argparse.Namespace) -> list[Source]:
+    """The sources `--all` reads: the flags' one (--profile, --region, --endpoint-url given),
+    else the `--source` targets, or `--target`, or every target of the config file."""
+    for flag in ("application", "deployment_group", "deployment", "brief"):
+        if getattr(args, flag, None):
+            name = "--" + flag.replace("_", "-")
+            raise CommandError(
+                f"{name}: does not apply with --all/--source (every group is shown)", EXIT_USAGE
+            )
+    endpoint = args.endpoint_url
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise CommandError(f"--endpoint-url: '{endpoint}' is not an http(s) URL", EXIT_USAGE)
+    flags = {"profile": args.profile, "region": args.region, "endpoint_url": endpoint}
+    try:
+        config = load_config(args.config)
+        if any(v is not None for v in flags.values()) and not args.source:
+            target = config.target(args.target)
+            return [Source(target.name, target.merged(**flags))]
+        names = tuple(args.source or ()) or ((args.target,) if args.target else ())
+        return config_sources(config, names, overrides=flags)
+    except ConfigError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+
+
+def run_overview(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """`cutover status --all`: every group of every source, most urgent first. A source that
+    cannot be read shows as stale on its rows; exit 1 only when no source could be read."""
+    sources = overview_sources(args)
+    overview = Overview(sources)
+    try:
+        rows = overview.rows()
+    finally:
+        overview.close()
+    if args.json:
+        json.dump(
+            overview_document(rows, [s.name for s in sources]), out, indent=2, sort_keys=False
+        )
+        out.write("\n")
+    else:
+        out.write(render_overview(rows) + "\n")
+    return EXIT_FAILED if rows and all(r.stale for r in rows) else EXIT_OK
 
 
 def run_action(action: str, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

@@ -39,6 +39,7 @@ class GlobalFlag:
     metavar: str | None  # None: a switch
     help: str
     parse: Callable[[str], object] | None = None  # the value checked, wherever typed
+    many: bool = False  # may be typed more than once: every value kept (a tuple)
 
     @property
     def dest(self) -> str:
@@ -62,6 +63,18 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
     GlobalFlag("--config", "PATH", "config file (default: $XDG_CONFIG_HOME/cutover/config.yaml)"),
     GlobalFlag("--read-only", None, "refuse every action that changes anything"),
     GlobalFlag(
+        "--all",
+        None,
+        "every deployment group of every source (each config target, or the flags given),"
+        " most urgent first",
+    ),
+    GlobalFlag(
+        "--source",
+        "NAME",
+        "only this config target's account and region (repeat for more; implies --all)",
+        many=True,
+    ),
+    GlobalFlag(
         "--wait",
         None,
         "after the action, wait until its effect is seen (exit 0), fails (exit 3) or"
@@ -77,7 +90,8 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
 BY_FLAG = {f.flag: f for f in GLOBAL_FLAGS}
 
 _WAIT = ("--wait", "--wait-timeout")
-_ALL = tuple(f.flag for f in GLOBAL_FLAGS if f.flag not in _WAIT)
+_OVERVIEW = ("--all", "--source")
+_ALL = tuple(f.flag for f in GLOBAL_FLAGS if f.flag not in _WAIT + _OVERVIEW)
 _AWS = ("--target", "--profile", "--region", "--endpoint-url", "--config", "--read-only")
 _CONTROL = ("--endpoint-url",)
 _FAULT = ("--endpoint-url", "--read-only")
@@ -87,7 +101,7 @@ _FAULT = ("--endpoint-url", "--read-only")
 APPLIES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): _ALL,
     ("dashboard",): _ALL,
-    ("status",): _ALL,
+    ("status",): _ALL + _OVERVIEW,
     **{(name,): _ALL + (_WAIT if name in WATCHED else ()) for name in NAMES},
     # The hooks act on the instance they run on: no application, group or deployment to name.
     ("hook", "deregister"): _AWS,
@@ -179,6 +193,8 @@ def merge(ns: argparse.Namespace, depths: int = 4) -> argparse.Namespace:
                 values += getattr(ns, name)
                 delattr(ns, name)
         distinct = list(dict.fromkeys(values))
+        if f.many and distinct:
+            distinct = [tuple(distinct)]
         if len(distinct) > 1:
             shown = " and ".join(repr(v) for v in distinct)
             raise FlagError(f"{f.flag}: given twice with different values ({shown}); give it once")

@@ -78,7 +78,12 @@ class Observer:
     """
 
     def __init__(
-        self, session: AwsSession, target: TargetConfig, *, batch_parallel: int = 4
+        self,
+        session: AwsSession,
+        target: TargetConfig,
+        *,
+        batch_parallel: int = 4,
+        metrics: bool = True,
     ) -> None:
         self.session = session
         self.target = target
@@ -97,6 +102,8 @@ class Observer:
         # instances' cutover:hook:home tags named in the last snapshot.
         self._hook_tg_keys: list[str] = []
         self._hook_clb_names: list[str] = []
+        # The overview shows no metrics: its observers skip GetMetricData (one call a tick).
+        self._metrics = metrics
 
     def close(self) -> None:
         """Stop the worker threads (the Observer cannot be used afterwards)."""
@@ -292,12 +299,16 @@ class Observer:
         f_health = {tg.name: submit(self._elb.tg_health, tg, parts) for tg in tgs}
         f_clb = {c.name: submit(self._elb.clb_health, c, parts) for c in clbs}
         f_rules = submit(self._elb.rules, read.tgs, parts)
-        f_metrics = submit(read_metrics, self._calls, tgs, clbs, now_guess, parts)
+        f_metrics = (
+            submit(read_metrics, self._calls, tgs, clbs, now_guess, parts)
+            if self._metrics
+            else None
+        )
         read.ec2 = f_ec2.result()
         read.health = {name: f.result() for name, f in f_health.items()}
         read.health.update({name: f.result() for name, f in f_clb.items()})
         read.listeners, read.serving = f_rules.result()
-        read.metrics = f_metrics.result()
+        read.metrics = f_metrics.result() if f_metrics is not None else []
 
     def _tagged_asgs(self, read: _Read, parts: Parts) -> None:
         """An Auto Scaling group found only through an instance's tag (a replacement group

@@ -40,8 +40,10 @@ SAMPLE = {
     "--endpoint-url": "http://127.0.0.1:4599",
     "--config": "/tmp/cutover.yaml",
     "--wait-timeout": "60",
+    "--source": "prod",
 }
-PARSED = {"--wait-timeout": 60.0}  # values the flag's own check turns into numbers
+# Values the flag's own check turns into numbers, and the flags kept as every value typed.
+PARSED = {"--wait-timeout": 60.0, "--source": ("prod",)}
 
 
 def command_paths() -> list[tuple[str, ...]]:
@@ -102,6 +104,13 @@ def test_safety_01_a_flag_given_twice_with_two_values_is_refused(flag: str) -> N
     kind, message = outcome([flag, SAMPLE[flag], "stop", flag, SAMPLE[flag] + "x"])
     assert kind == "usage error" and flag in str(message) and "twice" in str(message)
     assert outcome([flag, SAMPLE[flag], "stop", flag, SAMPLE[flag]])[0] == "parsed"
+
+
+def test_a_repeatable_flag_keeps_every_value_wherever_typed() -> None:
+    kind, parsed = outcome(["--source", "prod", "status", "--source", "stage", "--all"])
+    assert kind == "parsed"
+    assert dict(parsed)["source"] == ("prod", "stage")  # type: ignore[arg-type]
+    assert dict(parsed)["all"] is True  # type: ignore[arg-type]
 
 
 def test_safety_01_abbreviations_are_not_guessed() -> None:
