@@ -105,6 +105,8 @@ class AlarmSpec:
 class HistorySpec:
     revision: str
     status: str
+    minutes_ago: int | None = None  # when it was created; None: an hour before the next one
+    rolled_back: bool = False  # a Failed/Stopped one CodeDeploy rolled back to the last success
 
 
 @dataclass

@@ -88,6 +88,7 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: 
 
 def test_unknown_name_lists_bundled() -> None:
     with pytest.raises(
-        ScenarioError, match="bundled: big, classic, default, hooks, huge, inplace, nlb, weighted"
+        ScenarioError,
+        match="bundled: big, classic, default, estate, hooks, huge, inplace, nlb, weighted",
     ):
         load_scenario("nosuch")
