@@ -4,9 +4,10 @@ to keep by hand: `python -m cutover.sandbox.scenario.estate > sandbox/scenarios/
 
 What it holds, and why (the overview and `bench/overview_cost.py` read it): 50 applications of
 10 deployment groups each, every style CodeDeploy has (blue/green behind an Application, Network
-or Classic Load Balancer; in-place with and without traffic control). Ten groups, the `shop`
-application's, are live: each has its own Auto Scaling group of one or two instances and its
-own load balancer, so a bench or a person can run real deployments in them. The other 490 have
+or Classic Load Balancer; in-place with and without traffic control). Twenty groups, those of
+`shop` and `accounts`, are live: each has its own Auto Scaling group of one or two instances
+and its own load balancer, so a bench or a person can run up to 20 real deployments at once
+(a deployment to a group without instances fails at once with NO_INSTANCES). The other 480 have
 no instances (their instances are found by an EC2 tag no instance carries): what an overview
 costs grows with the groups it lists and the deployments that are active, not with the
 instances of quiet groups, which it never reads; 490 groups of instances would only make the
@@ -73,7 +74,8 @@ APPLICATIONS = (
 GROUPS = ("prod", "prod-eu", "prod-ap", "staging", "qa", "canary", "perf", "dr", "batch", "dev")
 # The style of the n-th group of an application.
 STYLES = ("bg-alb", "bg-nlb", "bg-classic", "ip-alb", "ip-plain")
-LIVE_APP = "shop"
+# Applications whose groups have instances: 20 groups, so a bench can hold 20 deployments active.
+LIVE_APPS = ("shop", "accounts")
 CONFIGS = (
     "CodeDeployDefault.OneAtATime",
     "CodeDeployDefault.HalfAtATime",
@@ -85,20 +87,21 @@ HEADER = """\
 #
 # An estate of 500 CodeDeploy deployment groups in 50 applications, for the overview and
 # bench/overview_cost.py. Every style: blue/green behind an ALB, an NLB or a Classic Load
-# Balancer, in-place with and without traffic control. The ten groups of the application `shop`
-# are live (their own Auto Scaling group of 1-2 instances and their own load balancer), so real
-# deployments can run there; the other 490 groups have no instances (an EC2 tag no instance
-# carries): an overview reads instances only for groups with an active deployment, so instances
-# in quiet groups would cost start-up time and measure nothing. Their history (succeeded, failed,
-# stopped, rolled back, some failures in the last hour) gives the overview something to sort.
-# Start it with `cutover sandbox --scenario estate`; start deployments in shop's groups with
+# Balancer, in-place with and without traffic control. The twenty groups of `shop` and
+# `accounts` are live (their own Auto Scaling group of 1-2 instances and their own load
+# balancer), so up to 20 deployments can run at once; the other 480 groups have no instances
+# (an EC2 tag no instance carries): an overview reads instances only for groups with an active
+# deployment, so instances in quiet groups would cost start-up time and measure nothing. Their
+# history (succeeded, failed, stopped, rolled back, some failures in the last hour) gives the
+# overview something to sort.
+# Start it with `cutover sandbox --scenario estate`; start deployments in the live groups with
 # boto3 (README, "Scenarios").
 """
 
 
 TOP = """\
 name: estate
-description: 500 CodeDeploy deployment groups in 50 applications, every style; shop's 10 live
+description: 500 CodeDeploy deployment groups in 50 applications, every style; 20 live
 region: us-east-1
 account_id: "123456789012"
 time_scale: 20
@@ -114,7 +117,7 @@ TCP_CHECK = (
 )
 AZS = "[us-east-1a, us-east-1b]"
 IDLE_PORT = 8190  # the shared load balancers of the quiet groups: 8190-8192
-LIVE_PORT = 8200  # shop's own load balancers: 8200-8209
+LIVE_PORT = 8200  # the live groups' own load balancers: 8200-8219
 
 
 def style(app_index: int, group_index: int) -> str:
@@ -125,8 +128,10 @@ def style(app_index: int, group_index: int) -> str:
 def render() -> str:
     lines = [HEADER, TOP]
     tgs, lbs, clbs, asgs = _idle_infra()
-    for g, group in enumerate(GROUPS):
-        _live_infra(group, style(0, g), LIVE_PORT + g, tgs, lbs, clbs, asgs)
+    for a, app in enumerate(LIVE_APPS):
+        for g, group in enumerate(GROUPS):
+            port = LIVE_PORT + a * len(GROUPS) + g
+            _live_infra(app, group, style(a, g), port, tgs, lbs, clbs, asgs)
     for key, items in (
         ("target_groups", tgs),
         ("load_balancers", lbs),
@@ -184,6 +189,7 @@ def _idle_infra() -> tuple[list[str], list[str], list[str], list[str]]:
 
 
 def _live_infra(
+    app: str,
     group: str,
     kind: str,
     port: int,
@@ -192,9 +198,9 @@ def _live_infra(
     clbs: list[str],
     asgs: list[str],
 ) -> None:
-    """shop/<group>'s own Auto Scaling group (two instances in the prod groups, one
+    """<app>/<group>'s own Auto Scaling group (two instances in the prod groups, one
     elsewhere) and load balancer."""
-    name = f"shop-{group}"
+    name = f"{app}-{group}"
     attach = []
     if kind in ("bg-alb", "ip-alb"):
         tgs += _target_group(f"{name}-tg", "HTTP")
@@ -216,28 +222,27 @@ def _live_infra(
         f"    availability_zones: {AZS}",
         "    revision: v1",
         *attach,
-        f"    tags: {{app: shop, env: {group}}}",
+        f"    tags: {{app: {app}, env: {group}}}",
     ]
 
 
 def _group(app: str, group: str, kind: str, a: int, g: int, rng: random.Random) -> list[str]:
-    live = app == LIVE_APP
+    live = app in LIVE_APPS
+    own = f"{app}-{group}"
     out = [f"        - name: {group}"]
     out.append(f"          style: {'blue_green' if kind.startswith('bg') else 'in_place'}")
     if kind == "ip-plain":
         out.append("          traffic_control: false")
     if live:
-        out.append(f"          auto_scaling_groups: [shop-{group}-asg]")
+        out.append(f"          auto_scaling_groups: [{own}-asg]")
     else:
         out.append("          ec2_tags: {estate: no-instances}")
     if kind in ("bg-alb", "ip-alb"):
-        out.append(f"          target_groups: [{f'shop-{group}-tg' if live else 'idle-tg'}]")
+        out.append(f"          target_groups: [{f'{own}-tg' if live else 'idle-tg'}]")
     elif kind == "bg-nlb":
-        out.append(f"          target_groups: [{f'shop-{group}-tg' if live else 'idle-tcp-tg'}]")
+        out.append(f"          target_groups: [{f'{own}-tg' if live else 'idle-tcp-tg'}]")
     elif kind == "bg-classic":
-        out.append(
-            f"          classic_load_balancers: [{f'shop-{group}-clb' if live else 'idle-clb'}]"
-        )
+        out.append(f"          classic_load_balancers: [{f'{own}-clb' if live else 'idle-clb'}]")
     config = CONFIGS[0] if live else CONFIGS[(a + g) % len(CONFIGS)]
     out.append(f"          deployment_config: {config}")
     if kind.startswith("bg"):

@@ -58,16 +58,34 @@ def test_estate_starts_with_500_groups_and_a_history(
         assert info["rollbackInfo"]["rollbackDeploymentId"] == rb["deploymentId"]
         assert info["status"] in ("Failed", "Stopped")
     assert cd.list_deployments(includeOnlyStatuses=ACTIVE)["deployments"] == []
-    # A deployment in one of shop's live groups is the one active deployment of the estate.
-    did = cd.create_deployment(
-        applicationName="shop",
-        deploymentGroupName="qa",
-        revision={
-            "revisionType": "S3",
-            "s3Location": {"bucket": "shop-revisions", "key": "shop/v9.zip", "bundleType": "zip"},
-        },
-    )["deploymentId"]
-    assert cd.list_deployments(includeOnlyStatuses=ACTIVE)["deployments"] == [did]
+    # The live groups (shop's and accounts') hold 20 deployments at once, as the bench needs.
+    live = [
+        (g["applicationName"], g["deploymentGroupName"])
+        for g in groups
+        if g.get("autoScalingGroups")
+    ]
+    assert len(live) == 20
+    started = {
+        cd.create_deployment(
+            applicationName=app,
+            deploymentGroupName=group,
+            revision={
+                "revisionType": "S3",
+                "s3Location": {
+                    "bucket": f"{app}-revisions",
+                    "key": f"{app}/v9.zip",
+                    "bundleType": "zip",
+                },
+            },
+        )["deploymentId"]
+        for app, group in live
+    }
+    active = [
+        i
+        for p in cd.get_paginator("list_deployments").paginate(includeOnlyStatuses=ACTIVE)
+        for i in p["deployments"]
+    ]
+    assert set(active) == started
 
 
 def test_two_sandboxes_at_once_are_two_sources(sandbox_factory: Callable[..., Sandbox]) -> None:

@@ -27,8 +27,8 @@ def test_estate_has_500_groups_of_every_style() -> None:
     )
     assert len(styles) == 4 and min(styles.values()) >= 100
     live = [g for app, g in groups if "autoScalingGroups" in g.params]
-    assert {app for app, g in groups if "autoScalingGroups" in g.params} == {"shop"}
-    assert len(live) == 10
+    assert {app for app, g in groups if "autoScalingGroups" in g.params} == {"shop", "accounts"}
+    assert len(live) == 20
     history = [h for _, g in groups for h in g.history]
     statuses = Counter(h.status for h in history)
     assert statuses["Failed"] and statuses["Stopped"] and statuses["Succeeded"]
