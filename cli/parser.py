@@ -182,8 +182,8 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
         "--scenario",
         default="default",
         metavar="NAME|PATH",
-        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, big, huge) or a"
-        " YAML file (default: default)",
+        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, big, huge,"
+        " estate) or a YAML file (default: default)",
     )
     sb.add_argument(
         "--port",

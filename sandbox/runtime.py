@@ -212,7 +212,7 @@ class Sandbox:
         await self.dataplane.start()
 
     async def _start_load(self) -> None:
-        self.load = LoadGenerator(self.world, self.load_rps)
+        self.load = LoadGenerator(self.world, self.load_rps, skip=self.scenario.unloaded())
         await self.load.start()
 
     async def _stop_async(self) -> None:

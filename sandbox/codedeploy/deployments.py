@@ -127,7 +127,8 @@ def find_deployments(
         deps = [d for d in deps if d.created >= start]
     if end is not None:
         deps = [d for d in deps if d.created <= end]
-    deps.sort(key=lambda d: d.created, reverse=True)
+    # Ties broken by id, so the order is total and a page token can name where it stopped.
+    deps.sort(key=lambda d: (d.created, d.id), reverse=True)
     return deps
 
 

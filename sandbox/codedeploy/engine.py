@@ -160,3 +160,20 @@ def record_past_deployment(
         cd.note_revision_use(grp, location, created)
         point_group(cd, grp, dep)
         return dep.id
+
+
+def link_rollback(world: World, failed_id: str, rollback_id: str) -> None:
+    """Seeded history: `rollback_id` (created by `codeDeployRollback`) is the rollback of
+    `failed_id`, as CodeDeploy links the two in their rollbackInfo."""
+    cd = state(world)
+    with world.lock:
+        dep, rb = cd.deployments[failed_id], cd.deployments[rollback_id]
+        rb.rollback_of = dep.id
+        rb.rollback_info = {
+            "rollbackTriggeringDeploymentId": dep.id,
+            "rollbackMessage": f"Rollback of deployment {dep.id}",
+        }
+        dep.rollback_info = {
+            "rollbackDeploymentId": rb.id,
+            "rollbackMessage": f"Deployment {dep.id} is being rolled back by {rb.id}",
+        }

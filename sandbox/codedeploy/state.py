@@ -3,6 +3,8 @@ creation of deployments."""
 
 from __future__ import annotations
 
+import random
+import secrets
 import string
 from datetime import UTC, datetime, timedelta
 
@@ -47,6 +49,11 @@ class CodeDeploy:
         self.applications: dict[str, Application] = {}
         self.groups: dict[tuple[str, str], DeploymentGroup] = {}
         self.deployments: dict[str, Deployment] = {}
+        # Deployment ids come from a stream of their own, not the scenario's seed: two sandboxes
+        # of one scenario (two sources of one overview) must not show the same id for different
+        # deployments, and a restarted sandbox must not reuse ids an earlier run's audit log
+        # records as started from this machine.
+        self._ids = random.Random(secrets.randbits(64))
         # Launch actions CodeDeploy took up, by token: the deployment started for each (None
         # when there was nothing to deploy).
         self.launches: dict[str, str | None] = {}
@@ -117,7 +124,7 @@ class CodeDeploy:
     def new_deployment_id(self) -> str:
         alphabet = string.ascii_uppercase + string.digits
         while True:
-            did = "d-" + "".join(self.world.rng.choice(alphabet) for _ in range(9))
+            did = "d-" + "".join(self._ids.choice(alphabet) for _ in range(9))
             if did not in self.deployments:
                 return did
 

@@ -52,7 +52,7 @@ class LoadGenerator:
     balancer's idle timeout so they never time out) and the rest `/`; with `paths`, each
     request picks one of them at random. At most `max_inflight` requests are outstanding;
     sends beyond that are counted as dropped. Listeners appearing or vanishing in the world
-    are picked up within half a second.
+    are picked up within half a second. Load balancers named in `skip` get none.
     """
 
     def __init__(
@@ -67,6 +67,7 @@ class LoadGenerator:
         timeout: float = 10.0,
         reservoir: int = 2000,
         seed: int | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         if rps <= 0:
             raise ValueError("rps must be positive")
@@ -81,6 +82,8 @@ class LoadGenerator:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._listeners: dict[str, _ListenerStats] = {}
+        # Load balancers the scenario keeps out of the load (`load: false`), by name.
+        self._skip = skip
         self._instances: dict[str, dict[str, int]] = {}
         self._senders: dict[tuple[str, int], asyncio.Task] = {}
         self._requests: set[asyncio.Task] = set()
@@ -165,10 +168,14 @@ class LoadGenerator:
         wanted: dict[tuple[str, int], float] = {}
         with world.lock:
             for lb in world.load_balancers.values():
+                if lb.name in self._skip:
+                    continue
                 cap = idle_timeout_real(world, lb) * 500.0
                 for listener in lb.listeners.values():
                     wanted[(f"{lb.name}:{listener.port}", int(listener.port))] = cap
             for clb in world.classic_lbs.values():
+                if clb.name in self._skip:
+                    continue
                 cap = idle_timeout_real(world, clb) * 500.0
                 for entry in clb.listeners:
                     port = int(entry["LoadBalancerPort"])

@@ -17,6 +17,7 @@ from .spec import (
     AsgSpec,
     ClassicSpec,
     ForwardSpec,
+    HistorySpec,
     ListenerSpec,
     LoadBalancerSpec,
     RuleSpec,
@@ -276,12 +277,35 @@ def _install_services(world: World, sc: Scenario, tgs: dict[str, TargetGroup]) -
             call(
                 "codedeploy", "CreateDeploymentGroup", {**group.params, "applicationName": app.name}
             )
-            for i, past in enumerate(group.history):
-                engine.record_past_deployment(
-                    world,
-                    app.name,
-                    group.name,
-                    past.revision,
-                    past.status,
-                    ago=3600.0 * (len(group.history) - i) + 1800.0,
-                )
+            _seed_history(world, app.name, group.name, group.history)
+
+
+def _seed_history(world: World, app: str, group: str, history: list[HistorySpec]) -> None:
+    """A group's past deployments, oldest first: an hour apart (the last half an hour ago)
+    unless `minutes_ago` says when; a rolled-back one is followed by CodeDeploy's rollback
+    deployment of the last successful revision, created when it ended."""
+    from cutover.sandbox.codedeploy import engine
+
+    last_good = None
+    for i, past in enumerate(history):
+        ago = 3600.0 * (len(history) - i) + 1800.0
+        if past.minutes_ago is not None:
+            ago = 60.0 * past.minutes_ago
+        # Short enough that a deployment (and its rollback) ended before the sandbox started.
+        duration = min(600.0, ago / 3)
+        did = engine.record_past_deployment(
+            world, app, group, past.revision, past.status, ago=ago, duration=duration
+        )
+        if past.rolled_back and last_good is not None:
+            rb = engine.record_past_deployment(
+                world,
+                app,
+                group,
+                last_good,
+                ago=ago - duration,
+                duration=duration,
+                creator="codeDeployRollback",
+            )
+            engine.link_rollback(world, did, rb)
+        if past.status == "Succeeded":
+            last_good = past.revision

@@ -195,17 +195,35 @@ def _targets(asgs: Pairs, tags: dict[str, str], tgs: Pairs, clbs: Pairs) -> dict
 
 
 def _history(r: YamlReader, gm: dict[str, yaml.Node]) -> list[HistorySpec]:
-    history = []
+    history: list[HistorySpec] = []
     for hn in r.sequence(gm.get("history", NULL), "history"):
-        hm = r.mapping(hn, "a past deployment", required=("revision",), optional=("status",))
-        history.append(
-            HistorySpec(
-                revision=r.string(hm["revision"], "revision"),
-                status=r.choice(hm["status"], "status", ("Succeeded", "Failed", "Stopped"))
-                if "status" in hm
-                else "Succeeded",
-            )
+        hm = r.mapping(
+            hn,
+            "a past deployment",
+            required=("revision",),
+            optional=("status", "minutes_ago", "rolled_back"),
         )
+        past = HistorySpec(
+            revision=r.string(hm["revision"], "revision"),
+            status=r.choice(hm["status"], "status", ("Succeeded", "Failed", "Stopped"))
+            if "status" in hm
+            else "Succeeded",
+            minutes_ago=r.integer(hm["minutes_ago"], "minutes_ago", 1, 60 * 24 * 365)
+            if "minutes_ago" in hm
+            else None,
+            rolled_back=r.boolean(hm["rolled_back"], "rolled_back")
+            if "rolled_back" in hm
+            else False,
+        )
+        if past.rolled_back and past.status == "Succeeded":
+            raise r.fail(hm["rolled_back"], "only a Failed or Stopped deployment is rolled back")
+        if past.rolled_back and not any(h.status == "Succeeded" for h in history):
+            raise r.fail(hm["rolled_back"], "a rollback needs an earlier Succeeded deployment")
+        if history and past.minutes_ago is not None:
+            before = history[-1].minutes_ago
+            if before is not None and before <= past.minutes_ago:
+                raise r.fail(hm["minutes_ago"], "history runs oldest first: minutes_ago must fall")
+        history.append(past)
     return history
 
 

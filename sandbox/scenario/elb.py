@@ -55,7 +55,7 @@ def parse_load_balancers(
             node,
             "a load balancer",
             required=("name", "listeners"),
-            optional=("type", "scheme", "availability_zones"),
+            optional=("type", "scheme", "availability_zones", "load"),
         )
         name = r.string(m["name"], "load balancer name", pattern=NAME_RE)
         if name in names.load_balancers:
@@ -81,6 +81,7 @@ def parse_load_balancers(
                     r, m.get("availability_zones"), "availability_zones", sc.region
                 ),
                 listeners=listeners,
+                load=r.boolean(m["load"], "load") if "load" in m else True,
             )
         )
 
@@ -143,7 +144,7 @@ def parse_classic_load_balancers(
             node,
             "a classic load balancer",
             required=("name", "listeners"),
-            optional=("health_check", "connection_draining", "availability_zones"),
+            optional=("health_check", "connection_draining", "availability_zones", "load"),
         )
         name = r.string(m["name"], "classic load balancer name", pattern=NAME_RE)
         if name in names.classic_load_balancers or name in names.load_balancers:
@@ -175,6 +176,7 @@ def parse_classic_load_balancers(
                 availability_zones=azs(
                     r, m.get("availability_zones"), "availability_zones", sc.region
                 ),
+                load=r.boolean(m["load"], "load") if "load" in m else True,
             )
         )
 

@@ -44,6 +44,7 @@ class LoadBalancerSpec:
     scheme: str
     availability_zones: list[str]
     listeners: list[ListenerSpec]
+    load: bool = True  # does `--load` send to its listeners?
 
 
 @dataclass
@@ -63,6 +64,7 @@ class ClassicSpec:
     health_target: str
     connection_draining: int | None
     availability_zones: list[str]
+    load: bool = True  # does `--load` send to its listeners?
 
 
 @dataclass
@@ -105,6 +107,8 @@ class AlarmSpec:
 class HistorySpec:
     revision: str
     status: str
+    minutes_ago: int | None = None  # when it was created; None: an hour before the next one
+    rolled_back: bool = False  # a Failed/Stopped one CodeDeploy rolled back to the last success
 
 
 @dataclass
@@ -149,6 +153,11 @@ class Scenario:
     # The instance metadata service: "optional" answers IMDSv1 and IMDSv2; "required" answers
     # only requests with a session token (EC2's HttpTokens=required, IMDSv2-only).
     imds_tokens: str = "optional"
+
+    def unloaded(self) -> frozenset[str]:
+        """The load balancers `--load` leaves alone (`load: false`)."""
+        lbs = [*self.load_balancers, *self.classic_load_balancers]
+        return frozenset(lb.name for lb in lbs if not lb.load)
 
     def listener_ports(self) -> list[tuple[str, int]]:
         """(a label for the listener, its port) for every listener in the scenario."""

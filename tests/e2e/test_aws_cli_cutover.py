@@ -168,7 +168,13 @@ def test_full_cutover_then_two_rollbacks(sandbox: dict[str, str]) -> None:
     assert set(target_group_states(env).values()) == {"healthy"}
     assert served_revisions(env) == {"v2"}
     groups = aws(env, "autoscaling", "describe-auto-scaling-groups")["AutoScalingGroups"]
-    assert len(groups) == 1, [g["AutoScalingGroupName"] for g in groups]
+    # One web fleet is left (the default scenario's other applications have their own).
+    web = [g for g in groups if {"Key": "app", "Value": "web"} in _tags(g)]
+    assert len(web) == 1, [g["AutoScalingGroupName"] for g in groups]
 
     sent, errors = load_errors(env)
     assert sent > 500 and errors == 0, (sent, errors)
+
+
+def _tags(group: dict) -> list[dict]:
+    return [{"Key": t["Key"], "Value": t["Value"]} for t in group.get("Tags", [])]

@@ -452,7 +452,13 @@ async def _restart(live: Live) -> None:
             # The view moves on to what the group holds now, and says so.
             assert notes.any("Deployment gone", f"{dep_id} no longer exists", "latest deployment")
             await wait_until(pilot, lambda: "STALE" not in header(app), what="recovery")
-            assert app.snapshot.deployment.id == history  # type: ignore[union-attr]
+            # The fresh sandbox's own history: deployment ids differ from the first one's.
+            group = live.client("codedeploy").get_deployment_group(
+                applicationName="web", deploymentGroupName="web-prod"
+            )["deploymentGroupInfo"]
+            latest = group["lastAttemptedDeployment"]["deploymentId"]
+            assert latest != history
+            assert app.snapshot.deployment.id == latest  # type: ignore[union-attr]
             assert app.deployment_id is None
         finally:
             fresh.stop()

@@ -101,27 +101,38 @@ def test_prints_exports_and_world(sandbox_proc: tuple[dict, str]) -> None:
 def test_boto3_reaches_it(sandbox_proc: tuple[dict, str]) -> None:
     env, _ = sandbox_proc
     elbv2 = aws_client(env, "elbv2")
-    (lb,) = elbv2.describe_load_balancers()["LoadBalancers"]
-    assert lb["LoadBalancerName"] == "web-alb"
+    (lb,) = elbv2.describe_load_balancers(Names=["web-alb"])["LoadBalancers"]
     (tg,) = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
     health = elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
     states = [d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]]
     assert states == ["healthy"] * 4
     ec2 = aws_client(env, "ec2")
-    reservations = ec2.describe_instances()["Reservations"]
+    web = [{"Name": "tag:app", "Values": ["web"]}]
+    reservations = ec2.describe_instances(Filters=web)["Reservations"]
     assert sum(len(r["Instances"]) for r in reservations) == 4
+    # The rest of the default estate: four more applications, twelve groups in all.
+    cd = aws_client(env, "codedeploy")
+    apps = cd.list_applications()["applications"]
+    assert sorted(apps) == ["api", "payments", "search", "web", "worker"]
+    groups = sum(
+        len(cd.list_deployment_groups(applicationName=a)["deploymentGroups"]) for a in apps
+    )
+    assert groups == 12
     assert aws_client(env, "sts").get_caller_identity()["Account"] == "123456789012"
 
 
 def test_fault_commands(sandbox_proc: tuple[dict, str], tmp_path: Path) -> None:
     env, _ = sandbox_proc
     ec2 = aws_client(env, "ec2")
-    instance_id = ec2.describe_instances()["Reservations"][0]["Instances"][0]["InstanceId"]
+    web = [{"Name": "tag:app", "Values": ["web"]}]
+    instance_id = ec2.describe_instances(Filters=web)["Reservations"][0]["Instances"][0][
+        "InstanceId"
+    ]
     res = run_cli(tmp_path, "sandbox", "fault", "instance", instance_id, "--unhealthy", **env)
     assert res.returncode == 0, res.stderr
     assert f"{instance_id}: unhealthy" in res.stdout
     elbv2 = aws_client(env, "elbv2")
-    (tg,) = elbv2.describe_target_groups()["TargetGroups"]
+    (tg,) = elbv2.describe_target_groups(Names=["web-tg"])["TargetGroups"]
 
     def unhealthy() -> dict | None:
         (desc,) = elbv2.describe_target_health(
@@ -175,15 +186,19 @@ def test_aws_cli_and_waiters(sandbox_proc: tuple[dict, str], tmp_path: Path) -> 
             env=_env(tmp_path, **env),
         )
 
-    lbs = cli("elbv2", "describe-load-balancers")
+    lbs = cli("elbv2", "describe-load-balancers", "--names", "web-alb")
     assert lbs.returncode == 0, lbs.stderr
     assert json.loads(lbs.stdout)["LoadBalancers"][0]["LoadBalancerName"] == "web-alb"
-    tgs = json.loads(cli("elbv2", "describe-target-groups").stdout)["TargetGroups"]
+    tgs = json.loads(cli("elbv2", "describe-target-groups", "--names", "web-tg").stdout)[
+        "TargetGroups"
+    ]
     tg_arn = tgs[0]["TargetGroupArn"]
     lb_arn = json.loads(lbs.stdout)["LoadBalancers"][0]["LoadBalancerArn"]
     listeners = json.loads(cli("elbv2", "describe-listeners", "--load-balancer-arn", lb_arn).stdout)
     assert listeners["Listeners"][0]["Protocol"] == "HTTP"
-    instances = json.loads(cli("ec2", "describe-instances").stdout)["Reservations"]
+    instances = json.loads(
+        cli("ec2", "describe-instances", "--filters", "Name=tag:app,Values=web").stdout
+    )["Reservations"]
     iid = instances[0]["Instances"][0]["InstanceId"]
     target = f"Id={iid}"
     assert (
@@ -206,7 +221,11 @@ def test_aws_cli_and_waiters(sandbox_proc: tuple[dict, str], tmp_path: Path) -> 
         "elbv2", "wait", "target-in-service", "--target-group-arn", tg_arn, "--targets", target
     )
     assert waited.returncode == 0, waited.stderr
-    asgs = json.loads(cli("autoscaling", "describe-auto-scaling-groups").stdout)
+    asgs = json.loads(
+        cli(
+            "autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "web-asg"
+        ).stdout
+    )
     assert asgs["AutoScalingGroups"][0]["DesiredCapacity"] == 4
 
 

@@ -58,6 +58,14 @@ def loaded_sandbox(scenario: str, load_rps: float) -> Sandbox:
     need no deployments, and leaving it out keeps them about CloudWatch."""
     spec = load_scenario(scenario)
     spec.codedeploy = CodeDeploySpec()
+    # Only the web fleet (the default scenario's estate has more): one load balancer, so the
+    # load generator's counts are that balancer's.
+    spec.load_balancers = [b for b in spec.load_balancers if b.name.startswith("web")]
+    spec.classic_load_balancers = [
+        b for b in spec.classic_load_balancers if b.name.startswith("web")
+    ]
+    spec.target_groups = [t for t in spec.target_groups if t.name.startswith("web")]
+    spec.auto_scaling_groups = [a for a in spec.auto_scaling_groups if a.name.startswith("web")]
     sandbox = Sandbox(spec, free_listener_ports=True, time_scale=SCALE, load_rps=load_rps)
     # So host counts are sampled from the first second, not from the first CloudWatch call.
     cloudwatch.attach(sandbox.world)
@@ -78,7 +86,7 @@ def resource(arn: str) -> str:
 
 
 def alb_dims(world: World) -> tuple[list[dict], list[dict]]:
-    """(LoadBalancer, TargetGroup+LoadBalancer) dimensions of the only ALB and its group."""
+    """(LoadBalancer, TargetGroup+LoadBalancer) dimensions of web-alb and web-tg."""
     with world.lock:
         [lb] = world.load_balancers.values()
         [tg] = world.target_groups.values()

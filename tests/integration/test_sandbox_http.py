@@ -58,10 +58,10 @@ def test_every_scenario_lists_through_boto3(name: str) -> None:
             for tg in groups["TargetGroups"]:
                 health = elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
                 states = {d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]}
-                assert states == {"healthy"}
+                assert states <= {"healthy"}  # a load balancer of quiet groups has none
         for clb in classic:
             health = elb.describe_instance_health(LoadBalancerName=clb["LoadBalancerName"])
-            assert {s["State"] for s in health["InstanceStates"]} == {"InService"}
+            assert {s["State"] for s in health["InstanceStates"]} <= {"InService"}
         asgs = make_client(sandbox, "autoscaling").describe_auto_scaling_groups()
         desired = {g.name: g.desired for g in sandbox.scenario.auto_scaling_groups}
         assert {

@@ -25,17 +25,20 @@ def test_bundled_scenarios_build() -> None:
 def test_default_scenario_is_what_the_docs_promise() -> None:
     sc = load_scenario("default")
     world = build_world(sc)
-    (lb,) = world.load_balancers.values()
-    assert lb.name == "web-alb" and lb.type == "application"
+    (lb,) = [b for b in world.load_balancers.values() if b.name == "web-alb"]
+    assert lb.type == "application"
     (listener,) = lb.listeners.values()
-    assert listener.protocol == "HTTP"
-    (tg,) = world.target_groups.values()
-    assert tg.name == "web-tg"
+    assert listener.protocol == "HTTP" and listener.port == 8080
+    (tg,) = [t for t in world.target_groups.values() if t.name == "web-tg"]
     assert [arn for arn, _ in world.rule_target_groups(listener.default_rule)] == [tg.arn]
     asg = world.asgs["web-asg"]
     assert asg.desired == 4 and len(asg.azs) == 2 and asg.revision == "v1"
     assert asg.target_group_arns == [tg.arn]
     assert lb.dns_name.endswith(".localhost")
+    # Around web: a small estate of every style, kept out of `--load`.
+    apps = {a.name: [g.name for g in a.groups] for a in sc.codedeploy.applications}
+    assert apps["web"] == ["web-prod"] and sum(map(len, apps.values())) == 12
+    assert sc.unloaded() == {"search-alb", "payments-nlb", "api-clb"}
 
 
 def test_same_seed_same_ids() -> None:
@@ -88,6 +91,7 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: 
 
 def test_unknown_name_lists_bundled() -> None:
     with pytest.raises(
-        ScenarioError, match="bundled: big, classic, default, hooks, huge, inplace, nlb, weighted"
+        ScenarioError,
+        match="bundled: big, classic, default, estate, hooks, huge, inplace, nlb, weighted",
     ):
         load_scenario("nosuch")

@@ -3,6 +3,9 @@ decoding the names and ids requests carry."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 
 from cutover.sandbox.codedeploy import Deployment, state
@@ -26,11 +29,30 @@ def err(code: str, message: str) -> WorldError:
     return WorldError(code, message)
 
 
+BAD_TOKEN = WorldError(
+    "InvalidNextTokenException", "The next token was specified in an invalid format."
+)
+
+
 def paged(items: list, params: dict, scope: str) -> tuple[list, dict]:
-    token = params.get("nextToken")
-    bad = err("InvalidNextTokenException", "The next token was specified in an invalid format.")
-    page, next_token = paginate(items, PAGE, token, scope, bad)
+    page, next_token = paginate(items, PAGE, params.get("nextToken"), scope, BAD_TOKEN)
     return page, ({"nextToken": next_token} if next_token else {})
+
+
+def cursor_token(last_id: str) -> str:
+    """An opaque ListDeployments token: the last deployment id of the page it follows."""
+    raw = json.dumps({"s": "ListDeployments", "after": last_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def cursor_of(token: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
+        if data["s"] != "ListDeployments" or not DEPLOYMENT_ID.match(data["after"]):
+            raise ValueError(token)
+        return data["after"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BAD_TOKEN from None
 
 
 # ----- names -----------------------------------------------------------------------------------

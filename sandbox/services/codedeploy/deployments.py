@@ -10,12 +10,16 @@ from cutover.sandbox.wire import enum_of
 from cutover.sandbox.world import World
 
 from .common import (
+    BAD_TOKEN,
     DEPLOYMENT_BATCH_LIMIT,
     LABELS,
+    PAGE,
     SERVICE,
     STATUSES,
     TARGET_STATUSES,
     application_name,
+    cursor_of,
+    cursor_token,
     deployment,
     deployment_group_name,
     deployment_id,
@@ -88,8 +92,26 @@ def list_deployments(world: World, params: dict) -> dict:
             )
     window = params.get("createTimeRange") or {}
     deps = deployments.find_deployments(cd, grp, statuses, window.get("start"), window.get("end"))
-    page, more = paged([d.id for d in deps], params, "ListDeployments")
+    page, more = deployments_page(cd, deps, params)
     return {"deployments": page, **more}
+
+
+def deployments_page(cd: codedeploy.CodeDeploy, deps: list, params: dict) -> tuple[list, dict]:
+    """One page of the ids, newest first. The token names the last id of the page rather than
+    an offset: a deployment created, or one that leaves the status filter, between two pages
+    must not shift the list under a client that pages through it (the active deployments of
+    an account are read page by page while they change status)."""
+    start = 0
+    if params.get("nextToken"):
+        last = cd.deployments.get(cursor_of(params["nextToken"]))
+        if last is None:
+            raise BAD_TOKEN
+        key = (last.created, last.id)
+        start = next((i for i, d in enumerate(deps) if (d.created, d.id) < key), len(deps))
+    page = [d.id for d in deps[start : start + PAGE]]
+    if start + PAGE >= len(deps):
+        return page, {}
+    return page, {"nextToken": cursor_token(page[-1])}
 
 
 @operation(SERVICE, "ContinueDeployment")
