@@ -158,7 +158,8 @@ class Sandbox:
         ready.wait()
         # Booting is a server per instance: the huge scenario's 2,000 take tens of seconds on
         # a busy machine, as long as the fleet is given to settle.
-        boot = max(30.0, wait_healthy)
+        fleet = sum(g.desired for g in self.scenario.auto_scaling_groups)
+        boot = max(30.0, wait_healthy, 0.1 * fleet)
         try:
             self.call(self._start_async(), timeout=boot)
         except TimeoutError:
