@@ -135,6 +135,12 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# A summary is read at a glance: a big world lists its first groups and instances, and says how
+# many more there are.
+SHOWN_GROUPS = 24
+SHOWN_INSTANCES = 40
+
+
 def _describe_world(summary: dict, settled: bool) -> str:
     lines = [
         f"Region {summary['region']}, account {summary['account_id']}, "
@@ -167,23 +173,15 @@ def _describe_world(summary: dict, settled: bool) -> str:
         )
     if summary.get("applications"):
         lines.append("CodeDeploy applications:")
-    for app in summary.get("applications", []):
-        for grp in app["deployment_groups"]:
-            kind = "blue/green" if grp["type"] == "BLUE_GREEN" else "in-place"
-            traffic = (
-                ""
-                if grp["type"] == "BLUE_GREEN"
-                else (
-                    ", traffic control"
-                    if grp["traffic"] == "WITH_TRAFFIC_CONTROL"
-                    else ", no load balancer"
-                )
-            )
-            asgs = ", ".join(grp["auto_scaling_groups"]) or "tagged instances"
-            lines.append(
-                f"  {app['name']} / {grp['name']}  {kind}{traffic}, {grp['config']}, {asgs}"
-                + (f", last deployment {grp['last_attempted']}" if grp["last_attempted"] else "")
-            )
+    groups = [
+        (app, grp) for app in summary.get("applications", []) for grp in app["deployment_groups"]
+    ]
+    lines += [_describe_group(app, grp) for app, grp in groups[:SHOWN_GROUPS]]
+    if len(groups) > SHOWN_GROUPS:
+        lines.append(
+            f"  … and {len(groups) - SHOWN_GROUPS} more deployment groups"
+            " (`cutover status --all` lists them; `--json` here has them all)"
+        )
     if summary["instances"]:
         lines.append("Instances:")
     # Each instance's AWS_EC2_METADATA_SERVICE_ENDPOINT: a column for a few, the pattern for many.
@@ -193,16 +191,35 @@ def _describe_world(summary: dict, settled: bool) -> str:
         tokens = summary.get("imds_tokens", "optional")
         where = "the last column" if per_instance else f"{imds}<instance-id>/"
         lines.append(f"  (instance metadata: {where}; IMDSv2 tokens {tokens})")
-    for inst in summary["instances"]:
+    for inst in summary["instances"][:SHOWN_INSTANCES]:
         fault = f"  FAULT: {inst['fault']}" if inst.get("fault") else ""
         metadata = f"  {inst['metadata_url']}" if per_instance and inst.get("metadata_url") else ""
         lines.append(
             f"  {inst['id']}  {inst['state']:<8} {inst['az']}  {inst['revision']:<6} "
             f"{inst['group'] or '-':<10} {inst['url'] or ''}{metadata}{fault}"
         )
+    if len(summary["instances"]) > SHOWN_INSTANCES:
+        lines.append(
+            f"  … and {len(summary['instances']) - SHOWN_INSTANCES} more instances"
+            " (`--json` here has them all)"
+        )
     if not settled:
         lines.append("(still settling: some targets are not healthy yet)")
     return "\n".join(lines)
+
+
+def _describe_group(app: dict, grp: dict) -> str:
+    kind = "blue/green" if grp["type"] == "BLUE_GREEN" else "in-place"
+    traffic = ""
+    if grp["type"] != "BLUE_GREEN":
+        traffic = (
+            ", traffic control"
+            if grp["traffic"] == "WITH_TRAFFIC_CONTROL"
+            else ", no load balancer"
+        )
+    asgs = ", ".join(grp["auto_scaling_groups"]) or "tagged instances"
+    last = f", last deployment {grp['last_attempted']}" if grp["last_attempted"] else ""
+    return f"  {app['name']} / {grp['name']}  {kind}{traffic}, {grp['config']}, {asgs}{last}"
 
 
 def _count(states: object) -> str:

@@ -302,3 +302,33 @@ def test_huge_scenario_starts_and_status_answers(tmp_path: Path) -> None:
     )
     assert len(original["instances"]) == 1000
     assert doc["replacement"] is None or not doc["replacement"]["instances"]
+
+
+def test_a_big_world_is_summed_up_not_listed(tmp_path: Path) -> None:
+    """The estate's 500 deployment groups: the summary names the first ones and how many more,
+    so the export lines stay on one screen's scroll."""
+    proc = subprocess.Popen(
+        [*CUTOVER, "sandbox", "--port", "0", "--free-ports", "--scenario", "estate"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(tmp_path),
+        cwd=ROOT,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines)
+    assert "… and 476 more deployment groups (`cutover status --all` lists them" in out, out
+    assert len(lines) < 150, len(lines)
