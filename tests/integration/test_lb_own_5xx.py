@@ -59,7 +59,7 @@ def test_503s_with_no_target_are_the_load_balancers_own_and_read_in_one_call(
         TargetGroupArn=tg["TargetGroupArn"],
         Targets=[t["Target"] for t in targets["TargetHealthDescriptions"]],
     )
-    [(_, port)] = sandbox.scenario.listener_ports()
+    [port] = [p for label, p in sandbox.scenario.listener_ports() if label.startswith("web-alb:")]
     wait_for(lambda: status_of(port) == 503, timeout=30, what="the ALB answering 503 itself")
     answered = 1 + sum(status_of(port) == 503 for _ in range(24))
 
