@@ -30,6 +30,8 @@ _TARGET_FLAGS = (
 def run(args: argparse.Namespace) -> int:
     """`cutover` (sandbox) or `cutover dashboard --target ...` (real AWS or an endpoint)."""
     log_path = _setup_logging("dashboard")
+    if getattr(args, "all", False) or getattr(args, "source", None):
+        return run_overview(args, log_path)
     wants_target = any(getattr(args, f, None) for f in _TARGET_FLAGS) or bool(
         os.environ.get("AWS_ENDPOINT_URL")
     )
@@ -91,8 +93,63 @@ def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> in
         sandbox.stop()
 
 
+def run_overview(args: argparse.Namespace, log_path: Path | None) -> int:
+    """`cutover dashboard --all` (or `--source NAME`...): the overview; Enter runs the group's
+    dashboard, Escape there comes back to the overview, on the same group."""
+    from dataclasses import replace
+
+    from cutover.backend.observe.overview import Overview
+    from cutover.cli import sandbox_record
+    from cutover.cli.commands import overview_sources
+
+    if not (args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or args.source):
+        found = sandbox_record.for_command(args)
+        if found is not None:  # the sandbox a plain `cutover` runs, if one does
+            sandbox_record.use(found, args)
+    try:
+        sources = overview_sources(args)
+    except CommandError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return exc.code
+    from cutover.tui.overview_app import OverviewApp
+
+    overview = Overview(sources)
+    by_name = {s.name: s for s in sources}
+    select, rows, rang = None, [], set()
+    try:
+        while True:
+            app = OverviewApp(overview, select=select, rows=rows, rang=rang)
+            row = app.run()
+            if row is None:
+                return EXIT_OK
+            select, rows = row.key, app.rows
+            source = by_name[row.source]
+            target = replace(
+                source.target,
+                application=row.application,
+                deployment_group=row.deployment_group,
+            )
+            code = _run_dashboard(target, args, log_path, sandbox=None, back=True)
+            if code != EXIT_BACK:
+                return code
+    except Exception as exc:  # the last line of defence
+        logging.getLogger("cutover").exception("overview failed")
+        where = f" (details in {log_path})" if log_path else ""
+        print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        overview.close()
+
+
+EXIT_BACK = -1  # the dashboard ended with Escape: back to the overview
+
+
 def _run_dashboard(
-    target: object, args: argparse.Namespace, log_path: Path | None, sandbox: object
+    target: object,
+    args: argparse.Namespace,
+    log_path: Path | None,
+    sandbox: object,
+    back: bool = False,
 ) -> int:
     from cutover.backend.actions import Controller
     from cutover.backend.audit import AuditLog
@@ -127,9 +184,11 @@ def _run_dashboard(
         controller=controller,
         sandbox=sandbox is not None,
         deployment_id=getattr(args, "deployment", None),
+        back=back,
     )
     try:
-        app.run()
+        if app.run() == "back":
+            return EXIT_BACK
     except Exception as exc:  # the last line of defence
         logging.getLogger("cutover").exception("dashboard failed")
         where = f" (details in {log_path})" if log_path else ""

@@ -42,7 +42,7 @@ FOLLOW = "follow"
 SLOW_REFRESH = 4.0
 
 
-class CutoverApp(Polling, Acting, App[None]):
+class CutoverApp(Polling, Acting, App[str | None]):
     """The dashboard for one target.
 
     `observer`/`controller` may be None for tests that `feed()` snapshots by hand; `now`
@@ -54,6 +54,7 @@ class CutoverApp(Polling, Acting, App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("escape", "back", "Overview", id="app.back"),
     ]
     COMMANDS = App.COMMANDS | {CutoverCommands}
 
@@ -68,8 +69,12 @@ class CutoverApp(Polling, Acting, App[None]):
         poll: bool = True,
         deployment_id: str | None = None,
         read_only: bool | None = None,
+        back: bool = False,
     ) -> None:
         super().__init__()
+        # Opened from the overview: Escape ends this app with "back", and the overview opens
+        # again on this group.
+        self.back = back
         self.target = target
         self.observer = observer
         self.controller = controller
@@ -221,6 +226,14 @@ class CutoverApp(Polling, Acting, App[None]):
             log.exception("render failed")
 
     # ----- other screens -----
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.back
+        return super().check_action(action, parameters)
+
+    def action_back(self) -> None:
+        self.exit("back")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
