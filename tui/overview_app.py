@@ -95,7 +95,7 @@ class OverviewApp(App[OverviewRow | None]):
         self._fetching = False
 
     def get_default_screen(self) -> Screen[Any]:
-        return OverviewScreen()
+        return OverviewScreen(select=self.select)
 
     @property
     def screen_overview(self) -> OverviewScreen:
@@ -104,7 +104,6 @@ class OverviewApp(App[OverviewRow | None]):
         return screen
 
     def on_mount(self) -> None:
-        self.screen_overview.select = self.select
         self.set_interval(1.0, self.render_view)
         self.render_view()
         if self.overview is not None:

@@ -105,21 +105,22 @@ class OverviewScreen(Screen[None]):
 
     DEFAULT_CSS = """
     OverviewScreen #overview-banner { height: auto; padding: 0 1; }
-    OverviewScreen #filter { height: 3; }
+    OverviewScreen #filter { height: 3; display: none; }
     OverviewScreen #overview-table { height: 1fr; }
     """
+    AUTO_FOCUS = "#overview-table"
     BINDINGS = [
         Binding("enter", "open", "Open", id="overview.open"),
         Binding("slash", "filter", "Filter", id="overview.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="overview.clear"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, select: tuple[str, str, str] | None = None) -> None:
         super().__init__()
         self.rows: list[OverviewRow] = []
         self.shown: list[OverviewRow] = []
         self.filter = ""
-        self.select: tuple[str, str, str] | None = None
+        self.select = select  # the group the cursor goes to at the next redraw
         self._columns: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -129,7 +130,8 @@ class OverviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
+        # The rows the app already holds (coming back from a group) show at once.
+        self.call_after_refresh(self.app.render_view)  # type: ignore[attr-defined]
 
     @property
     def table(self) -> DataTable:
