@@ -26,11 +26,12 @@ COLUMNS = (
     ("group", "application/group"),
     ("stale", "stale"),
     ("where", "account/region"),
-    ("status", "latest"),
-    ("deployment", "deployment"),
     ("traffic", "traffic o/r"),
-    ("health", "healthy/total"),
+    ("health", "healthy o/r"),
     ("alarms", "alarms"),
+    ("status", "latest"),
+    ("age", "started"),
+    ("deployment", "deployment"),
     ("style", "style"),
 )
 GAP = 2  # DataTable's cell padding, both sides
@@ -53,11 +54,11 @@ def why(row: OverviewRow, now: datetime) -> str:
 
 def cells(row: OverviewRow, now: datetime) -> dict[str, str]:
     d = row.deployment
-    status = dep = ""
+    status = dep = age = ""
     if d is not None:
         phase = f" ({d.phase})" if d.phase != d.status.lower() else ""
         status = f"{d.status}{phase}"
-        dep = f"{d.id} {ago(d.create_time, now)}"
+        dep, age = d.id, ago(d.create_time, now)
     elif row.application:
         status = "none yet"
     t = row.traffic
@@ -67,8 +68,10 @@ def cells(row: OverviewRow, now: datetime) -> dict[str, str]:
         "where": f"{row.account or '?'} {row.region or '?'}",
         "status": status,
         "deployment": dep,
+        "age": age,
         "traffic": f"{t.original_percent:.0f}/{t.replacement_percent:.0f}" if t else "",
-        "health": " ".join(f"{h.role} {h.healthy}/{h.total}" for h in row.health),
+        # o(riginal), r(eplacement), f(leet), as the traffic column's o/r
+        "health": " ".join(f"{h.role[0]} {h.healthy}/{h.total}" for h in row.health),
         "alarms": ",".join(row.alarms),
         "style": style_words(row) if row.application else "",
         "stale": row.stale or "",
@@ -83,10 +86,16 @@ def shown_columns(
     not is cut to what is left when that is worth showing (an empty column is left out)."""
     out: list[tuple[str, int | None]] = []
     used = 0
+    group = max([len(COLUMNS[1][1])] + [len(r["group"]) for r in table]) + GAP
     for key, head in COLUMNS:
         if key == "where" and not many_sources:
             continue
         natural = max([len(head)] + [len(r[key]) for r in table])
+        if key == "why" and natural + GAP + group > width:
+            # Too narrow for the reason and the name side by side: the reason wraps.
+            out.append((key, max(MIN_SHOWN, width - group - GAP)))
+            used += width - group
+            continue
         if key not in ("why", "group"):
             if not any(r[key] for r in table):
                 continue
@@ -157,11 +166,15 @@ class OverviewScreen(Screen[None]):
             self._columns = columns
         else:
             table.clear()
+        why_width = dict(columns).get("why")
         for row, text in zip(self.shown, texts, strict=True):
             style = "bold red" if row.attention and row.attention.rank == 0 else ""
-            table.add_row(
-                *(Text(text[k], style=style, no_wrap=True, overflow="ellipsis") for k, _ in columns)
-            )
+            height = -(-len(text["why"]) // why_width) if why_width else 1
+            cut = [
+                Text(text[k], style=style, no_wrap=k != "why", overflow="ellipsis")
+                for k, _ in columns
+            ]
+            table.add_row(*cut, height=max(1, height))
         keys = [r.key for r in self.shown]
         if self.select in keys:
             table.move_cursor(row=keys.index(self.select), animate=False)
