@@ -106,6 +106,9 @@ def run_overview(args: argparse.Namespace, log_path: Path | None) -> int:
         found = sandbox_record.for_command(args)
         if found is not None:  # the sandbox a plain `cutover` runs, if one does
             sandbox_record.use(found, args)
+            # Its endpoint and keys; not its group: every group is shown.
+            args.application = args.deployment_group = None
+            print(f"cutover: {found.says()}", file=sys.stderr, flush=True)
     try:
         sources = overview_sources(args)
     except CommandError as exc:
