@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
+    from dataclasses import replace
+
     from cutover.backend.config import TargetConfig
     from cutover.sandbox.runtime import Sandbox, SandboxError, port_is_free
     from cutover.sandbox.scenario import load_scenario
@@ -83,11 +85,22 @@ def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> in
             name="sandbox",
             region=sandbox.world.region,
             endpoint_url=sandbox.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
             read_only=bool(args.read_only),
         )
-        return _run_dashboard(target, args, log_path, sandbox=sandbox)
+        if getattr(args, "deployment", None):  # a deployment named: its group's dashboard
+            target = replace(target, application="web", deployment_group="web-prod")
+            return _run_dashboard(target, args, log_path, sandbox=sandbox)
+        # Home is the overview of the scenario's groups, the cursor on web/web-prod: Enter
+        # there is the dashboard the walkthrough starts from.
+        from cutover.backend.observe.sources import Source
+
+        return _overview_loop(
+            [Source("sandbox", target)],
+            args,
+            log_path,
+            select=("sandbox", "web", "web-prod"),
+            sandbox=sandbox,
+        )
     finally:
         sandbox_record.forget()
         sandbox.stop()
@@ -96,9 +109,6 @@ def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> in
 def run_overview(args: argparse.Namespace, log_path: Path | None) -> int:
     """`cutover dashboard --all` (or `--source NAME`...): the overview; Enter runs the group's
     dashboard, Escape there comes back to the overview, on the same group."""
-    from dataclasses import replace
-
-    from cutover.backend.observe.overview import Overview
     from cutover.cli import sandbox_record
     from cutover.cli.commands import overview_sources
 
@@ -114,11 +124,28 @@ def run_overview(args: argparse.Namespace, log_path: Path | None) -> int:
     except CommandError as exc:
         print(f"cutover: {exc}", file=sys.stderr)
         return exc.code
+    return _overview_loop(sources, args, log_path)
+
+
+def _overview_loop(
+    sources: list,
+    args: argparse.Namespace,
+    log_path: Path | None,
+    *,
+    select: tuple[str, str, str] | None = None,
+    sandbox: object = None,
+) -> int:
+    """The overview until it is quit; Enter runs the group's dashboard (Escape there comes
+    back here, on the same group)."""
+    from dataclasses import replace
+
+    from cutover.backend.observe.overview import Overview
     from cutover.tui.overview_app import OverviewApp
 
     overview = Overview(sources)
     by_name = {s.name: s for s in sources}
-    select, rows, rang = None, [], set()
+    rows: list = []
+    rang: set[str] = set()
     try:
         while True:
             app = OverviewApp(overview, select=select, rows=rows, rang=rang)
@@ -126,13 +153,12 @@ def run_overview(args: argparse.Namespace, log_path: Path | None) -> int:
             if row is None:
                 return EXIT_OK
             select, rows = row.key, app.rows
-            source = by_name[row.source]
             target = replace(
-                source.target,
+                by_name[row.source].target,
                 application=row.application,
                 deployment_group=row.deployment_group,
             )
-            code = _run_dashboard(target, args, log_path, sandbox=None, back=True)
+            code = _run_dashboard(target, args, log_path, sandbox=sandbox, back=True)
             if code != EXIT_BACK:
                 return code
     except Exception as exc:  # the last line of defence

@@ -67,6 +67,17 @@ async def test_rows_in_the_backends_order_and_enter_opens_the_group_under_the_cu
 
 
 @sync
+async def test_the_cursor_starts_on_the_group_asked_for_once_the_rows_come() -> None:
+    app = OverviewApp(now=lambda: NOW, select=("prod", "worker", "worker-batch"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.feed(estate())
+        await pilot.pause()
+        table = app.screen_overview.query_one(DataTable)
+        assert str(table.get_row_at(table.cursor_row)[1]) == "worker/worker-batch"
+
+
+@sync
 async def test_coming_back_puts_the_cursor_on_the_same_group() -> None:
     rows = estate()
     app = OverviewApp(now=lambda: NOW, rows=rows, select=("prod", "worker", "worker-batch"))

@@ -178,7 +178,8 @@ class OverviewScreen(Screen[None]):
         keys = [r.key for r in self.shown]
         if self.select in keys:
             table.move_cursor(row=keys.index(self.select), animate=False)
-        self.select = None
+        if self.rows:  # before the first rows, the group to go to is kept for them
+            self.select = None
 
     def current(self) -> OverviewRow | None:
         table = self.table
