@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,6 +22,8 @@ from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client
 from cutover.tui.app import CutoverApp
 from cutover.tui.overview_app import OverviewApp
+from cutover.tui.screens.help import HelpScreen
+from rich.console import Console
 from textual.widgets import DataTable
 
 from tests.e2e.fakes import NOW, TARGET
@@ -233,3 +236,21 @@ async def test_a_deployment_that_starts_and_waits_comes_first_and_opens_its_grou
         assert chosen is not None and chosen.key == ("sandbox", "web", "web-prod")
     finally:
         overview.close()
+
+
+@sync
+async def test_question_mark_lists_the_keys_and_q_quits() -> None:
+    app = OverviewApp(now=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.feed(estate())
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.screen.content)
+        text = console.export_text()
+        for words in ("open the group's dashboard", "filter the groups by name", "quit"):
+            assert words in text
+        await pilot.press("escape", "q")
+        await pilot.pause()
+    assert app.return_value is None
