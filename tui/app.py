@@ -22,7 +22,7 @@ from cutover.tui.acting import Acting
 from cutover.tui.commands import CutoverCommands
 from cutover.tui.polling import Polling, timeline_events
 from cutover.tui.screens.dashboard import DashboardScreen
-from cutover.tui.screens.help import HelpScreen
+from cutover.tui.screens.help import KEYS, HelpScreen, help_text
 from cutover.tui.screens.instance import InstanceScreen
 from cutover.tui.screens.picker import PickerScreen
 from cutover.tui.widgets.common import at_rate
@@ -237,7 +237,8 @@ class CutoverApp(Polling, Acting, App[str | None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            back = (("escape", "back to the overview, on this group"),) if self.back else ()
+            self.push_screen(HelpScreen(help_text(KEYS + back) if back else None))
 
     def open_picker(self) -> None:
         if self.observer is None:

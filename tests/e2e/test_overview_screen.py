@@ -50,6 +50,12 @@ def table_groups(app: OverviewApp) -> list[str]:
     return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
 
 
+def help_words(screen: HelpScreen) -> str:
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(screen.content)
+    return console.export_text()
+
+
 def counting_bell(app: OverviewApp | CutoverApp) -> list[int]:
     rang: list[int] = []
     app.bell = lambda: rang.append(1)  # type: ignore[method-assign]
@@ -100,6 +106,12 @@ async def test_coming_back_puts_the_cursor_on_the_same_group() -> None:
 async def test_escape_on_a_dashboard_opened_from_the_overview_goes_back() -> None:
     app = CutoverApp(TARGET, now=lambda: NOW, poll=False, back=True)
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "back to the overview" in help_words(app.screen)
+        await pilot.press("escape")  # closes the help
+        await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
     assert app.return_value == "back"
@@ -246,9 +258,7 @@ async def test_question_mark_lists_the_keys_and_q_quits() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        console = Console(width=100, record=True, file=io.StringIO())
-        console.print(app.screen.content)
-        text = console.export_text()
+        text = help_words(app.screen)
         for words in ("open the group's dashboard", "filter the groups by name", "quit"):
             assert words in text
         await pilot.press("escape", "q")
