@@ -30,6 +30,8 @@ _TARGET_FLAGS = (
 def run(args: argparse.Namespace) -> int:
     """`cutover` (sandbox) or `cutover dashboard --target ...` (real AWS or an endpoint)."""
     log_path = _setup_logging("dashboard")
+    if getattr(args, "all", False) or getattr(args, "source", None):
+        return run_overview(args, log_path)
     wants_target = any(getattr(args, f, None) for f in _TARGET_FLAGS) or bool(
         os.environ.get("AWS_ENDPOINT_URL")
     )
@@ -57,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
+    from dataclasses import replace
+
     from cutover.backend.config import TargetConfig
     from cutover.sandbox.runtime import Sandbox, SandboxError, port_is_free
     from cutover.sandbox.scenario import load_scenario
@@ -81,18 +85,100 @@ def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> in
             name="sandbox",
             region=sandbox.world.region,
             endpoint_url=sandbox.endpoint_url,
-            application="web",
-            deployment_group="web-prod",
             read_only=bool(args.read_only),
         )
-        return _run_dashboard(target, args, log_path, sandbox=sandbox)
+        if getattr(args, "deployment", None):  # a deployment named: its group's dashboard
+            target = replace(target, application="web", deployment_group="web-prod")
+            return _run_dashboard(target, args, log_path, sandbox=sandbox)
+        # Home is the overview of the scenario's groups, the cursor on web/web-prod: Enter
+        # there is the dashboard the walkthrough starts from.
+        from cutover.backend.observe.sources import Source
+
+        return _overview_loop(
+            [Source("sandbox", target)],
+            args,
+            log_path,
+            select=("sandbox", "web", "web-prod"),
+            sandbox=sandbox,
+        )
     finally:
         sandbox_record.forget()
         sandbox.stop()
 
 
+def run_overview(args: argparse.Namespace, log_path: Path | None) -> int:
+    """`cutover dashboard --all` (or `--source NAME`...): the overview; Enter runs the group's
+    dashboard, Escape there comes back to the overview, on the same group."""
+    from cutover.cli import sandbox_record
+    from cutover.cli.commands import overview_sources
+
+    if not (args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or args.source):
+        found = sandbox_record.for_command(args)
+        if found is not None:  # the sandbox a plain `cutover` runs, if one does
+            sandbox_record.use(found, args)
+            # Its endpoint and keys; not its group: every group is shown.
+            args.application = args.deployment_group = None
+            print(f"cutover: {found.says()}", file=sys.stderr, flush=True)
+    try:
+        sources = overview_sources(args)
+    except CommandError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return exc.code
+    return _overview_loop(sources, args, log_path)
+
+
+def _overview_loop(
+    sources: list,
+    args: argparse.Namespace,
+    log_path: Path | None,
+    *,
+    select: tuple[str, str, str] | None = None,
+    sandbox: object = None,
+) -> int:
+    """The overview until it is quit; Enter runs the group's dashboard (Escape there comes
+    back here, on the same group)."""
+    from dataclasses import replace
+
+    from cutover.backend.observe.overview import Overview
+    from cutover.tui.overview_app import OverviewApp
+
+    overview = Overview(sources)
+    by_name = {s.name: s for s in sources}
+    rows: list = []
+    rang: set[str] = set()
+    try:
+        while True:
+            app = OverviewApp(overview, select=select, rows=rows, rang=rang)
+            row = app.run()
+            if row is None:
+                return EXIT_OK
+            select, rows = row.key, app.rows
+            target = replace(
+                by_name[row.source].target,
+                application=row.application,
+                deployment_group=row.deployment_group,
+            )
+            code = _run_dashboard(target, args, log_path, sandbox=sandbox, back=True)
+            if code != EXIT_BACK:
+                return code
+    except Exception as exc:  # the last line of defence
+        logging.getLogger("cutover").exception("overview failed")
+        where = f" (details in {log_path})" if log_path else ""
+        print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        overview.close()
+
+
+EXIT_BACK = -1  # the dashboard ended with Escape: back to the overview
+
+
 def _run_dashboard(
-    target: object, args: argparse.Namespace, log_path: Path | None, sandbox: object
+    target: object,
+    args: argparse.Namespace,
+    log_path: Path | None,
+    sandbox: object,
+    back: bool = False,
 ) -> int:
     from cutover.backend.actions import Controller
     from cutover.backend.audit import AuditLog
@@ -127,9 +213,11 @@ def _run_dashboard(
         controller=controller,
         sandbox=sandbox is not None,
         deployment_id=getattr(args, "deployment", None),
+        back=back,
     )
     try:
-        app.run()
+        if app.run() == "back":
+            return EXIT_BACK
     except Exception as exc:  # the last line of defence
         logging.getLogger("cutover").exception("dashboard failed")
         where = f" (details in {log_path})" if log_path else ""

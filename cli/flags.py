@@ -100,7 +100,7 @@ _FAULT = ("--endpoint-url", "--read-only")
 # a usage error wherever it is typed (never silently ignored).
 APPLIES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): _ALL,
-    ("dashboard",): _ALL,
+    ("dashboard",): _ALL + _OVERVIEW,
     ("status",): _ALL + _OVERVIEW,
     **{(name,): _ALL + (_WAIT if name in WATCHED else ()) for name in NAMES},
     # The hooks act on the instance they run on: no application, group or deployment to name.

@@ -22,7 +22,7 @@ from cutover.tui.acting import Acting
 from cutover.tui.commands import CutoverCommands
 from cutover.tui.polling import Polling, timeline_events
 from cutover.tui.screens.dashboard import DashboardScreen
-from cutover.tui.screens.help import HelpScreen
+from cutover.tui.screens.help import KEYS, HelpScreen, help_text
 from cutover.tui.screens.instance import InstanceScreen
 from cutover.tui.screens.picker import PickerScreen
 from cutover.tui.widgets.common import at_rate
@@ -42,7 +42,7 @@ FOLLOW = "follow"
 SLOW_REFRESH = 4.0
 
 
-class CutoverApp(Polling, Acting, App[None]):
+class CutoverApp(Polling, Acting, App[str | None]):
     """The dashboard for one target.
 
     `observer`/`controller` may be None for tests that `feed()` snapshots by hand; `now`
@@ -54,6 +54,7 @@ class CutoverApp(Polling, Acting, App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("escape", "back", "Overview", id="app.back"),
     ]
     COMMANDS = App.COMMANDS | {CutoverCommands}
 
@@ -68,8 +69,12 @@ class CutoverApp(Polling, Acting, App[None]):
         poll: bool = True,
         deployment_id: str | None = None,
         read_only: bool | None = None,
+        back: bool = False,
     ) -> None:
         super().__init__()
+        # Opened from the overview: Escape ends this app with "back", and the overview opens
+        # again on this group.
+        self.back = back
         self.target = target
         self.observer = observer
         self.controller = controller
@@ -222,9 +227,18 @@ class CutoverApp(Polling, Acting, App[None]):
 
     # ----- other screens -----
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.back
+        return super().check_action(action, parameters)
+
+    def action_back(self) -> None:
+        self.exit("back")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            back = (("escape", "back to the overview, on this group"),) if self.back else ()
+            self.push_screen(HelpScreen(help_text(KEYS + back) if back else None))
 
     def open_picker(self) -> None:
         if self.observer is None:

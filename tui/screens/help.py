@@ -33,15 +33,17 @@ Times are the server's: countdowns cannot be fooled by a skewed laptop clock. On
 Escape closes this screen."""
 
 
-def help_text() -> Group:
+def help_text(
+    keys_help: tuple[tuple[str, str], ...] = KEYS, intro: str = INTRO, outro: str = OUTRO
+) -> Group:
     """The keys as a two-column grid: a long line wraps under its own text, not the keys."""
     keys = Table.grid(padding=(0, 1))
     keys.add_column(no_wrap=True, style="bold")
     keys.add_column()
-    for key, text in KEYS:
+    for key, text in keys_help:
         keys.add_row(key, text)
     return Group(
-        Text("Cutover keys", style="bold"), Text(), Text(INTRO), Text(), keys, Text(), Text(OUTRO)
+        Text("Cutover keys", style="bold"), Text(), Text(intro), Text(), keys, Text(), Text(outro)
     )
 
 
@@ -62,10 +64,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-text { height: auto; }
     """
 
+    def __init__(self, content: Group | None = None) -> None:
+        super().__init__()
+        self.content = content  # another screen's keys (the overview's); the dashboard's else
+
     def compose(self) -> ComposeResult:
         # Taller than a short terminal, the help scrolls rather than losing its last lines.
         with VerticalScroll(can_focus=False):
-            yield Static(help_text(), id="help-text")
+            yield Static(self.content or help_text(), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)
