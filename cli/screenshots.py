@@ -16,6 +16,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -23,12 +24,15 @@ from cutover.backend.actions import Controller
 from cutover.backend.audit import AuditLog
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
-from cutover.backend.model import Instance, Snapshot
+from cutover.backend.model import Instance, OverviewRow, Snapshot
 from cutover.backend.observe import Observer
+from cutover.backend.observe.overview import Overview, SourceReader
+from cutover.backend.observe.sources import Source
 from cutover.sandbox.control.client import ControlClient
 from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.scenario import load_scenario
 from cutover.tui.app import CutoverApp
+from cutover.tui.overview_app import OverviewApp
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 SIZE = (120, 40)
@@ -63,6 +67,8 @@ class Run:
             aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
         )
         session.create_clients()
+        self.session = session
+        self.overview_rows: list[OverviewRow] = []
         self.observer = Observer(session, self.target)
         self.controller = Controller(
             session, self.target, AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl")
@@ -94,6 +100,16 @@ class Run:
 
     def fault(self, body: dict) -> None:
         ControlClient(self.sandbox.endpoint_url).set_deployment_fault(**body)
+
+    def overview(self) -> list[OverviewRow]:
+        """Every group of the sandbox, as the overview reads them (through the same session)."""
+        source = Source("sandbox", replace(self.target, application=None, deployment_group=None))
+        reader = SourceReader(source, session=self.session)
+        overview = Overview([source], reader=lambda _: reader)
+        try:
+            return overview.rows()
+        finally:
+            overview.close()
 
     def stop(self) -> None:
         self.observer.close()
@@ -160,6 +176,7 @@ def collect(time_scale: float) -> tuple[Run, dict[str, list[Snapshot]]]:
         )
     )
     shots["ready"] = run.until(phase("ready"))
+    run.overview_rows = run.overview()
     run.act("approve")
     shots["rerouting"] = run.until(
         lambda s: (
@@ -213,8 +230,25 @@ def replacements(snap: Snapshot) -> tuple[Instance, ...]:
     return snap.replacement.instances if snap.replacement is not None else ()
 
 
+async def shoot_overview(rows: list[OverviewRow], name: str, size: tuple[int, int]) -> Path:
+    """The overview as plain `cutover` opens it, web/web-prod waiting for the approval."""
+    times = [r.server_time for r in rows if r.server_time is not None]
+    now = max(times)
+    app = OverviewApp(now=lambda: now, rows=rows, select=None)
+    app.bell = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.feed(rows)
+        await pilot.pause()
+        OUT.mkdir(exist_ok=True)
+        app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+    return OUT / f"{name}.svg"
+
+
 async def render(run: Run, shots: dict[str, list[Snapshot]]) -> list[Path]:
     out = [
+        await shoot_overview(run.overview_rows, "overview", (140, 45)),
+        await shoot_overview(run.overview_rows, "overview-80x24", SMALL),
         await shoot(run, shots["installing"], "dashboard-installing"),
         await shoot(run, shots["ready"], "dashboard-awaiting-approval"),
         await shoot(run, shots["rerouting"], "dashboard-rerouting"),
