@@ -28,6 +28,8 @@ from cutover.sandbox.wire import WireServer
 from cutover.sandbox.world import HEALTHY, World
 
 log = logging.getLogger("cutover.sandbox")
+# Each part's stop at most (real seconds): four parts stay inside stop()'s 30 s.
+PART_STOP_LIMIT = 5.0
 
 HOST = "127.0.0.1"
 ACCESS_KEY = "AKIASANDBOXEXAMPLE01"
@@ -224,7 +226,13 @@ class Sandbox:
         for part in (self.load, self.dataplane, self.imds, self.wire):
             if part is not None:
                 try:
-                    await part.stop()
+                    # Bounded: a part that hangs (seen rarely on a loaded machine, cause not
+                    # yet found) must not keep the rest running; the log names it.
+                    await asyncio.wait_for(part.stop(), PART_STOP_LIMIT)
+                except TimeoutError:
+                    log.error(
+                        "stopping %s took over %s s; left", type(part).__name__, PART_STOP_LIMIT
+                    )
                 except Exception:  # keep stopping the rest; the log keeps the details
                     log.exception("stopping %s failed", type(part).__name__)
 
