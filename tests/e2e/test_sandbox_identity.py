@@ -81,7 +81,7 @@ def _cli(state: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[s
 def test_plain_cutover_records_its_sandbox_for_another_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Plain `cutover` as a person runs it; while its dashboard is open (here: instead of
+    """Plain `cutover` as a person runs it; while its overview is open (here: instead of
     the screen, another terminal's commands), `cutover status` and `cutover sandbox info` /
     `fault` find its sandbox with no export lines, and the record goes when it stops."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
@@ -90,7 +90,7 @@ def test_plain_cutover_records_its_sandbox_for_another_terminal(
         monkeypatch.delenv(name)
     seen: dict[str, Any] = {}
 
-    def another_terminal(target: Any, args: Any, log_path: Any, sandbox: Any) -> int:
+    def another_terminal(sources: Any, args: Any, log_path: Any, **kw: Any) -> int:
         seen["record"] = sandbox_record.find()
         seen["status"] = _cli(tmp_path, "status")
         seen["info"] = _cli(tmp_path, "sandbox", "info")
@@ -101,7 +101,8 @@ def test_plain_cutover_records_its_sandbox_for_another_terminal(
         seen["explicit"] = _cli(tmp_path, "sandbox", "info", AWS_ENDPOINT_URL="http://127.0.0.1:9")
         return 0
 
-    monkeypatch.setattr(dashboard, "_run_dashboard", another_terminal)
+    # Plain `cutover` opens the overview of its sandbox's groups.
+    monkeypatch.setattr(dashboard, "_overview_loop", another_terminal)
     assert main([]) == 0
 
     record = seen["record"]
