@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import cast
 
@@ -45,10 +45,19 @@ STACK_BELOW = 110
 class DashboardScreen(Screen[None]):
     """Renders whatever Snapshot the app hands it; never calls AWS itself."""
 
-    # The catalogue's keys, in its order; each runs `action_<binding>` (made below).
+    # The catalogue's keys, in its order; each runs `action_<binding>` (made below). Priority:
+    # the app takes them as it reads them, before it hands the keys after them on, so a burst
+    # such as `d` and a revision reaches the prompt `d` opens (see Acting.open_action).
     BINDINGS = [
         *(
-            Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}", show=a.in_footer)
+            Binding(
+                a.key,
+                a.binding,
+                a.label,
+                id=f"dashboard.{a.binding}",
+                show=a.in_footer,
+                priority=True,
+            )
             for a in BY_PLACE
         ),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
@@ -285,9 +294,9 @@ def gates_verdict(gates: tuple[Check, ...]) -> Text:
     return out
 
 
-def _requester(name: str) -> Callable[[DashboardScreen], None]:
-    def action(screen: DashboardScreen) -> None:
-        screen.cutover.request_action(name)
+def _requester(name: str) -> Callable[[DashboardScreen], Awaitable[None]]:
+    async def action(screen: DashboardScreen) -> None:
+        await screen.cutover.open_action(name)
 
     action.__doc__ = f"The {name} key: the app checks, asks, plans and confirms."
     return action
