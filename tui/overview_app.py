@@ -174,6 +174,13 @@ class OverviewApp(App[OverviewRow | None]):
             text.append(f"  SANDBOX clock x{rate:g}, times in real time", style="bold yellow")
         if self.error:
             text.append(f"\nrefresh failed: {self.error}", style="bold red")
+        # A source that cannot be read, said once above its rows (they are dimmed).
+        stale = {r.source: r.stale for r in self.rows if r.stale}
+        for r in self.rows:
+            if not r.stale:
+                stale.pop(r.source, None)
+        for source, reason in stale.items():
+            text.append(f"\nSTALE {source}: {reason}", style="bold red")
         waiting = [
             r
             for r in self.rows

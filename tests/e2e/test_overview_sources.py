@@ -67,6 +67,8 @@ async def test_a_source_whose_endpoint_dies_goes_stale_alone_on_screen(
             await _until(pilot, west_stale, "the west rows stale on screen")
             assert all("EndpointConnectionError" in t for t in of("west").values()), of("west")
             assert not any("could not be read" in t for t in of("east").values())
+            banner = str(app.screen_overview.query_one("#overview-banner").render())
+            assert "STALE west: could not be read" in banner and "STALE east" not in banner
             # The east source still updates: a deployment started there shows on screen.
             prod = ("east", "web", "web-prod")
             assert of("east")[prod].startswith("quiet")
