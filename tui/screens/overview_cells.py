@@ -24,7 +24,8 @@ from cutover.backend.present.overview import style_words
 from cutover.tui.widgets.common import countdown, real
 
 # (column id, header, narrowest width): attention and group are always shown, then each in
-# this order while it fits; the last one that does not fit whole is cut when worth it.
+# this order while it fits; the last one that does not fit whole is cut when worth it. The
+# narrowest widths hold the usual texts, so a refresh rarely changes the layout.
 COLUMNS = (
     ("why", "attention", 19),
     ("group", "application/group", 0),
@@ -69,7 +70,15 @@ def short_ago(when: datetime | None, now: datetime) -> str:
 
 
 def short_why(row: OverviewRow, now: datetime) -> str:
-    """What the group needs, in a few words."""
+    """What the group needs, in a few words; an alarm in ALARM said beside a group in progress
+    or quiet (the alarms column is the first to give way on a narrow terminal)."""
+    words = _short_why(row, now)
+    if row.alarms and words in ("in progress", "quiet"):
+        words += ", ALARM"
+    return words
+
+
+def _short_why(row: OverviewRow, now: datetime) -> str:
     a, d = row.attention, row.deployment
     if a is None:
         return "stale" if row.stale else "-"
