@@ -501,8 +501,9 @@ class Attention:
 @dataclass(frozen=True)
 class OverviewRow:
     """One deployment group in the overview. `stale` says (in words, with AWS's code) why the
-    row is the last one read; `health`, `traffic` and `alarms` are read only for groups with an
-    active deployment (empty/None otherwise)."""
+    row is the last one read; `health` and `traffic` are read only for groups with an active
+    deployment (empty/None otherwise); `alarms` for every group (a quiet group's with the
+    inventory, on its slower cadence)."""
 
     source: str
     application: str
