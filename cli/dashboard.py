@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.command is None and not wants_target:
         return _dashboard_on_sandbox(args, log_path)
+    if args.command is None and not _names_a_group(args):
+        # Plain `cutover` at an endpoint or profile (a `cutover sandbox`'s export lines, say):
+        # no group named, so the home screen, the overview of what is there.
+        return run_overview(args, log_path)
     if not wants_target:
         # `cutover dashboard` alone: the sandbox a plain `cutover` runs, if one does.
         from cutover.cli import sandbox_record
@@ -58,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"cutover: {exc}", file=sys.stderr)
         return exc.code
     return _run_dashboard(target, args, log_path, sandbox=None)
+
+
+def _names_a_group(args: argparse.Namespace) -> bool:
+    return any(
+        getattr(args, f, None) for f in ("target", "application", "deployment_group", "deployment")
+    )
 
 
 def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
