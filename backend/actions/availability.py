@@ -269,3 +269,36 @@ def cleanup(snapshot: Snapshot) -> Check:
         "deletes the replacement fleet a stopped deployment left: "
         + ", ".join(f"{lo.resource} ({len(lo.instance_ids)} instance(s))" for lo in fleets),
     )
+
+
+def preview(snapshot: Snapshot) -> Check:
+    name, pv, dep = "preview", snapshot.preview, snapshot.deployment
+    if pv is None:
+        return Check(
+            name,
+            False,
+            "no preview target group is configured for this target (`preview:` in the config,"
+            " docs/config.md)",
+        )
+    if dep is None or not _blue_green(snapshot) or dep.status != "Ready":
+        return Check(
+            name,
+            False,
+            "a preview is for a blue/green deployment waiting for reroute approval"
+            + (f" ({dep.id} is {dep.status}, {dep.phase})" if dep is not None else ""),
+        )
+    if pv.problem is not None:
+        return Check(name, False, f"preview {pv.target_group}: {pv.problem}")
+    ids = [i for i in live_ids(snapshot.replacement) if i not in pv.registered]
+    if not ids:
+        return Check(
+            name, False, f"every replacement instance is already registered in {pv.target_group}"
+        )
+    at = f" behind test listener {pv.listener}" if pv.listener else ""
+    return Check(
+        name,
+        True,
+        f"RegisterTargets: {_plural(len(ids), 'replacement instance')} into"
+        f" {pv.target_group}{at}, health-checked by the load balancer; production traffic"
+        " is not touched",
+    )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cutover.backend.actions import availability, cleanup, deployment, repair, shift
+from cutover.backend.actions import availability, cleanup, deployment, preview, repair, shift
 from cutover.backend.actions.plan import Plan, Request
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings
@@ -197,6 +197,27 @@ CATALOGUE: tuple[Action, ...] = (
         check=availability.cleanup,
         place=8,
         # At 80 columns the footer holds no more keys: the unowned capacity panel names it.
+        in_footer=False,
+    ),
+    Action(
+        name="preview",
+        key="p",
+        binding="preview",
+        label="Preview",
+        title="Preview the replacement",
+        palette_help="RegisterTargets in the preview target group (a test listener)",
+        keys_help="blue/green at Ready: register the replacements in the preview target group"
+        " (its test listener); approve, stop and rollback take them out again; needs y",
+        cli_help="register the replacement instances in the target's preview target group (a"
+        " test listener of the load balancer) before approving the reroute",
+        confirm="y",
+        styles=frozenset({BLUE_GREEN}),
+        explain=frozenset(),
+        asks=(),
+        planner=preview.plan_preview,
+        check=availability.preview,
+        place=9,
+        # Named in the preview panel, which only a target with a preview shows.
         in_footer=False,
     ),
 )

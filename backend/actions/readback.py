@@ -193,6 +193,20 @@ def _cleanup(intent: Intent, current: Snapshot) -> tuple[str, str]:
     return UNKNOWN, f"{', '.join(sorted(left))} still there"
 
 
+def _preview(intent: Intent, current: Snapshot) -> tuple[str, str]:
+    pv = current.preview
+    if pv is None or pv.problem is not None:
+        why = pv.problem if pv is not None else "no preview is configured"
+        return UNKNOWN, f"the preview target group could not be read: {why}"
+    planned = set(intent.expect.get("instances", []))
+    now = planned & set(pv.registered)
+    if now == planned:
+        return DONE, f"{', '.join(sorted(planned))} registered in {pv.target_group}"
+    if not now:
+        return _unchanged(intent, f"none of them is registered in {pv.target_group}")
+    return UNKNOWN, f"{len(now)} of {len(planned)} registered in {pv.target_group}"
+
+
 _READERS = {
     "deploy": _created,
     "redeploy": _created,
@@ -204,4 +218,5 @@ _READERS = {
     "move": _move,
     "repair": _repair,
     "cleanup": _cleanup,
+    "preview": _preview,
 }

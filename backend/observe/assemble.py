@@ -281,6 +281,7 @@ def _snapshot(
         sources=source_health(health, roles),
         serving=tuple(r.serving) if r.serving is not None else None,
         last_good_revision=r.last_good_revision,
+        preview=r.preview,
     )
 
 
