@@ -206,8 +206,9 @@ CATALOGUE: tuple[Action, ...] = (
         label="Preview",
         title="Preview the replacement",
         palette_help="RegisterTargets in the preview target group (a test listener)",
-        keys_help="blue/green at Ready: register the replacements in the preview target group"
-        " (its test listener); approve, stop and rollback take them out again; needs y",
+        keys_help="preview (a target with `preview:` in its config): at Ready, register the"
+        " replacements in the preview target group behind its test listener; approve, stop and"
+        " rollback take them out again; needs y",
         cli_help="register the replacement instances in the target's preview target group (a"
         " test listener of the load balancer) before approving the reroute",
         confirm="y",
@@ -237,9 +238,12 @@ def style_of(snapshot: Snapshot | None) -> str:
 
 
 def applying(snapshot: Snapshot | None) -> tuple[Action, ...]:
-    """The actions that apply to the group's deployment style, in the dashboard's order."""
+    """The actions that apply to the group's deployment style (and the preview to a target
+    that has one), in the dashboard's order."""
     style = style_of(snapshot)
-    return tuple(a for a in BY_PLACE if style in a.styles)
+    # The preview exists only for a target whose config names a preview target group.
+    preview = snapshot is not None and snapshot.preview is not None
+    return tuple(a for a in BY_PLACE if style in a.styles and (a.name != "preview" or preview))
 
 
 def action(name: str) -> Action:
