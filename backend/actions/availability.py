@@ -259,16 +259,23 @@ def cleanup(snapshot: Snapshot) -> Check:
     if snapshot.unowned is None:
         return Check(name, False, snapshot.unowned_note or "unowned capacity not checked")
     fleets = [lo for lo in snapshot.unowned if lo.kind == "replacement-fleet"]
-    if not fleets:
+    previews = [lo for lo in snapshot.unowned if lo.kind == "preview-registration"]
+    if not fleets and not previews:
         flagged = len(snapshot.unowned)
         note = f" ({flagged} unowned serving instance(s) flagged, never removed)" if flagged else ""
         return Check(name, False, "no replacement fleet left behind" + note)
-    return Check(
-        name,
-        True,
-        "deletes the replacement fleet a stopped deployment left: "
-        + ", ".join(f"{lo.resource} ({len(lo.instance_ids)} instance(s))" for lo in fleets),
-    )
+    parts = []
+    if fleets:
+        parts.append(
+            "deletes the replacement fleet a stopped deployment left: "
+            + ", ".join(f"{lo.resource} ({len(lo.instance_ids)} instance(s))" for lo in fleets)
+        )
+    if previews:
+        parts.append(
+            "deregisters the preview registrations left: "
+            + ", ".join(f"{len(lo.instance_ids)} in {lo.resource}" for lo in previews)
+        )
+    return Check(name, True, "; ".join(parts))
 
 
 def preview(snapshot: Snapshot) -> Check:

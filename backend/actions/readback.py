@@ -183,8 +183,9 @@ def _repair(intent: Intent, current: Snapshot) -> tuple[str, str]:
 def _cleanup(intent: Intent, current: Snapshot) -> tuple[str, str]:
     if current.unowned is None:
         return UNKNOWN, f"unowned capacity could not be checked: {current.unowned_note}"
-    planned = set(intent.expect.get("groups", []))
-    now = {lo.resource for lo in current.unowned if lo.kind == "replacement-fleet"}
+    planned = set(intent.expect.get("groups", [])) | set(intent.expect.get("previews", []))
+    kinds = ("replacement-fleet", "preview-registration")
+    now = {lo.resource for lo in current.unowned if lo.kind in kinds}
     left = planned & now
     if not left:
         return DONE, "the left replacement fleet is gone"
