@@ -29,11 +29,12 @@ class PreviewPanel(TextStatic):
         if pv.listener:
             out.append("test listener ", style="dim")
             out.append(pv.listener, style="bold")
-        if pv.address:
-            out.append("  curl ", style="dim")
-            out.append(f"http://{pv.address}/", style="bold cyan")
         if pv.health_path:
             out.append(f"  health check {pv.health_path}", style="dim")
+        if pv.address:
+            # A line of its own: the address is what a person copies.
+            out.append("\ncurl " if out else "curl ", style="dim")
+            out.append(f"http://{pv.address}/", style="bold cyan")
         if pv.problem:
             out.append(("\n" if out else "") + pv.problem, style="yellow")
         env = snap.replacement
