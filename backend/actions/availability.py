@@ -287,6 +287,8 @@ def preview(snapshot: Snapshot) -> Check:
             "no preview target group is configured for this target (`preview:` in the config,"
             " docs/config.md)",
         )
+    if pv.problem is not None:  # a setup mistake says so first, whatever the deployment does
+        return Check(name, False, f"preview {pv.target_group}: {pv.problem}")
     if dep is None or not _blue_green(snapshot) or dep.status != "Ready":
         return Check(
             name,
@@ -294,8 +296,6 @@ def preview(snapshot: Snapshot) -> Check:
             "a preview is for a blue/green deployment waiting for reroute approval"
             + (f" ({dep.id} is {dep.status}, {dep.phase})" if dep is not None else ""),
         )
-    if pv.problem is not None:
-        return Check(name, False, f"preview {pv.target_group}: {pv.problem}")
     ids = [i for i in live_ids(snapshot.replacement) if i not in pv.registered]
     if not ids:
         return Check(

@@ -142,3 +142,31 @@ def test_preview_costs_one_read_ends_with_the_approval_and_stays_within_iam(
         "elasticloadbalancing:RegisterTargets",
         "elasticloadbalancing:DeregisterTargets",
     } <= set(calls)
+
+
+def test_a_preview_target_group_on_no_listener_is_said_to_prove_nothing(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    scenario = (
+        Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "preview.yaml"
+    ).read_text()
+    lonely = "  - name: web-lonely-tg\n    health_check: {path: /health}\n"
+    with_lonely = scenario.replace("\nload_balancers:", lonely + "\nload_balancers:", 1)
+    assert with_lonely != scenario
+    path = tmp_path / "lonely.yaml"
+    path.write_text(with_lonely)
+    sb = sandbox_factory(str(path), time_scale=100)
+    target = TargetConfig(
+        name="sandbox",
+        region="us-east-1",
+        endpoint_url=sb.endpoint_url,
+        application="web",
+        deployment_group="web-prod",
+        preview_target_group="web-lonely-tg",
+    )
+    session, _ = wired(sb, target)
+    snap = Observer(session, target).snapshot()
+    assert snap.preview is not None and snap.preview.listener is None
+    assert "web-lonely-tg is attached to no listener" in (snap.preview.problem or "")
+    assert "Target.NotInUse" in (snap.preview.problem or "")
+    assert "attached to no listener" in snap.action("preview").reason
