@@ -212,7 +212,7 @@ def _left_behind(s: Snapshot) -> list[str]:
     if s.original is not None and s.unowned:
         lines.append(
             f"Unowned capacity ({len(s.unowned)}; `cutover cleanup` removes a left replacement"
-            " fleet):"
+            " fleet and left preview registrations):"
         )
         lines += [f"  {lo.text()}" for lo in s.unowned]
     return lines
