@@ -301,7 +301,13 @@ class SourceReader:
     def _snapshot(self, key: tuple[str, str]) -> Snapshot:
         obs = self._observers.get(key)
         if obs is None:
-            target = replace(self.source.target, application=key[0], deployment_group=key[1])
+            # A source's preview target group belongs to its own group, not to every group.
+            target = replace(
+                self.source.target,
+                application=key[0],
+                deployment_group=key[1],
+                preview_target_group=None,
+            )
             obs = self._observers[key] = Observer(
                 self.session, target, batch_parallel=2, metrics=False
             )

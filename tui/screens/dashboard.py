@@ -24,6 +24,7 @@ from cutover.tui.widgets.header import DashboardHeader
 from cutover.tui.widgets.instance_table import InstanceTable, SharedIds
 from cutover.tui.widgets.leftovers import LeftoversPanel
 from cutover.tui.widgets.lifecycle import Lifecycle
+from cutover.tui.widgets.preview import PreviewPanel
 from cutover.tui.widgets.timeline import Timeline
 from cutover.tui.widgets.traffic import TrafficBar
 from rich.text import Text
@@ -80,6 +81,7 @@ class DashboardScreen(Screen[None]):
                 yield EnvironmentPanel("Replacement", id="replacement")
                 yield EnvironmentPanel("Fleet (in-place)", id="fleet")
             yield LeftoversPanel(id="leftovers")
+            yield PreviewPanel(id="preview")
             with Horizontal(id="bottom"):
                 yield GatesView(id="gates")
                 yield Timeline(id="timeline")
@@ -130,6 +132,8 @@ class DashboardScreen(Screen[None]):
             return None
         if entry.name == "cleanup" and not snap.unowned:
             return False  # its key is named only beside what it cleans up
+        if entry.name == "preview" and snap.preview is None:
+            return False  # only a target with a preview target group has the key
         return True if snap.action(entry.name).passed else None
 
     def show(
@@ -180,6 +184,9 @@ class DashboardScreen(Screen[None]):
         leftovers.display = in_place or unowned
         if in_place or unowned:
             leftovers.show(snap, blue_green=unowned)
+        preview = self.query_one(PreviewPanel)
+        preview.display = not in_place and snap is not None and snap.preview is not None
+        preview.show(snap)
         server_time = snap.server_time if snap else now
         if in_place and snap is not None:
             self.query_one("#fleet", EnvironmentPanel).show(snap.fleet, now, server_time)
