@@ -55,14 +55,7 @@ async def _unseen(live: Live) -> None:
     cd = live.client("codedeploy")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.snapshot is not None, what="the first snapshot")
-        dep_id = cd.create_deployment(
-            applicationName="web",
-            deploymentGroupName="web-prod",
-            revision={
-                "revisionType": "S3",
-                "s3Location": {"bucket": "web-revisions", "key": "web/v2.zip", "bundleType": "zip"},
-            },
-        )["deploymentId"]
+        dep_id = live.deploy()
         await wait_until(pilot, lambda: app.snapshot.action("stop").passed, what="stop allowed")
         _burst(app, ["s", "y"])
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
