@@ -49,7 +49,9 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
         )
     if snap.unowned is None:
         return replace(base, refused=snap.unowned_note or "unowned capacity was not checked")
-    fleets = [lo for lo in snap.unowned if lo.kind == "replacement-fleet"]
+    # While a deployment runs only preview registrations go (they serve no production
+    # traffic); a left fleet waits until no deployment of the group runs.
+    fleets = [] if running else [lo for lo in snap.unowned if lo.kind == "replacement-fleet"]
     flagged = [lo for lo in snap.unowned if lo.kind == "unowned-instance"]
     if previews and not fleets:
         base = replace(base, summary=f"Deregister the preview registrations left in {where}")
@@ -61,23 +63,7 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
                 " never removes an instance that serves traffic)"
             )
         return replace(base, refused=why)
-    calls: list[ApiCall] = []
-    changes: list[str] = []
-    for lo in previews:
-        calls.append(
-            ApiCall(
-                "elbv2",
-                "deregister_targets",
-                {
-                    "TargetGroupArn": lo.target_group_arn,
-                    "Targets": [{"Id": i} for i in lo.instance_ids],
-                },
-            )
-        )
-        changes.append(
-            f"{', '.join(lo.instance_ids)} deregistered from preview {lo.resource} (no"
-            " production traffic goes there)"
-        )
+    calls, changes = _preview_calls(previews)
     for lo in fleets:
         refused = _deregister(lo, snap, calls, changes)
         if refused:
@@ -113,6 +99,26 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
             "previews": [lo.resource for lo in previews],
         },
     )
+
+
+def _preview_calls(previews: list[Leftover]) -> tuple[list[ApiCall], list[str]]:
+    """Deregister each left preview registration (no production traffic goes there)."""
+    calls: list[ApiCall] = []
+    changes: list[str] = []
+    for lo in previews:
+        targets = [{"Id": i} for i in lo.instance_ids]
+        calls.append(
+            ApiCall(
+                "elbv2",
+                "deregister_targets",
+                {"TargetGroupArn": lo.target_group_arn, "Targets": targets},
+            )
+        )
+        changes.append(
+            f"{', '.join(lo.instance_ids)} deregistered from preview {lo.resource} (no"
+            " production traffic goes there)"
+        )
+    return calls, changes
 
 
 def _deregister(lo: Leftover, snap: Snapshot, calls: list[ApiCall], changes: list[str]) -> str:

@@ -4,6 +4,7 @@ load balancer without a healthy target or a deployment runs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from cutover.backend.actions.cleanup import plan_cleanup
@@ -70,3 +71,24 @@ def test_refused_when_the_left_fleet_is_the_only_healthy_one() -> None:
 def test_refused_while_a_deployment_runs() -> None:
     p = plan(snapshot(originals_healthy=True, active="d-2"))
     assert p.refused is not None and "d-2 is running" in p.refused
+
+
+def test_while_a_deployment_runs_only_preview_registrations_are_removed() -> None:
+    """A preview registration may be removed while a deployment runs (it serves no production
+    traffic); a left fleet never is, even when both are listed."""
+    preview_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-preview/2"
+    left = Leftover(
+        "preview-registration",
+        "web-preview-tg",
+        "i-r1 still registered in the preview target group",
+        target_group_arn=preview_arn,
+        deployment_id="d-2",
+        instance_ids=("i-r1",),
+    )
+    snap = snapshot(originals_healthy=True, active="d-2")
+    snap = replace(snap, unowned=(*(snap.unowned or ()), left))
+    p = plan(snap)
+    assert p.refused is None
+    assert [c.api_name for c in p.calls] == ["DeregisterTargets"]
+    assert p.calls[0].params["TargetGroupArn"] == preview_arn
+    assert "delete" not in " ".join(p.changes).lower()
