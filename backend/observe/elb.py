@@ -128,17 +128,11 @@ class LoadBalancerReads:
 
     def _describe_outside(self, key: str) -> TargetGroup | None:
         elb2 = self._calls.client("elbv2")
-        ask = {"TargetGroupArns": [key]} if key.startswith("arn:") else {"Names": [key]}
-        try:
-            found = elb2.describe_target_groups(**ask).get("TargetGroups", [])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
-                raise
-            found = []
-        if not found:
+        found = describe_target_group(elb2, key)
+        if found is None:
             return None
-        delay = _deregistration_delay(elb2, found[0]["TargetGroupArn"])
-        return _target_group(found[0], delay)
+        delay = _deregistration_delay(elb2, found["TargetGroupArn"])
+        return _target_group(found, delay)
 
     def tg_health(self, tg: TargetGroup, parts: Parts) -> list[dict] | None:
         elb2 = self._calls.client("elbv2")
@@ -305,3 +299,16 @@ def _forward_weights(rule: dict) -> list[tuple[str, int]]:
         if action.get("TargetGroupArn"):
             return [(action["TargetGroupArn"], 1)]
     return []
+
+
+def describe_target_group(elb2: Any, key: str) -> dict[str, Any] | None:
+    """The target group named by `key` (a name or an ARN) as DescribeTargetGroups gives it,
+    or None when it does not exist."""
+    ask = {"TargetGroupArns": [key]} if key.startswith("arn:") else {"Names": [key]}
+    try:
+        found = elb2.describe_target_groups(**ask).get("TargetGroups", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
+            raise
+        return None
+    return found[0] if found else None

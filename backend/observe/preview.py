@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from botocore.exceptions import ClientError
 from cutover.backend.model import Preview, TargetHealth
 from cutover.backend.observe.calls import Calls, Parts, pages
+from cutover.backend.observe.elb import describe_target_group
 
 # A preview not found (no such target group, on no listener) is looked for again after this
 # many real seconds, so a fix in the console shows without a restart and a mistake does not
@@ -76,17 +76,10 @@ class PreviewReads:
     def _describe(self) -> _Static:
         elb2 = self._calls.client("elbv2")
         key = self._key
-        ask = {"TargetGroupArns": [key]} if key.startswith("arn:") else {"Names": [key]}
         now = time.monotonic()
-        try:
-            found = elb2.describe_target_groups(**ask).get("TargetGroups", [])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
-                raise
-            found = []
-        if not found:
+        tg = describe_target_group(elb2, key)
+        if tg is None:
             return _Static(Preview(key, problem=f"target group {key} does not exist"), read_at=now)
-        tg = found[0]
         preview = Preview(
             tg["TargetGroupName"],
             arn=tg["TargetGroupArn"],
