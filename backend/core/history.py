@@ -1,0 +1,417 @@
+"""A deployment after the fact, from what CodeDeploy keeps and what the audit log holds: its
+phases with start and end, which instances served when (by their lifecycle events), the
+lifecycle failures, the actions taken from this machine, and which metric period CloudWatch
+still keeps for its window. Pure: the report's reader (`observe/history.py`) fills the inputs.
+
+CodeDeploy keeps no timestamp per phase: a deployment has createTime, startTime and
+completeTime, and each target its lifecycle events with start and end. The phases are read
+from those: provisioning until the first install event on a replacement, installing until the
+last ValidateService ends, the wait for the reroute until the first AllowTraffic-side event,
+rerouting until the last AfterBlockTraffic on an original, then the termination wait (or the
+end) until completeTime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cutover.backend.model import (
+    LB_OWN_5XX,
+    TARGET_5XX,
+    Deployment,
+    DeploymentSummary,
+    Instance,
+    Series,
+    Snapshot,
+)
+from cutover.common.lifecycle import ALLOW_EVENTS, BLOCK_EVENTS, INSTALL_EVENTS
+
+# CloudWatch keeps 1-minute data points for 15 days, 5-minute ones for 63 days and 1-hour ones
+# for 455 days; past 15 (63) days GetMetricData returns nothing unless the period is a
+# multiple of 300 (3600) seconds (docs/aws-behaviour.md, "A report's metrics").
+RETENTION = (
+    (timedelta(days=15), 60),
+    (timedelta(days=63), 300),
+    (timedelta(days=455), 3600),
+)
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    name: str
+    start: datetime
+    end: datetime | None  # None: still under way
+
+    def duration(self, now: datetime) -> timedelta:
+        return (self.end or now) - self.start
+
+
+def _starts(instances: Iterable[Instance], names: Sequence[str]) -> list[datetime]:
+    return [e.start for i in instances for e in i.events if e.name in names and e.start]
+
+
+def _ends(instances: Iterable[Instance], names: Sequence[str]) -> list[datetime]:
+    return [e.end for i in instances for e in i.events if e.name in names and e.end]
+
+
+def _traffic_done(instances: Sequence[Instance], name: str) -> bool:
+    """Every instance that has `name` among its events finished it."""
+    found = [e for i in instances for e in i.events if e.name == name]
+    return bool(found) and all(e.end is not None and e.status != "InProgress" for e in found)
+
+
+def phases(
+    d: Deployment,
+    *,
+    original: Sequence[Instance] = (),
+    replacement: Sequence[Instance] = (),
+    fleet: Sequence[Instance] = (),
+) -> list[PhaseSpan]:
+    """The deployment's phases, oldest first; the last one open (end None) while it runs."""
+    start = d.create_time or d.start_time
+    if start is None:
+        return []
+    everyone = (*original, *replacement, *fleet)
+    marks: list[tuple[str, datetime | None]] = [("provisioning", start)]
+    if d.rollback_of and d.style == "BLUE_GREEN":
+        # CodeDeploy's rollback: the originals allowed back in, the replacement blocked.
+        traffic = ALLOW_EVENTS + BLOCK_EVENTS
+        ends = _ends(everyone, traffic)
+        marks = [("starting the rollback", start)]
+        marks.append(
+            ("rerouting back to the originals", min(_starts(everyone, traffic), default=None))
+        )
+        if not d.complete_time or ends:
+            marks.append(
+                ("removing the replacement", max(ends) if _all_done(everyone, traffic) else None)
+            )
+    elif d.style == "BLUE_GREEN":
+        install = min(_starts(replacement, INSTALL_EVENTS), default=None)
+        allow = min(
+            _starts(replacement, ALLOW_EVENTS) + _starts(original, BLOCK_EVENTS), default=None
+        )
+        ready = max(_ends(replacement, ("ValidateService",)), default=None)
+        marks.append(("installing on the replacement", install))
+        if allow is not None or d.status == "Ready":
+            marks.append(("ready, waiting for the reroute", ready))
+        marks.append(("rerouting", allow))
+        if _traffic_done(original, "AfterBlockTraffic"):
+            kept = d.termination_action == "KEEP_ALIVE"
+            marks.append(
+                (
+                    "finishing (originals kept)" if kept else "termination wait and termination",
+                    max(_ends(original, ("AfterBlockTraffic",))),
+                )
+            )
+    else:
+        first = min(_starts(everyone, INSTALL_EVENTS + ALLOW_EVENTS + BLOCK_EVENTS), default=None)
+        marks.append(("installing", first))
+    spans: list[PhaseSpan] = []
+    for name, at in marks:
+        if at is None or (spans and at < spans[-1].start):
+            continue
+        if spans:
+            spans[-1] = PhaseSpan(spans[-1].name, spans[-1].start, at)
+        spans.append(PhaseSpan(name, at, None))
+    if spans and d.complete_time is not None:
+        last = spans[-1]
+        spans[-1] = PhaseSpan(last.name, last.start, max(d.complete_time, last.start))
+    # A phase of no length (a ready wait CodeDeploy did not hold) says nothing.
+    return [s for s in spans if s.end is None or s.end > s.start]
+
+
+def _all_done(instances: Sequence[Instance], names: Sequence[str]) -> bool:
+    found = [e for i in instances for e in i.events if e.name in names]
+    return bool(found) and all(e.status in ("Succeeded", "Failed", "Skipped") for e in found)
+
+
+def reroute(spans: Sequence[PhaseSpan]) -> tuple[datetime | None, datetime | None]:
+    """(when the reroute started, when it finished): the rerouting phase's span, or Nones."""
+    for s in spans:
+        if s.name == "rerouting":
+            return s.start, s.end
+    return None, None
+
+
+@dataclass(frozen=True)
+class History:
+    snapshot: Snapshot  # the deployment as the Observer reads it now
+    rollback: DeploymentSummary | None  # the deployment that rolled it back
+    phases: tuple[PhaseSpan, ...]
+    start: datetime  # the metric window
+    end: datetime
+    period: int | None  # seconds; None: CloudWatch keeps nothing that old
+    series: tuple[Series, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def reroute(self) -> tuple[datetime | None, datetime | None]:
+        return reroute(self.phases)
+
+    @property
+    def before_reroute(self) -> list[Series]:
+        """The series from the window's start until the reroute began (the originals served
+        everything); empty points when there was no reroute."""
+        began, _ = self.reroute
+        return clip(self.series, self.start, began or self.start)
+
+    @property
+    def after_reroute(self) -> list[Series]:
+        """The series from the minute the reroute finished on; empty points before that."""
+        _, ended = self.reroute
+        return clip(self.series, ended or self.end, self.end if ended else self.start)
+
+
+# ----- who served when, by the lifecycle events ------------------------------------------------
+
+
+def _serving_changes(
+    inst: Instance, serving_first: bool
+) -> tuple[bool, list[tuple[datetime, int]]]:
+    """Whether an instance served before its traffic events, and when that changed: it
+    serves from its AllowTraffic's end (CodeDeploy waits for it to be healthy) and stops at
+    its BlockTraffic's start (deregistered: no new requests)."""
+    allow = next((e for e in inst.events if e.name == "AllowTraffic" and e.start), None)
+    block = next((e for e in inst.events if e.name == "BlockTraffic" and e.start), None)
+    if block is not None and (allow is None or (allow.start and block.start < allow.start)):
+        first = True
+    elif allow is not None:
+        first = False
+    else:
+        first = serving_first
+    changes: list[tuple[datetime, int]] = []
+    if block is not None and block.start is not None:
+        changes.append((block.start, -1))
+    if allow is not None and allow.end is not None and allow.status == "Succeeded":
+        changes.append((allow.end, +1))
+    return first, changes
+
+
+def serving(
+    instances: Sequence[Instance], start: datetime, *, serving_first: bool
+) -> list[tuple[datetime, int]]:
+    """How many of these instances were in their load balancer over time, as steps
+    [(from, count)] from `start`, by their lifecycle events (not their health checks)."""
+    count = 0
+    changes: list[tuple[datetime, int]] = []
+    for inst in instances:
+        first, moves = _serving_changes(inst, serving_first)
+        count += int(first)
+        changes += moves
+    steps = [(start, count)]
+    for at, delta in sorted(changes):
+        count = max(0, count + delta)
+        if at <= start:
+            steps[0] = (start, count)
+        else:
+            steps.append((at, count))
+    return steps
+
+
+# ----- failures and actions --------------------------------------------------------------------
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Failure:
+    instance_id: str
+    role: str
+    event: str
+    status: str
+    error_code: str | None
+    script_name: str | None
+    message: str | None
+    log_tail: str | None
+    start: datetime | None
+    end: datetime | None
+
+
+def failures(envs: Iterable[tuple[str, Sequence[Instance]]]) -> list[Failure]:
+    """Every lifecycle event that failed, with CodeDeploy's diagnostics, oldest first."""
+    out = []
+    for role, instances in envs:
+        for inst in instances:
+            for e in inst.events:
+                if e.status != "Failed":
+                    continue
+                out.append(
+                    Failure(
+                        inst.id,
+                        role,
+                        e.name,
+                        e.status,
+                        e.error_code,
+                        e.script_name or None,
+                        e.message,
+                        e.log_tail or None,
+                        e.start,
+                        e.end,
+                    )
+                )
+    return sorted(out, key=lambda f: (f.start or _LAST, f.instance_id))
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action taken from this machine, its intent and outcome records joined."""
+
+    action: str
+    outcome: str
+    time: str  # the server's time of its first record (ISO 8601)
+    caller: str | None
+    deployment_id: str | None
+    plan: tuple[str, ...]
+    gates: tuple[dict[str, Any], ...]
+    override: bool
+    message: str | None
+    error_code: str | None
+    request_id: str | None
+    resolved_by: str | None
+
+
+def actions(
+    records: Iterable[dict[str, Any]],
+    deployment_ids: Sequence[str],
+    *,
+    application: str | None,
+    deployment_group: str | None,
+    region: str | None,
+    endpoint: str | None,
+) -> list[Action]:
+    """The audit log's actions on these deployments of this group (the deploy that created
+    one included), at this endpoint and region, oldest first. An intent with no outcome
+    reads `no outcome recorded`."""
+    wanted = set(deployment_ids)
+    mine = [
+        r
+        for r in records
+        if r.get("application") == application
+        and r.get("deployment_group") == deployment_group
+        and r.get("region") in (None, region)
+        and _same_endpoint(r.get("endpoint"), endpoint)
+    ]
+    attempts = {r["attempt"] for r in mine if r.get("attempt") and r.get("deployment_id") in wanted}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for n, r in enumerate(mine):
+        if r.get("attempt") in attempts:
+            groups.setdefault(r["attempt"], []).append(r)
+        elif r.get("deployment_id") in wanted:
+            groups[f"#{n}"] = [r]
+    return sorted((_joined(rs) for rs in groups.values()), key=lambda a: a.time)
+
+
+def _joined(records: list[dict[str, Any]]) -> Action:
+    intent = next((r for r in records if r.get("outcome") == "intent"), None)
+    ends = [r for r in records if r.get("outcome") != "intent"]
+    last = ends[-1] if ends else None
+    first = intent or records[0]
+    told = last or first
+    return Action(
+        action=str(first.get("action")),
+        outcome=str(last.get("outcome")) if last else "no outcome recorded",
+        time=str(first.get("server_time") or ""),
+        caller=first.get("caller"),
+        deployment_id=next(
+            (r.get("deployment_id") for r in records if r.get("deployment_id")), None
+        ),
+        plan=tuple(first.get("plan") or ()),
+        gates=tuple(first.get("gates") or ()),
+        override=any(r.get("override") for r in records),
+        message=told.get("message") if last else None,
+        error_code=told.get("error_code") if last else None,
+        request_id=told.get("request_id") if last else None,
+        resolved_by=told.get("resolved_by") if last else None,
+    )
+
+
+def _same_endpoint(recorded: str | None, custom: str | None) -> bool:
+    # Without a custom endpoint the audit records AWS's regional one; with one, that one.
+    if custom:
+        return recorded == custom
+    return not recorded or ".amazonaws.com" in recorded
+
+
+# ----- metrics ---------------------------------------------------------------------------------
+
+
+def metric_period(start: datetime, now: datetime) -> int | None:
+    """The shortest period CloudWatch still keeps for data from `start` on (60, 300 or 3600
+    seconds), or None when it keeps none any more."""
+    age = now - start
+    for kept, period in RETENTION:
+        if age < kept:
+            return period
+    return None
+
+
+def kind(s: Series) -> str | None:
+    """What a series measures, for the chart and the tables: requests, target-5xx, lb-5xx,
+    p95, p99, healthy, unhealthy."""
+    if s.name in ("RequestCount", "NewFlowCount"):
+        return "requests"
+    if s.name in TARGET_5XX:
+        return "target-5xx"
+    if s.name in LB_OWN_5XX:
+        return "lb-5xx"
+    if s.name in ("TargetResponseTime", "Latency") and s.statistic in ("p95", "p99"):
+        return s.statistic
+    if s.name == "HealthyHostCount":
+        return "healthy"
+    if s.name == "UnHealthyHostCount":
+        return "unhealthy"
+    return None
+
+
+def clip(series: Sequence[Series], start: datetime | None, end: datetime | None) -> list[Series]:
+    """The series with only the data points from `start` (inclusive) to `end` (exclusive)."""
+    return [
+        replace(
+            s,
+            points=tuple(
+                (t, v)
+                for t, v in s.points
+                if (start is None or t >= start) and (end is None or t < end)
+            ),
+        )
+        for s in series
+    ]
+
+
+@dataclass(frozen=True)
+class PhaseFigures:
+    phase: str
+    requests: float | None
+    target_5xx: float | None
+    lb_5xx: float | None
+    worst_p95: float | None  # seconds
+
+
+def phase_figures(
+    series: Sequence[Series], spans: Sequence[PhaseSpan], now: datetime
+) -> list[PhaseFigures]:
+    """Per phase: requests, 5xx (targets', the load balancers' own) and the worst p95, from
+    the minutes that started in it."""
+    out = []
+    for span in spans:
+        inside = clip(series, span.start.replace(second=0, microsecond=0), span.end or now)
+
+        def total(k: str, inside: list[Series] = inside) -> float | None:
+            values = [v for s in inside if kind(s) == k for _, v in s.points]
+            return sum(values) if values else None
+
+        p95 = [v for s in inside if kind(s) == "p95" for _, v in s.points]
+        out.append(
+            PhaseFigures(
+                span.name,
+                total("requests"),
+                total("target-5xx"),
+                total("lb-5xx"),
+                max(p95) if p95 else None,
+            )
+        )
+    return out
