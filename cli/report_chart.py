@@ -25,6 +25,10 @@ from matplotlib.figure import Figure
 
 # The same bytes for the same record: no date in the file, fixed element ids.
 matplotlib.rcParams["svg.hashsalt"] = "cutover-report"
+# Text stays text: a smaller file whose words can be searched and copied.
+matplotlib.rcParams["svg.fonttype"] = "none"
+# Past this many points a marker per minute is clutter (a two-day termination wait).
+MARKERS_UP_TO = 120
 
 ORIGINAL, REPLACEMENT = "#1f77b4", "#2ca02c"
 PHASE_SHADES = ("#f2f2f2", "#e0e8f5")
@@ -149,9 +153,8 @@ def _split(ax: Axes, h: History) -> None:
 
 
 def _estimated_split(h: History) -> tuple[list[float], list[float]]:
-    s = h.snapshot
-    orig = serving(s.original.instances if s.original else (), h.start, serving_first=True)
-    repl = serving(s.replacement.instances if s.replacement else (), h.start, serving_first=False)
+    orig = serving(h.instances("original"), h.start, serving_first=True)
+    repl = serving(h.instances("replacement"), h.start, serving_first=False)
     times = sorted({t for t, _ in orig} | {t for t, _ in repl} | {h.end})
     x, share = [], []
     for t in times:
@@ -174,15 +177,15 @@ def _instances(ax: Axes, h: History) -> None:
         "Instances in service (lifecycle events) and healthy (CloudWatch)", fontsize=10, loc="left"
     )
     ax.set_ylabel("instances")
-    s = h.snapshot
-    for role, env, color, first in (
-        ("original", s.original, ORIGINAL, True),
-        ("replacement", s.replacement, REPLACEMENT, False),
-        ("fleet", s.fleet, ORIGINAL, True),
+    for role, color, first in (
+        ("original", ORIGINAL, True),
+        ("replacement", REPLACEMENT, False),
+        ("fleet", ORIGINAL, True),
     ):
-        if env is None or not env.instances:
+        instances = h.instances(role)
+        if not instances:
             continue
-        steps = serving(env.instances, h.start, serving_first=first)
+        steps = serving(instances, h.start, serving_first=first)
         x = [_num(t) for t, _ in steps] + [_num(h.end)]
         y = [c for _, c in steps] + [steps[-1][1]]
         ax.step(x, y, where="post", color=color, lw=2, label=f"{role} in service")
@@ -201,6 +204,8 @@ def _instances(ax: Axes, h: History) -> None:
 def _line(ax: Axes, s: Series, label: str, scale: float = 1.0, **style: object) -> None:
     if not s.points:
         return
+    if len(s.points) > MARKERS_UP_TO:
+        style.pop("marker", None)
     ax.plot(
         [_num(t) for t, _ in s.points],
         [v * scale for _, v in s.points],

@@ -99,10 +99,15 @@ def phases(
             marks.append(("ready, waiting for the reroute", ready))
         marks.append(("rerouting", allow))
         if _traffic_done(original, "AfterBlockTraffic"):
-            kept = d.termination_action == "KEEP_ALIVE"
+            if d.termination_action == "KEEP_ALIVE":
+                last = "finishing (originals kept)"
+            elif d.status == "Succeeded":
+                last = "termination wait and termination"
+            else:
+                last = "termination wait"
             marks.append(
                 (
-                    "finishing (originals kept)" if kept else "termination wait and termination",
+                    last,
                     max(_ends(original, ("AfterBlockTraffic",))),
                 )
             )
@@ -146,6 +151,39 @@ class History:
     period: int | None  # seconds; None: CloudWatch keeps nothing that old
     series: tuple[Series, ...]
     notes: tuple[str, ...]
+    # The rollback deployment as the Observer reads it: its traffic events move the same
+    # instances back (the originals allowed in again, the replacement blocked).
+    rolled_back: Snapshot | None = None
+
+    def environments(self) -> list[tuple[str, Sequence[Instance]]]:
+        """(label, instances) of this deployment's environments, then the rollback's."""
+        out = []
+        for snap, suffix in ((self.snapshot, ""), (self.rolled_back, "rollback")):
+            if snap is None:
+                continue
+            for role, env in (
+                ("original", snap.original),
+                ("replacement", snap.replacement),
+                ("fleet", snap.fleet),
+            ):
+                if env is not None and env.instances:
+                    dep = snap.deployment.id if snap.deployment else ""
+                    out.append((f"{role} ({suffix} {dep})" if suffix else role, env.instances))
+        return out
+
+    def instances(self, role: str) -> list[Instance]:
+        """One environment's instances, each with the rollback's lifecycle events after its
+        own, so who served when follows the traffic back."""
+        env = getattr(self.snapshot, role)
+        later = {}
+        if self.rolled_back is not None:
+            for other in (self.rolled_back.original, self.rolled_back.replacement):
+                for inst in other.instances if other else ():
+                    later[inst.id] = inst.events
+        return [
+            replace(i, events=i.events + later.get(i.id, ()))
+            for i in (env.instances if env else ())
+        ]
 
     @property
     def reroute(self) -> tuple[datetime | None, datetime | None]:
@@ -158,6 +196,21 @@ class History:
         began, _ = self.reroute
         return clip(self.series, self.start, began or self.start)
 
+    def per_minute(self, what: str) -> dict[datetime, float]:
+        """One figure per minute (UTC, whole minutes) across the sources, for `kind` `what`:
+        counts add up; percentiles do not, so the worst source's is kept."""
+        out: dict[datetime, float] = {}
+        for s in self.series:
+            if kind(s) != what:
+                continue
+            for t, v in s.points:
+                minute = t.astimezone(UTC).replace(second=0, microsecond=0)
+                if what in ("p95", "p99"):
+                    out[minute] = max(out.get(minute, v), v)
+                else:
+                    out[minute] = out.get(minute, 0.0) + v
+        return out
+
     @property
     def after_reroute(self) -> list[Series]:
         """The series from the minute the reroute finished on; empty points before that."""
@@ -168,26 +221,31 @@ class History:
 # ----- who served when, by the lifecycle events ------------------------------------------------
 
 
-def _serving_changes(
-    inst: Instance, serving_first: bool
-) -> tuple[bool, list[tuple[datetime, int]]]:
-    """Whether an instance served before its traffic events, and when that changed: it
-    serves from its AllowTraffic's end (CodeDeploy waits for it to be healthy) and stops at
-    its BlockTraffic's start (deregistered: no new requests)."""
-    allow = next((e for e in inst.events if e.name == "AllowTraffic" and e.start), None)
-    block = next((e for e in inst.events if e.name == "BlockTraffic" and e.start), None)
-    if block is not None and (allow is None or (allow.start and block.start < allow.start)):
-        first = True
-    elif allow is not None:
-        first = False
-    else:
-        first = serving_first
-    changes: list[tuple[datetime, int]] = []
-    if block is not None and block.start is not None:
-        changes.append((block.start, -1))
-    if allow is not None and allow.end is not None and allow.status == "Succeeded":
-        changes.append((allow.end, +1))
-    return first, changes
+def _transitions(inst: Instance) -> list[tuple[datetime, bool]]:
+    """When an instance went into its load balancer (True: at its AllowTraffic's end, once
+    CodeDeploy saw it healthy) and out of it (False: at its BlockTraffic's start, when it
+    stops getting new requests), oldest first."""
+    out = []
+    for e in inst.events:
+        if e.name == "BlockTraffic" and e.start is not None:
+            out.append((e.start, False))
+        elif e.name == "AllowTraffic" and e.end is not None and e.status == "Succeeded":
+            out.append((e.end, True))
+    return sorted(out)
+
+
+def _first_state(inst: Instance, serving_first: bool) -> bool:
+    """Whether it served before its first traffic event: a block first means it did, an
+    allow first that it did not; with neither, `serving_first`."""
+    first = min(
+        (
+            (e.start, e.name)
+            for e in inst.events
+            if e.name in ("AllowTraffic", "BlockTraffic") and e.start is not None
+        ),
+        default=None,
+    )
+    return serving_first if first is None else first[1] == "BlockTraffic"
 
 
 def serving(
@@ -195,20 +253,16 @@ def serving(
 ) -> list[tuple[datetime, int]]:
     """How many of these instances were in their load balancer over time, as steps
     [(from, count)] from `start`, by their lifecycle events (not their health checks)."""
-    count = 0
-    changes: list[tuple[datetime, int]] = []
-    for inst in instances:
-        first, moves = _serving_changes(inst, serving_first)
-        count += int(first)
-        changes += moves
-    steps = [(start, count)]
-    for at, delta in sorted(changes):
-        count = max(0, count + delta)
-        if at <= start:
-            steps[0] = (start, count)
-        else:
-            steps.append((at, count))
-    return steps
+    states = {i.id: _first_state(i, serving_first) for i in instances}
+    moves = sorted((t, i.id, state) for i in instances for t, state in _transitions(i))
+    steps: list[tuple[datetime, int]] = []
+    for t, iid, state in moves:
+        if t > start and not steps:
+            steps.append((start, sum(states.values())))
+        states[iid] = state
+        if t > start:
+            steps.append((t, sum(states.values())))
+    return steps or [(start, sum(states.values()))]
 
 
 # ----- failures and actions --------------------------------------------------------------------

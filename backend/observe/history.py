@@ -33,9 +33,13 @@ LEAD = timedelta(minutes=10)
 TAIL = timedelta(minutes=5)
 
 
-def read_history(observer: Observer, deployment_id: str | None) -> past.History:
+def read_history(
+    observer: Observer, deployment_id: str | None, *, lead: timedelta = LEAD
+) -> past.History:
     """The deployment `deployment_id` (else the one `cutover status` would show) after the
-    fact. Raises ObserveError (plain words, AWS code) when it cannot be read."""
+    fact, its metrics from `lead` before it was created (a bake baseline of N minutes before
+    the reroute needs `lead` >= N). Raises ObserveError (plain words, AWS code) when it cannot
+    be read."""
     snap = observer.snapshot(deployment_id=deployment_id)
     d = snap.deployment
     if d is None:
@@ -54,6 +58,12 @@ def read_history(observer: Observer, deployment_id: str | None) -> past.History:
             lambda: summary(cd.get_deployment(deploymentId=d.rolled_back_by)["deploymentInfo"]),
             None,
         )
+    rolled_back = None
+    if rollback is not None:
+        try:
+            rolled_back = observer.snapshot(deployment_id=rollback.id)
+        except ObserveError as exc:
+            parts.notes.append(f"the rollback {rollback.id}'s instances could not be read: {exc}")
     envs = {
         "original": snap.original.instances if snap.original else (),
         "replacement": snap.replacement.instances if snap.replacement else (),
@@ -67,7 +77,7 @@ def read_history(observer: Observer, deployment_id: str | None) -> past.History:
     now = snap.server_time
     first = d.create_time or d.start_time or now
     last = max([t for t in (d.complete_time, rollback and rollback.complete_time) if t] or [now])
-    start = (first - LEAD).replace(second=0, microsecond=0)
+    start = (first - lead).replace(second=0, microsecond=0)
     end = min(now, last + TAIL) if d.complete_time else now
     period = past.metric_period(start, now)
     series: list[Series] = []
@@ -86,7 +96,15 @@ def read_history(observer: Observer, deployment_id: str | None) -> past.History:
         )
         series = read_series(calls, tgs, clbs, start, end, period, parts)
     return past.History(
-        snap, rollback, tuple(spans), start, end, period, tuple(series), tuple(parts.notes)
+        snap,
+        rollback,
+        tuple(spans),
+        start,
+        end,
+        period,
+        tuple(series),
+        tuple(parts.notes),
+        rolled_back=rolled_back,
     )
 
 
@@ -178,6 +196,11 @@ def read_series(
                     points.setdefault(r["Id"], []).extend(
                         zip(r.get("Timestamps", []), r.get("Values", []), strict=False)
                     )
-        return [replace(s, points=tuple(sorted(points.get(q["Id"], [])))) for q, s in queries]
+        # A minute still under way when read is partial: its count would read as a drop.
+        whole = end - timedelta(seconds=period)
+        return [
+            replace(s, points=tuple(sorted(p for p in points.get(q["Id"], []) if p[0] <= whole)))
+            for q, s in queries
+        ]
 
     return calls.part(parts, "metrics", "the CloudWatch metrics of the deployment", read, [])

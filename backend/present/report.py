@@ -56,16 +56,7 @@ def render_report(history: History, actions: Sequence[Action], chart: str | None
 
 
 def _envs(h: History) -> list[tuple[str, Sequence[Instance]]]:
-    s = h.snapshot
-    return [
-        (role, env.instances)
-        for role, env in (
-            ("original", s.original),
-            ("replacement", s.replacement),
-            ("fleet", s.fleet),
-        )
-        if env is not None
-    ]
+    return h.environments()
 
 
 def _header(h: History) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cutover.backend.core.history import History, actions, metric_period, phases, serving
@@ -244,7 +245,40 @@ def test_an_unfinished_deployment_says_so_at_the_top() -> None:
     h = history_of(cutover_snapshot(running=True))
     md = render_report(h, [], "x.svg")
     assert md.splitlines()[2].startswith("> **In progress** (InProgress, termination-wait)")
-    assert "| termination wait and termination | 2026-03-02 14:26:00Z | under way | 4m 00s |" in md
+    assert "| termination wait | 2026-03-02 14:26:00Z | under way | 4m 00s |" in md
+
+
+def test_a_rollback_moves_the_traffic_back_in_the_record() -> None:
+    """After the reroute CodeDeploy rolls back (a new deployment): its AllowTraffic on the
+    originals and BlockTraffic on the replacements follow the same instances back."""
+    snap = cutover_snapshot()
+    back = Snapshot(
+        target="prod",
+        server_time=at(60),
+        application="web",
+        deployment_group="web-prod",
+        deployment=replace(snap.deployment, id="d-ROLLBACK1", rollback_of="d-TEST12345"),  # type: ignore[arg-type]
+        original=Environment(
+            "original",
+            tuple(Instance(f"i-orig{n}", events=events(ALLOW_EVENTS, 41)) for n in range(2)),
+        ),
+        replacement=Environment(
+            "replacement",
+            tuple(Instance(f"i-repl{n}", events=events(BLOCK_EVENTS, 44)) for n in range(2)),
+        ),
+    )
+    h = replace(history_of(snap), rolled_back=back)
+    originals = serving(h.instances("original"), at(-10), serving_first=True)
+    replacements = serving(h.instances("replacement"), at(-10), serving_first=False)
+    assert originals[0] == (at(-10), 2) and originals[-1] == (at(43), 2)
+    assert replacements[-1] == (at(45), 0)
+    labels = [label for label, _ in h.environments()]
+    assert labels == [
+        "original",
+        "replacement",
+        "original (rollback d-ROLLBACK1)",
+        "replacement (rollback d-ROLLBACK1)",
+    ]
 
 
 def test_cloudwatch_keeps_minutes_for_15_days_then_coarser() -> None:
