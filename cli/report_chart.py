@@ -50,6 +50,9 @@ def draw(history: History, path: Path) -> None:
         ax.set_xlim(_num(history.start), _num(history.end))
     sandbox = " (the sandbox's clock)" if history.snapshot.sandbox_rate is not None else ""
     axes[-1].set_xlabel(f"time, UTC{sandbox}")
+    ticks = mdates.AutoDateLocator(tz=UTC, minticks=5, maxticks=12)
+    ticks.intervald[mdates.MINUTELY] = [1, 2, 5, 10, 15, 30]  # round minutes
+    axes[-1].xaxis.set_major_locator(ticks)
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
     if history.phases:
         fig.supxlabel(_phase_key(history), fontsize=8, x=0.01, ha="left")

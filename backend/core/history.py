@@ -13,6 +13,7 @@ end) until completeTime.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -141,6 +142,12 @@ def reroute(spans: Sequence[PhaseSpan]) -> tuple[datetime | None, datetime | Non
     return None, None
 
 
+def _targets(instances: Sequence[Instance]) -> list[Instance]:
+    """The deployment's own targets: read later, an environment also holds the instances its
+    Auto Scaling group has now, which a later deployment may have put there."""
+    return [i for i in instances if i.label or i.lifecycle_status or i.events]
+
+
 @dataclass(frozen=True)
 class History:
     snapshot: Snapshot  # the deployment as the Observer reads it now
@@ -166,9 +173,10 @@ class History:
                 ("replacement", snap.replacement),
                 ("fleet", snap.fleet),
             ):
-                if env is not None and env.instances:
+                targets = _targets(env.instances if env else ())
+                if targets:
                     dep = snap.deployment.id if snap.deployment else ""
-                    out.append((f"{role} ({suffix} {dep})" if suffix else role, env.instances))
+                    out.append((f"{role} ({suffix} {dep})" if suffix else role, targets))
         return out
 
     def instances(self, role: str) -> list[Instance]:
@@ -182,7 +190,7 @@ class History:
                     later[inst.id] = inst.events
         return [
             replace(i, events=i.events + later.get(i.id, ()))
-            for i in (env.instances if env else ())
+            for i in _targets(env.instances if env else ())
         ]
 
     @property
@@ -443,16 +451,22 @@ class PhaseFigures:
     target_5xx: float | None
     lb_5xx: float | None
     worst_p95: float | None  # seconds
+    minutes: int  # the minutes that began in the phase (0: a phase shorter than a minute)
 
 
 def phase_figures(
     series: Sequence[Series], spans: Sequence[PhaseSpan], now: datetime
 ) -> list[PhaseFigures]:
     """Per phase: requests, 5xx (targets', the load balancers' own) and the worst p95, from
-    the minutes that started in it."""
+    the minutes that began in it (so no minute counts twice)."""
     out = []
     for span in spans:
-        inside = clip(series, span.start.replace(second=0, microsecond=0), span.end or now)
+        inside = clip(series, span.start, span.end or now)
+        end = span.end or now
+        first = span.start.replace(second=0, microsecond=0)
+        if first < span.start:
+            first += timedelta(minutes=1)
+        minutes = math.ceil((end - first).total_seconds() / 60) if first < end else 0
 
         def total(k: str, inside: list[Series] = inside) -> float | None:
             values = [v for s in inside if kind(s) == k for _, v in s.points]
@@ -466,6 +480,7 @@ def phase_figures(
                 total("target-5xx"),
                 total("lb-5xx"),
                 max(p95) if p95 else None,
+                minutes,
             )
         )
     return out

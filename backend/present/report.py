@@ -157,16 +157,19 @@ def _phases(h: History) -> list[str]:
         f = figures.get(p.name)
         end = when(p.end) if p.end else "under way"
         cells = [p.name, when(p.start), end, span(p.duration(now))]
-        cells += [_count(f.requests if f else None), _count(f.target_5xx if f else None)]
-        cells += [_count(f.lb_5xx if f else None), _ms(f.worst_p95 if f else None)]
+        if f is None or f.minutes == 0:
+            cells += ["(under a minute)", "", "", ""]
+        else:
+            cells += [_count(f.requests), _count(f.target_5xx), _count(f.lb_5xx)]
+            cells.append(_ms(f.worst_p95))
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     if not h.phases:
         out.append("| (no phase: CodeDeploy gave no times) | | | | | | | |")
     out += [
         "",
         "Phases are read from CodeDeploy's timestamps and the instances' lifecycle events;"
-        ' the figures count the CloudWatch minutes that began in each phase ("-": no data'
-        " point, which for a count means none).",
+        " the figures count the CloudWatch minutes that began in each phase, so no minute"
+        ' counts twice ("-": no data point, which for a count means none).',
         "",
     ]
     return out

@@ -267,7 +267,10 @@ def test_a_rollback_moves_the_traffic_back_in_the_record() -> None:
             tuple(Instance(f"i-repl{n}", events=events(BLOCK_EVENTS, 44)) for n in range(2)),
         ),
     )
-    h = replace(history_of(snap), rolled_back=back)
+    # Read later, the original environment also holds what its Auto Scaling group has now
+    # (a later deployment's instances): not this deployment's targets.
+    later = Environment("original", (*snap.original.instances, Instance("i-later0")))  # type: ignore[union-attr]
+    h = replace(history_of(replace(snap, original=later)), rolled_back=back)
     originals = serving(h.instances("original"), at(-10), serving_first=True)
     replacements = serving(h.instances("replacement"), at(-10), serving_first=False)
     assert originals[0] == (at(-10), 2) and originals[-1] == (at(43), 2)
