@@ -137,8 +137,8 @@ def _split(ax: Axes, h: History) -> None:
     else:
         x, repl = _estimated_split(h)
         basis = "estimated from lifecycle events (instances registered)"
-    if not x:
-        ax.text(0.5, 0.5, "no traffic events", transform=ax.transAxes, ha="center")
+    if not [r for r in repl if r == r]:  # every share NaN: nobody known to serve
+        _legend_or_none(ax, False, "no instance of this deployment is known to CodeDeploy")
         return
     ax.fill_between(
         x, 0, [100 - r for r in repl], step="post", color=ORIGINAL, alpha=0.55, label="original"
@@ -201,7 +201,10 @@ def _instances(ax: Axes, h: History) -> None:
             _line(ax, series, f"unhealthy in {series.source} (max/min)", color="#d62728")
     # Room above the lines for the legend.
     ax.set_ylim(0, max(ax.get_ylim()[1], 1) * 1.4)
-    ax.legend(loc="upper left", fontsize=8, ncols=3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=8, ncols=3)
+    else:
+        _legend_or_none(ax, False, "no instance of this deployment is known to CodeDeploy")
 
 
 def _line(ax: Axes, s: Series, label: str, scale: float = 1.0, **style: object) -> None:
@@ -224,7 +227,8 @@ def _series(ax: Axes, h: History, k: str, ylabel: str, title: str) -> None:
     drawn = False
     for s in _by_kind(h, k):
         if s.points:
-            _line(ax, s, s.source or s.name, marker=".")
+            flows = s.name == "NewFlowCount"  # a Network Load Balancer counts TCP flows
+            _line(ax, s, f"new TCP flows, {s.source}" if flows else s.source or s.name, marker=".")
             drawn = True
     ax.set_ylim(bottom=0)
     _legend_or_none(ax, drawn)

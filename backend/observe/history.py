@@ -138,7 +138,9 @@ def history_queries(
                 "LoadBalancer": _arn_suffix(lb, "loadbalancer/"),
             }
             if ":loadbalancer/net/" in lb:
-                add("AWS/NetworkELB", "NewFlowCount", "Sum", dims, tg.name)
+                # New flows are counted per load balancer (no TargetGroup dimension).
+                nlb = {"LoadBalancer": dims["LoadBalancer"]}
+                add("AWS/NetworkELB", "NewFlowCount", "Sum", nlb, tg.name)
                 add("AWS/NetworkELB", "HealthyHostCount", "Minimum", dims, tg.name)
                 add("AWS/NetworkELB", "UnHealthyHostCount", "Maximum", dims, tg.name)
                 continue

@@ -76,7 +76,7 @@ def _header(h: History) -> list[str]:
             "",
         ]
     creator = d.creator or "unknown"
-    style = d.style.replace("_", "/").lower().replace("blue/green", "blue/green")
+    style = {"BLUE_GREEN": "blue/green", "IN_PLACE": "in-place"}.get(d.style, d.style)
     style += ", with traffic control" if d.traffic_control else ", without a load balancer"
     if d.config_name:
         style += f", {d.config_name}"
@@ -311,6 +311,13 @@ def _limits(h: History) -> list[str]:
         " (the lowest in each minute) is per target group, so both fleets are counted together"
         " while both are registered.",
     ]
+    nlbs = sorted({s.source or "" for s in h.series if s.name == "NewFlowCount"})
+    if nlbs:
+        items.append(
+            f"HTTP figures behind a Network Load Balancer ({', '.join(nlbs)}): it answers no"
+            " HTTP, so CloudWatch has no requests, 5xx or latency for it, only new TCP flows"
+            " and host counts."
+        )
     items += list(h.notes)
     out += [f"- {i}" for i in items]
     out += ["", f"Read from AWS at {when(h.snapshot.server_time)} by `cutover report`.", ""]
