@@ -13,7 +13,8 @@ events) and healthy (CloudWatch's HealthyHostCount), requests per minute, 5xx pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import matplotlib
@@ -32,6 +33,7 @@ MARKERS_UP_TO = 120
 
 ORIGINAL, REPLACEMENT = "#1f77b4", "#2ca02c"
 PHASE_SHADES = ("#f2f2f2", "#e0e8f5")
+COUNTS = ("requests", "target-5xx", "lb-5xx")
 
 
 def draw(history: History, path: Path) -> None:
@@ -134,6 +136,10 @@ def _split(ax: Axes, h: History) -> None:
             repl.append(100 * b / (a + b) if a + b else float("nan"))
         x = [_num(t) for t in times]
         basis = "RequestCount per environment's target group"
+    elif len({s.source for s in requests if s.points}) >= 2:
+        # Several target groups, but not one per environment: their shares, as measured.
+        _split_by_target_group(ax, h, [s for s in requests if s.points])
+        return
     else:
         x, repl = _estimated_split(h)
         basis = "estimated from lifecycle events (instances registered)"
@@ -153,6 +159,26 @@ def _split(ax: Axes, h: History) -> None:
         label="replacement",
     )
     ax.legend(loc="upper left", fontsize=8, title=basis, title_fontsize=8)
+
+
+def _split_by_target_group(ax: Axes, h: History, requests: list[Series]) -> None:
+    per_tg: dict[str, dict[datetime, float]] = {}
+    for s in requests:
+        into = per_tg.setdefault(s.source or s.name, {})
+        for t, v in s.points:
+            into[t] = into.get(t, 0.0) + v
+    times = sorted({t for values in per_tg.values() for t in values})
+    totals = [sum(values.get(t, 0.0) for values in per_tg.values()) for t in times]
+    shares = [
+        [
+            100 * values.get(t, 0.0) / total if total else float("nan")
+            for t, total in zip(times, totals, strict=True)
+        ]
+        for values in per_tg.values()
+    ]
+    ax.set_title("Traffic split between the target groups", fontsize=10, loc="left")
+    ax.stackplot([_num(t) for t in times], *shares, labels=list(per_tg), step="post", alpha=0.6)
+    ax.legend(loc="upper left", fontsize=8, title="RequestCount per target group", title_fontsize=8)
 
 
 def _estimated_split(h: History) -> tuple[list[float], list[float]]:
@@ -194,11 +220,17 @@ def _instances(ax: Axes, h: History) -> None:
         ax.step(x, y, where="post", color=color, lw=2, label=f"{role} in service")
     for series in _by_kind(h, "healthy"):
         _line(
-            ax, series, f"healthy in {series.source} (min/min)", color="#555555", ls="-", marker="."
+            ax,
+            h,
+            series,
+            f"healthy in {series.source} (min/min)",
+            color="#555555",
+            ls="-",
+            marker=".",
         )
     for series in _by_kind(h, "unhealthy"):
         if any(v for _, v in series.points):
-            _line(ax, series, f"unhealthy in {series.source} (max/min)", color="#d62728")
+            _line(ax, h, series, f"unhealthy in {series.source} (max/min)", color="#d62728")
     # Room above the lines for the legend.
     ax.set_ylim(0, max(ax.get_ylim()[1], 1) * 1.4)
     if ax.get_legend_handles_labels()[0]:
@@ -207,9 +239,31 @@ def _instances(ax: Axes, h: History) -> None:
         _legend_or_none(ax, False, "no instance of this deployment is known to CodeDeploy")
 
 
-def _line(ax: Axes, s: Series, label: str, scale: float = 1.0, **style: object) -> None:
+def _points(h: History, s: Series) -> list[tuple[datetime, float]]:
+    """What to draw: a count is 0 in a minute without a data point (ELB publishes nothing for a
+    minute without requests); any other figure is unknown there, so its line breaks."""
+    period = timedelta(seconds=h.period or 60)
+    if kind(s) in COUNTS:
+        have = dict(s.points)
+        # On the data points' own grid (a 5-minute period need not start at the window's start).
+        first = s.points[0][0]
+        t, out = first - period * ((first - h.start) // period), []
+        while t + period <= h.end:
+            out.append((t, have.get(t, 0.0)))
+            t += period
+        return out
+    out = []
+    for n, (t, v) in enumerate(s.points):
+        if n and t - s.points[n - 1][0] > period:
+            out.append((t - period, float("nan")))
+        out.append((t, v))
+    return out
+
+
+def _line(ax: Axes, h: History, s: Series, label: str, scale: float = 1.0, **style: object) -> None:
     if not s.points:
         return
+    s = replace(s, points=tuple(_points(h, s)))
     if len(s.points) > MARKERS_UP_TO:
         style.pop("marker", None)
     ax.plot(
@@ -228,7 +282,9 @@ def _series(ax: Axes, h: History, k: str, ylabel: str, title: str) -> None:
     for s in _by_kind(h, k):
         if s.points:
             flows = s.name == "NewFlowCount"  # a Network Load Balancer counts TCP flows
-            _line(ax, s, f"new TCP flows, {s.source}" if flows else s.source or s.name, marker=".")
+            _line(
+                ax, h, s, f"new TCP flows, {s.source}" if flows else s.source or s.name, marker="."
+            )
             drawn = True
     ax.set_ylim(bottom=0)
     _legend_or_none(ax, drawn)
@@ -240,11 +296,11 @@ def _five_xx(ax: Axes, h: History) -> None:
     drawn = False
     for s in _by_kind(h, "target-5xx"):
         if s.points:
-            _line(ax, s, f"targets in {s.source}", color="#d62728", marker=".")
+            _line(ax, h, s, f"targets in {s.source}", color="#d62728", marker=".")
             drawn = True
     for s in _by_kind(h, "lb-5xx"):
         if s.points:
-            _line(ax, s, f"{s.source} itself", color="#ff7f0e", marker=".")
+            _line(ax, h, s, f"{s.source} itself", color="#ff7f0e", marker=".")
             drawn = True
     ax.set_ylim(bottom=0, top=None if drawn else 1)
     _legend_or_none(ax, drawn, "no 5xx reported (CloudWatch reports a nonzero count only)")
@@ -256,7 +312,7 @@ def _latency(ax: Axes, h: History) -> None:
     drawn = False
     for s in _by_kind(h, "p95"):
         if s.points:
-            _line(ax, s, f"p95 {s.source}", scale=1000.0, marker=".")
+            _line(ax, h, s, f"p95 {s.source}", scale=1000.0, marker=".")
             drawn = True
     ax.set_ylim(bottom=0)
     _legend_or_none(ax, drawn)
