@@ -56,15 +56,21 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         )
     audit = AuditLog()
     s = history.snapshot
-    ids = [d.id] + ([d.rolled_back_by] if d.rolled_back_by else [])
-    done = actions(
-        audit.records(),
-        ids,
-        application=s.application,
-        deployment_group=s.deployment_group,
-        region=s.region,
-        endpoint=s.endpoint_url,
-    )
+    # This deployment's actions and its rollback's; for a rollback, the stop or rollback
+    # asked for on the deployment it rolls back (what started it).
+    ids = [i for i in (d.id, d.rolled_back_by, d.rollback_of) if i]
+    done = [
+        a
+        for a in actions(
+            audit.records(),
+            ids,
+            application=s.application,
+            deployment_group=s.deployment_group,
+            region=s.region,
+            endpoint=s.endpoint_url,
+        )
+        if a.deployment_id != d.rollback_of or a.action in ("stop", "rollback")
+    ]
     # matplotlib takes a second to import: only here, never on the dashboard's path.
     from cutover.cli.report_chart import draw
 

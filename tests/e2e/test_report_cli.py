@@ -86,6 +86,11 @@ def test_a_finished_cutover_and_a_rolled_back_one(env: dict[str, str], tmp_path:
     assert "- errorCode: `ScriptFailed`" in md and "validate_service.sh" in md
     assert "deploy: done" in md
 
+    # Without --deployment: the group's latest, CodeDeploy's rollback, which says what it undid.
+    md, _ = report(env, tmp_path)
+    assert f"| Rollback of | {failed[1]} (`cutover report --deployment {failed[1]}`) |" in md
+    assert "traffic back on the originals" in md and "HEALTH_CONSTRAINTS" in md
+
     res = cutover(env, "report", *WEB, "--deployment", "d-NOSUCH123", "--output", str(tmp_path))
     assert res.returncode == 2, res.stderr
     assert "(DeploymentDoesNotExistException)" in res.stderr or "(Invalid" in res.stderr
