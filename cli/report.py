@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cutover.backend.audit import AuditLog
-from cutover.backend.core.history import actions
+from cutover.backend.core.audit_trail import actions
 from cutover.backend.observe import ObserveError, Observer
 from cutover.backend.observe.calls import WRONG_GROUP
 from cutover.backend.observe.history import read_history

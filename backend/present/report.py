@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from cutover.backend.core.history import Action, History, PhaseSpan, failures, phase_figures
+from cutover.backend.core.audit_trail import Action
+from cutover.backend.core.history import History, PhaseSpan, failures, phase_figures
 from cutover.backend.core.origin import CREATORS
 from cutover.backend.model import Instance
 from cutover.common.lifecycle import ACTIVE_STATUSES

@@ -9,7 +9,8 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from cutover.backend.core.history import History, actions, metric_period, phases, serving
+from cutover.backend.core.audit_trail import actions
+from cutover.backend.core.history import History, metric_period, phases, serving
 from cutover.backend.model import (
     Deployment,
     Environment,
