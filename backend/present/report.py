@@ -285,8 +285,11 @@ def _parse(text: str) -> datetime | None:
 
 
 def bake_section(h: History) -> list[str]:
-    """The bake verdict: the minutes before the reroute (`h.before_reroute`) against the
-    minutes since it finished (`h.after_reroute`). Not judged here yet."""
+    """The bake verdict: the minutes before the reroute against the minutes since it
+    finished. Not judged here yet. What a judge needs is at hand: the reroute's start and end
+    (`h.reroute`), one figure per minute across the target groups (`h.per_minute` of
+    "requests", "target-5xx", "p95", "p99"), and the window reaching back `lead` before the
+    deployment (`read_history(..., lead=)`, ten minutes by default) for the baseline."""
     began, ended = h.reroute
     out = ["## Bake verdict", ""]
     if began is None:
