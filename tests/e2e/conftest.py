@@ -48,6 +48,7 @@ def live(
     scenario, application, group = where.args if where else ("default", "web", "web-prod")
     load = request.node.get_closest_marker("load_rps")
     sb = sandbox_factory(scenario, time_scale=scale, load_rps=load.args[0] if load else 0.0)
+    preview = request.node.get_closest_marker("preview")
     target = TargetConfig(
         name="sandbox",
         region="us-east-1",
@@ -55,6 +56,7 @@ def live(
         application=application,
         deployment_group=group,
         poll_interval=0.3,
+        preview_target_group=preview.args[0] if preview else None,
     )
     attempts = request.node.get_closest_marker("max_attempts")
     session = AwsSession(target, max_attempts=attempts.args[0] if attempts else 4)
@@ -99,3 +101,4 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "scenario(name, application, group): the sandbox scenario and group shown"
     )
+    config.addinivalue_line("markers", "preview(target_group): the target's preview target group")
