@@ -244,11 +244,14 @@ def _points(h: History, s: Series) -> list[tuple[datetime, float]]:
     minute without requests); any other figure is unknown there, so its line breaks."""
     period = timedelta(seconds=h.period or 60)
     if kind(s) in COUNTS:
+        # Only between the first and the last minute CloudWatch has any count for this load
+        # balancer: outside, it kept nothing (or nothing was measured yet), which is not 0.
+        known = [
+            t for o in h.series if o.source == s.source and kind(o) in COUNTS for t, _ in o.points
+        ]
         have = dict(s.points)
-        # On the data points' own grid (a 5-minute period need not start at the window's start).
-        first = s.points[0][0]
-        t, out = first - period * ((first - h.start) // period), []
-        while t + period <= h.end:
+        t, out = min(known), []
+        while t <= max(known):
             out.append((t, have.get(t, 0.0)))
             t += period
         return out

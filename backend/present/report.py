@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from cutover.backend.core.audit_trail import Action
-from cutover.backend.core.history import History, PhaseSpan, failures, phase_figures
+from cutover.backend.core.history import History, PhaseSpan, failures, kind, phase_figures
 from cutover.backend.core.origin import CREATORS
 from cutover.backend.model import Instance
 from cutover.common.lifecycle import ACTIVE_STATUSES
@@ -154,15 +154,22 @@ def _phases(h: History) -> list[str]:
         "| Phase | Start | End | Duration | Requests | Target 5xx | LB 5xx | Worst p95 |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    # Where CloudWatch kept nothing yet (or no longer), a missing count is not a zero.
+    kept = [t for s in h.series if kind(s) == "requests" for t, _ in s.points]
+    since = min(kept) if kept else None
     for p in h.phases:
         f = figures.get(p.name)
         end = when(p.end) if p.end else "under way"
         cells = [p.name, when(p.start), end, span(p.duration(now))]
         if f is None or f.minutes == 0:
             cells += ["(under a minute)", "", "", ""]
+        elif since is None or (p.end or now) <= since:
+            cells += ["(no data point)", "", "", ""]
         else:
             cells += [_count(f.requests), _count(f.target_5xx), _count(f.lb_5xx)]
             cells.append(_ms(f.worst_p95))
+            if p.start < since - timedelta(minutes=1):
+                cells[4] += f" (from {_clock(since)})"
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     if not h.phases:
         out.append("| (no phase: CodeDeploy gave no times) | | | | | | | |")
@@ -251,10 +258,9 @@ def _actions(actions: Sequence[Action]) -> list[str]:
             "",
         ]
     for a in actions:
-        caller = (a.caller or "unknown caller").rsplit("/", 1)[-1]
         head = f"### {_clock(_parse(a.time))} {a.action}: {a.outcome}"
         out += [head, ""]
-        out.append(f"- who: {a.caller or 'unknown caller'}" if caller else "- who: unknown")
+        out.append(f"- who: {a.caller or 'unknown caller'}")
         out.append(f"- when: {a.time or 'unknown'} (server time)")
         if a.deployment_id:
             out.append(f"- deployment: {a.deployment_id}")
@@ -271,8 +277,10 @@ def _actions(actions: Sequence[Action]) -> list[str]:
         if a.resolved_by:
             result += f"; learnt by reading the state again: {a.resolved_by}"
         out.append(f"- outcome: {a.outcome}" + (f": {result.strip()}" if result.strip() else ""))
-        if a.plan:
-            out += ["- plan as confirmed:", "", "```text", *a.plan, "```"]
+        # The gates are listed above; the plan's own gate lines would say it twice.
+        plan = [p for p in a.plan if not (a.gates and p.lstrip().startswith("gate "))]
+        if plan:
+            out += ["- plan as confirmed:", "", "```text", *plan, "```"]
         out.append("")
     return out
 

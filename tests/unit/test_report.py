@@ -239,6 +239,11 @@ def test_the_record_of_a_failed_deployment_shows_the_diagnostics() -> None:
     assert "- scriptName: `scripts/validate_service.sh`" in md
     assert "```text\n[stdout]attempt 5/5: HTTP 503\n[stderr]not healthy\n```" in md
     assert "No reroute took place" in md
+    # No data point from CloudWatch at all: not a count of zero.
+    assert (
+        "| installing on the replacement | 2026-03-02 14:02:00Z | 2026-03-02 14:09:00Z | 7m 00s"
+        " | (no data point) |  |  |  |" in md
+    )
     assert "None recorded here" in md
 
 
