@@ -19,7 +19,7 @@ V2 = "s3://web-revisions/web/v2.zip"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("report")
-    with sandbox_process(state, "--time-scale", "100", "--load", "5") as (environ, _):
+    with sandbox_process(state, "--time-scale", "100") as (environ, _):
         yield environ
 
 
