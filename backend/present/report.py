@@ -44,7 +44,7 @@ def _cell(text: object) -> str:
 def render_report(history: History, actions: Sequence[Action], chart: str | None) -> str:
     """The whole record; `chart` is the SVG's file name beside it (None: no chart)."""
     lines: list[str] = []
-    lines += _header(history)
+    lines += _header(history, actions)
     lines += _outcome(history)
     lines += _chart(history, chart)
     lines += _phases(history)
@@ -60,7 +60,7 @@ def _envs(h: History) -> list[tuple[str, Sequence[Instance]]]:
     return h.environments()
 
 
-def _header(h: History) -> list[str]:
+def _header(h: History, actions: Sequence[Action]) -> list[str]:
     s, d = h.snapshot, h.snapshot.deployment
     assert d is not None
     out = [f"# Deployment {d.id}: {d.application}/{d.deployment_group}, {d.status}", ""]
@@ -90,7 +90,10 @@ def _header(h: History) -> list[str]:
         rows.append(("Endpoint", s.endpoint_url))
     rows += [
         ("Revision", f"{d.revision or 'unknown'} (before: {d.previous_revision or 'none'})"),
-        ("Created by", f"`{creator}`: {CREATORS.get(creator, creator)}"),
+        (
+            "Created by",
+            f"`{creator}`: {CREATORS.get(creator, creator)}" + _from_here(d.id, actions),
+        ),
         ("Style", style),
         ("Created / completed", f"{when(d.create_time)} / {when(d.complete_time)}"),
     ]
@@ -101,6 +104,14 @@ def _header(h: History) -> list[str]:
     out += ["| | |", "|---|---|"]
     out += [f"| {k} | {_cell(v)} |" for k, v in rows]
     return [*out, ""]
+
+
+def _from_here(dep_id: str, actions: Sequence[Action]) -> str:
+    """`; from this machine: cutover deploy by ARN at TIME` when the audit log started it."""
+    for a in actions:
+        if a.action in ("deploy", "rollback") and a.deployment_id == dep_id and a.outcome == "done":
+            return f"; from this machine: cutover {a.action} by {a.caller or 'unknown'} at {a.time}"
+    return ""
 
 
 def _outcome(h: History) -> list[str]:

@@ -213,7 +213,10 @@ def test_the_record_of_a_finished_cutover() -> None:
     md = render_report(h, found, "report-d-TEST12345.svg")
     assert md.startswith("# Deployment d-TEST12345: web/web-prod, Succeeded\n")
     assert "| Account / region | 123456789012 / eu-west-1 |" in md
-    assert "| Created by | `user`: a user (CreateDeployment) |" in md
+    assert (
+        "| Created by | `user`: a user (CreateDeployment); from this machine: cutover deploy by"
+        " arn:aws:iam::123456789012:user/alice at 2026-03-02T13:59:59+00:00 |" in md
+    )
     assert "![Traffic, health, 5xx and latency of d-TEST12345](report-d-TEST12345.svg)" in md
     assert (
         "| rerouting | 2026-03-02 14:20:00Z | 2026-03-02 14:26:00Z | 6m 00s | 580 | 7 | - |"
