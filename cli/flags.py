@@ -102,6 +102,7 @@ APPLIES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): _ALL,
     ("dashboard",): _ALL + _OVERVIEW,
     ("status",): _ALL + _OVERVIEW,
+    ("report",): _ALL,
     **{(name,): _ALL + (_WAIT if name in WATCHED else ()) for name in NAMES},
     # The hooks act on the instance they run on: no application, group or deployment to name.
     ("hook", "deregister"): _AWS,

@@ -51,6 +51,10 @@ def _controller_command(args: argparse.Namespace) -> int:
     try:
         if args.command == "status":
             return run_status(args)
+        if args.command == "report":
+            from cutover.cli.report import run as run_report
+
+            return run_report(args)
         return run_action(args.command, args)
     except CommandError as exc:
         print(f"cutover {args.command}: {exc}", file=sys.stderr)

@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dashboard_and_status(sub)
     for entry in CATALOGUE:
         _add_action(sub, entry)
+    _add_report(sub)
     _add_sandbox(sub)
 
     from cutover.cli.hook import add_hook_parser
@@ -131,6 +132,26 @@ def _add_dashboard_and_status(sub: argparse._SubParsersAction) -> None:
         help="at most five lines to paste: group, deployment, phase and deadline, verdict, "
         "last action (absolute UTC times)",
     )
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    rp = sub.add_parser(
+        "report",
+        help="write a Markdown record and an SVG chart of one deployment",
+        description="Write report-<deployment id>.md and report-<deployment id>.svg: the"
+        " deployment's phases, traffic split, health, 5xx and latency over time, lifecycle"
+        " failures, and the actions taken from this machine (its audit log). Reads AWS only,"
+        " so it works after the fact; the deployment is --deployment, else the one"
+        " `cutover status` shows.",
+    )
+    add_global_flags(rp, 1)
+    rp.add_argument(
+        "--output",
+        metavar="DIR",
+        default=".",
+        help="the directory the two files go to (default: the current directory)",
+    )
+    rp.add_argument("--force", action="store_true", help="overwrite a report already there")
 
 
 def _add_action(sub: argparse._SubParsersAction, entry: Action) -> None:
