@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from cutover.backend.model import Instance, TargetHealth
 from cutover.tui.widgets.header import revisions
-from cutover.tui.widgets.instance_table import fit
 from cutover.tui.widgets.rows import (
     Row,
     attention,
@@ -17,6 +16,7 @@ from cutover.tui.widgets.rows import (
     short_keep,
     status_text,
 )
+from cutover.tui.widgets.table_layout import fit
 
 NOW = datetime(2026, 3, 4, 3, 12, tzinfo=UTC)
 

@@ -21,10 +21,11 @@ from cutover.tui.widgets.common import TextStatic
 from cutover.tui.widgets.environment import EnvironmentPanel
 from cutover.tui.widgets.gates import GatesView
 from cutover.tui.widgets.header import DashboardHeader
-from cutover.tui.widgets.instance_table import InstanceTable, SharedIds
+from cutover.tui.widgets.instance_table import InstanceTable
 from cutover.tui.widgets.leftovers import LeftoversPanel
 from cutover.tui.widgets.lifecycle import Lifecycle
 from cutover.tui.widgets.preview import PreviewPanel
+from cutover.tui.widgets.table_layout import SharedIds
 from cutover.tui.widgets.timeline import Timeline
 from cutover.tui.widgets.traffic import TrafficBar
 from rich.text import Text
