@@ -22,14 +22,24 @@ baseline): a change of traffic with the time of day can move the numbers too.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from statistics import median
 
 from cutover.backend.config import BakeThresholds
 from cutover.backend.model import BakeCheck, BakeVerdict
 
-__all__ = ["BakeThresholds", "BakeVerdict", "Minute", "Window", "judge", "mann_whitney"]
+__all__ = [
+    "BakeThresholds",
+    "BakeVerdict",
+    "Minute",
+    "Window",
+    "judge",
+    "mann_whitney",
+    "spans",
+    "window",
+]
 
 RANK_MIN_POINTS = 5  # minutes on each side before the rank test is used
 RANK_ALPHA = 0.05  # one-sided significance of the rank test
@@ -231,3 +241,60 @@ def judge(
     if not base_ok:
         shown.append(f"baseline only {baseline.requests:.0f} requests: no comparison")
     return BakeVerdict(level, "; ".join(shown), checks=done, **common)
+
+
+# ----- the windows: which whole minutes each side of the reroute --------------------------------
+
+MINUTE = timedelta(minutes=1)
+Span = tuple[datetime, datetime]
+
+
+def _floor(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _ceil(t: datetime) -> datetime:
+    f = _floor(t)
+    return f if f == t else f + MINUTE
+
+
+def spans(
+    reroute_start: datetime, reroute_end: datetime, until: datetime, window_minutes: int
+) -> tuple[Span, Span]:
+    """(baseline, after) as whole minutes: the `window_minutes` before the minute the reroute
+    started in, and the latest `window_minutes` whole minutes between the reroute's end and
+    `until` (the minute under way is partial, and so is the one the reroute ended in). The
+    minutes of the reroute itself, when both fleets served, are in neither."""
+    w = timedelta(minutes=window_minutes)
+    b_end = _floor(reroute_start)
+    first, last = _ceil(reroute_end), _floor(until)
+    a_start = max(first, last - w)
+    return (b_end - w, b_end), (a_start, max(a_start, last))
+
+
+def window(
+    span: Span,
+    requests: Mapping[datetime, float],
+    errors: Mapping[datetime, float],
+    p95_s: Mapping[datetime, float],
+    p99_s: Mapping[datetime, float],
+) -> Window:
+    """A Window from CloudWatch's per-minute values by minute (response times in seconds, as
+    CloudWatch publishes them). A minute without a RequestCount datapoint had no request:
+    ELB publishes nothing for a minute without traffic."""
+    start, end = span
+    minutes: list[Minute] = []
+    t = start
+    while t < end:
+        p95, p99 = p95_s.get(t), p99_s.get(t)
+        minutes.append(
+            Minute(
+                t,
+                requests.get(t, 0.0),
+                errors.get(t, 0.0),
+                p95 * 1000 if p95 is not None else None,
+                p99 * 1000 if p99 is not None else None,
+            )
+        )
+        t += MINUTE
+    return Window(start, end, tuple(minutes))

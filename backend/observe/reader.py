@@ -31,6 +31,7 @@ from cutover.backend.model import (
 )
 from cutover.backend.observe.assemble import assemble
 from cutover.backend.observe.autoscaling import read_asgs
+from cutover.backend.observe.bake import BakeReads
 from cutover.backend.observe.calls import CORE_THROTTLE_BUDGET, Calls, ObserveError, Parts
 from cutover.backend.observe.cloudwatch import read_alarms, read_metrics
 from cutover.backend.observe.codedeploy import DeploymentReads, GroupInfo, same_group
@@ -97,6 +98,7 @@ class Observer:
         self._elb = LoadBalancerReads(self._calls)
         self._ec2 = InstanceReads(self._calls)
         self._account: str | None = None
+        self._bake = BakeReads(self._calls)
         self._extra_asgs: dict[str, set[str]] = {}  # deployment id -> ASG names found by tag
         # Hook-managed groups: the target groups (by name or ARN) and classic LBs their
         # instances' cutover:hook:home tags named in the last snapshot.
@@ -197,12 +199,29 @@ class Observer:
                 last_good_revision=read.last_good_revision,
             )
         )
+        snap = self._with_bake(snap, read)
         return replace(
             snap,
             group_deployment=current.result() if current is not None else None,
             api_calls=self.session.calls - calls0,
             elapsed_ms=round((time.monotonic() - t0) * 1000, 1),
             sandbox_rate=self.session.sandbox_rate,
+        )
+
+    def _with_bake(self, snap: Snapshot, read: _Read) -> Snapshot:
+        """The termination wait's bake verdict (one GetMetricData a CloudWatch period at most);
+        a failed read adds its note."""
+        if not self._metrics:
+            return snap
+        parts = Parts()
+        bake = self._bake.verdict(snap, read.tgs, read.clbs, self.target.bake, parts)
+        if bake is None and not parts.notes:
+            return snap
+        return replace(
+            snap,
+            bake=bake,
+            notes=snap.notes + tuple(parts.notes),
+            unread=snap.unread + tuple(parts.unread),
         )
 
     def _choose(
