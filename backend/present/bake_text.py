@@ -37,6 +37,17 @@ def bake_lines(b: BakeVerdict) -> list[str]:
     return lines
 
 
+def bake_status_lines(b: BakeVerdict) -> list[str]:
+    """`cutover status`: `Bake: BAD: 5xx 4.8% after ...` and its details, indented."""
+    lines = [f"Bake: {b.verdict.upper()}: {b.reason}", f"  {bake_windows(b)}"]
+    if b.unmeasured:
+        lines.append(f"  not measured: {b.unmeasured}")
+    if b.verdict == "bad":
+        lines.append("  b / cutover rollback: roll back (nothing rolls back on its own)")
+    lines.append(f"  {NOTE}")
+    return lines
+
+
 def bake_document(b: BakeVerdict | None) -> dict[str, Any] | None:
     if b is None:
         return None
