@@ -51,7 +51,7 @@ LEVELS = ("ok", "watch", "bad")
 NOT_ENOUGH = "not enough data"
 NOTE = (
     "before vs after the reroute, not side by side: a change of traffic with the time of day"
-    " can move the numbers too"
+    " moves the numbers too"
 )
 
 

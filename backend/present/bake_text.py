@@ -14,9 +14,14 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def bake_label(b: BakeVerdict) -> str:
+    """`BAD`, `OK`, `WATCH`; `not enough data` as it is (no verdict to shout)."""
+    return b.verdict.upper() if b.verdict in ("ok", "watch", "bad") else b.verdict
+
+
 def bake_headline(b: BakeVerdict) -> str:
-    """`BAKE BAD: 5xx 4.8% after vs 0.0% before (limit 1%)`."""
-    return f"BAKE {b.verdict.upper()}: {b.reason}"
+    """`Bake BAD: 5xx 4.8% after vs 0.0% before (limit 1%)`."""
+    return f"Bake {bake_label(b)}: {b.reason}"
 
 
 def bake_windows(b: BakeVerdict) -> str:
@@ -28,18 +33,9 @@ def bake_windows(b: BakeVerdict) -> str:
     )
 
 
-def bake_lines(b: BakeVerdict) -> list[str]:
-    """Every line a person needs: the verdict, the windows, what is not measured, the note."""
-    lines = [bake_headline(b), bake_windows(b)]
-    if b.unmeasured:
-        lines.append(f"not measured: {b.unmeasured}")
-    lines.append(NOTE)
-    return lines
-
-
 def bake_status_lines(b: BakeVerdict) -> list[str]:
     """`cutover status`: `Bake: BAD: 5xx 4.8% after ...` and its details, indented."""
-    lines = [f"Bake: {b.verdict.upper()}: {b.reason}", f"  {bake_windows(b)}"]
+    lines = [f"Bake: {bake_label(b)}: {b.reason}", f"  {bake_windows(b)}"]
     if b.unmeasured:
         lines.append(f"  not measured: {b.unmeasured}")
     if b.verdict == "bad":

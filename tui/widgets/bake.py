@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from cutover.backend.core.bake import NOTE
 from cutover.backend.model import BakeVerdict
-from cutover.backend.present.bake_text import bake_windows
+from cutover.backend.present.bake_text import bake_label, bake_windows
 from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
 
@@ -14,7 +14,7 @@ STYLES = {"ok": "bold green", "watch": "bold yellow", "bad": "bold red"}
 
 
 def bake_text(b: BakeVerdict) -> Text:
-    text = Text(f"Bake {b.verdict.upper()}", style=STYLES.get(b.verdict, "bold"))
+    text = Text(f"Bake {bake_label(b)}", style=STYLES.get(b.verdict, "bold"))
     text.append(f": {b.reason}\n")
     text.append(bake_windows(b), style="dim")
     if b.unmeasured:
