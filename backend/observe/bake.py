@@ -17,7 +17,7 @@ same moment the termination wait counts from).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from cutover.backend.config import BakeThresholds
@@ -205,3 +205,23 @@ class BakeReads:
         if got is not None:
             self._verdict = got
         return self._verdict
+
+    def apply(
+        self,
+        snap: Snapshot,
+        tgs: list[TargetGroup],
+        clbs: list[Classic],
+        thresholds: BakeThresholds,
+    ) -> Snapshot:
+        """`snap` with its bake verdict (None outside the termination wait); a failed read
+        adds its note."""
+        parts = Parts()
+        bake = self.verdict(snap, tgs, clbs, thresholds, parts)
+        if bake is None and not parts.notes:
+            return snap
+        return replace(
+            snap,
+            bake=bake,
+            notes=snap.notes + tuple(parts.notes),
+            unread=snap.unread + tuple(parts.unread),
+        )

@@ -23,6 +23,7 @@ from cutover.backend.core.revisions import revision_label
 from cutover.backend.model import (
     AUTOMATIC_CREATORS,
     Alarm,
+    BakeVerdict,
     DeploymentSummary,
     ListenerWeights,
     Series,
@@ -31,7 +32,7 @@ from cutover.backend.model import (
 )
 from cutover.backend.observe.assemble import assemble
 from cutover.backend.observe.autoscaling import read_asgs
-from cutover.backend.observe.bake import BakeReads
+from cutover.backend.observe.bake import BakeReads, bake_verdict
 from cutover.backend.observe.calls import CORE_THROTTLE_BUDGET, Calls, ObserveError, Parts
 from cutover.backend.observe.cloudwatch import read_alarms, read_metrics
 from cutover.backend.observe.codedeploy import DeploymentReads, GroupInfo, same_group
@@ -133,6 +134,17 @@ class Observer:
         app, group = self._names()
         return self._deployments.recent(app, group, limit)
 
+    def bake(self, snap: Snapshot) -> BakeVerdict | None:
+        """The bake verdict of `snap`'s deployment read now, whatever its phase (a finished
+        one: the after window ends with it); one GetMetricData. None before the reroute ended
+        or when the read failed."""
+        with self._lock:
+            app, group_name = self._names()
+            group = self._deployments.group(app, group_name)
+            parts = Parts()
+            tgs, clbs = self._elb.static(group.tg_names, group.clb_names, parts)
+            return bake_verdict(self._calls, snap, tgs, clbs, self.target.bake, parts)
+
     # ----- the snapshot, step by step ---------------------------------------------------------
 
     def _names(self) -> tuple[str, str]:
@@ -199,29 +211,14 @@ class Observer:
                 last_good_revision=read.last_good_revision,
             )
         )
-        snap = self._with_bake(snap, read)
+        if self._metrics:  # the termination wait's bake verdict, on its own cadence
+            snap = self._bake.apply(snap, read.tgs, read.clbs, self.target.bake)
         return replace(
             snap,
             group_deployment=current.result() if current is not None else None,
             api_calls=self.session.calls - calls0,
             elapsed_ms=round((time.monotonic() - t0) * 1000, 1),
             sandbox_rate=self.session.sandbox_rate,
-        )
-
-    def _with_bake(self, snap: Snapshot, read: _Read) -> Snapshot:
-        """The termination wait's bake verdict (one GetMetricData a CloudWatch period at most);
-        a failed read adds its note."""
-        if not self._metrics:
-            return snap
-        parts = Parts()
-        bake = self._bake.verdict(snap, read.tgs, read.clbs, self.target.bake, parts)
-        if bake is None and not parts.notes:
-            return snap
-        return replace(
-            snap,
-            bake=bake,
-            notes=snap.notes + tuple(parts.notes),
-            unread=snap.unread + tuple(parts.unread),
         )
 
     def _choose(
@@ -402,6 +399,11 @@ def snapshot(
     can be shown; partial failures are in `Snapshot.notes`.
     """
     return observer(session, target).snapshot(deployment_id=deployment_id, previous=previous)
+
+
+def bake(session: AwsSession, target: TargetConfig, snap: Snapshot) -> BakeVerdict | None:
+    """The bake verdict of a snapshot's deployment, read now (see `Observer.bake`)."""
+    return observer(session, target).bake(snap)
 
 
 def recent_deployments(

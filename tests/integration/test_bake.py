@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from cutover.backend import observe
 from cutover.backend.config import BakeThresholds
 from cutover.backend.present.status_json import status_document
 from cutover.sandbox.runtime import Sandbox
@@ -79,3 +80,11 @@ def test_a_5xx_fault_after_the_reroute_turns_the_bake_verdict_bad(loaded: Sandbo
     assert doc["thresholds"]["max_5xx_percent"] == 1.0
     # Nothing rolls back on its own: the deployment still waits, rollback is offered.
     assert bad.deployment.phase == "termination-wait" and bad.action("rollback").passed
+
+    # After the fact (a report): read for the finished deployment, up to its end.
+    cd.continue_deployment(deploymentId=dep_id, deploymentWaitType="TERMINATION_WAIT")
+    done = w.until(lambda s: s.deployment.status == "Succeeded", 30)
+    assert done.bake is None  # not read outside the termination wait
+    later = observe.bake(w.session, w.target, done)
+    assert later is not None and later.verdict == "bad", later
+    assert later.after_end <= done.deployment.complete_time
