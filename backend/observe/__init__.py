@@ -7,7 +7,8 @@ costs only what is fresh: the group, the deployment, its targets (25 per
 BatchGetDeploymentTargets), one DescribeInstances, one DescribeAutoScalingGroups, one
 DescribeTargetHealth per target group, one DescribeInstanceHealth per classic load balancer,
 DescribeRules per listener that forwards to the group, one DescribeAlarms and one
-GetMetricData. The number of calls grows with the fleet only by AWS's batch limits.
+GetMetricData; in a blue/green termination wait, one more GetMetricData a minute at most for
+the bake verdict (`bake`). The number of calls grows with the fleet only by AWS's batch limits.
 
 In-place groups without a load balancer of their own (appspec hooks such as `cutover hook` take
 instances out) also get one DescribeTargetHealth / DescribeInstanceHealth per target group or
