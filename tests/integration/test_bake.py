@@ -1,7 +1,8 @@
 """The bake verdict against the sandbox: a blue/green cutover of web/web-prod under load, the
 termination wait judged from CloudWatch (the proxies' real request metrics): ok without a
-fault, bad with the numbers once the replacements answer 5xx; one GetMetricData a CloudWatch
-period at most, and none outside the termination wait."""
+fault, bad with the numbers once the replacements answer 5xx, and bad again once they are
+slow; one GetMetricData a CloudWatch period at most, and none outside the termination wait;
+read again for the finished deployment."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def test_a_5xx_fault_after_the_reroute_turns_the_bake_verdict_bad(loaded: Sandbo
     # The sandbox's response times are real ones on a shared machine, whose tail moves with
     # its load: a generous max_increase keeps this test about the errors (the relative
     # checks are unit-tested).
-    bake = BakeThresholds(window_minutes=5, min_requests=60, max_increase=30)
+    # p95 objective 300 ms: a slow fault well under the proxy's timeout (a second of real time
+    # at this clock) breaks it.
+    bake = BakeThresholds(window_minutes=5, min_requests=60, max_increase=30, max_p95_ms=300)
     w = Watch(loaded, "web", "web-prod", bake=bake)
     cd = w.client("codedeploy")
     dep_id = cd.create_deployment(
@@ -80,6 +83,19 @@ def test_a_5xx_fault_after_the_reroute_turns_the_bake_verdict_bad(loaded: Sandbo
     assert doc["thresholds"]["max_5xx_percent"] == 1.0
     # Nothing rolls back on its own: the deployment still waits, rollback is offered.
     assert bad.deployment.phase == "termination-wait" and bad.action("rollback").passed
+
+    # The latency fault drives it too: slow replacements break the p95 objective.
+    with loaded.world.lock:
+        for iid in replacements:
+            loaded.world.instances[iid].fault.error_rate = 0.0
+            loaded.world.instances[iid].fault.slow_ms = 500
+    slow = w.until(
+        lambda s: (
+            s.bake is not None and any(c.name == "p95" and c.level == "bad" for c in s.bake.checks)
+        ),
+        30,
+    )
+    assert "p95 " in slow.bake.reason and "(limit 300 ms)" in slow.bake.reason
 
     # After the fact (a report): read for the finished deployment, up to its end.
     cd.continue_deployment(deploymentId=dep_id, deploymentWaitType="TERMINATION_WAIT")
