@@ -47,8 +47,9 @@ def test_a_bad_bake_verdict_raises_a_banner_that_offers_b_and_does_nothing_itsel
             app.feed(replace(safe, bake=bad))
             await pilot.pause()
             banner = text_of(screen.query_one("#banner"))
-            assert banner.startswith("Bake verdict BAD (press b to roll back; originals")
-            assert "5xx 5.0% after vs 0.0% before (limit 1%)" in banner
+            assert banner.startswith("Bake verdict BAD: 5xx 5.0% after vs 0.0% before (limit 1%).")
+            assert "Originals terminate: " in banner
+            assert "b rolls back (nothing does on its own)" in banner
             assert screen.query_one("#banner").has_class("-bad")
             assert app.screen is screen, "nothing opens or rolls back on its own"
             assert screen.check_action("rollback", ()) is True  # b: the usual plan and confirm

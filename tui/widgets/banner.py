@@ -103,9 +103,10 @@ def _deployment_text(
         if bake is not None and bake.verdict == "bad":
             # Offered, never done on its own: the engineer decides.
             key = BY_NAME["rollback"].key
-            text = Text("Bake verdict BAD", style="bold")
-            text.append(f" (press {key} to roll back; originals terminate: {left}): ")
-            return "bad", text.append(bake.reason)
+            text = Text(f"Bake verdict BAD: {bake.reason}", style="bold")
+            text.append(f". Originals terminate: {left}; {key} rolls back")
+            text.append(" (nothing does on its own)")
+            return "bad", text
         return "info", Text(f"Traffic is on the replacement. Originals terminate: {left} (t now)")
     if dep.rollback_of:
         verb = {
