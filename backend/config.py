@@ -71,6 +71,9 @@ class TargetConfig:
     # group): the dashboard reads their health there before any hook has written a tag.
     hook_target_groups: tuple[str, ...] = ()
     hook_elbs: tuple[str, ...] = ()
+    # `preview: {target_group: NAME or ARN}`: a target group on a test listener of the same
+    # load balancer, where `preview` registers the replacements before the reroute is approved.
+    preview_target_group: str | None = None
 
     def merged(self, **overrides: object) -> TargetConfig:
         """This target with the non-None overrides (flags) applied."""
@@ -163,6 +166,7 @@ TARGET_KEYS = (
     "poll_interval",
     "gates",
     "bake",
+    "preview",
 )
 GATE_KEYS = ("min_capacity_percent", "block_on_alarm", "require_healthy", "require_unchanged_fleet")
 
@@ -296,6 +300,8 @@ def _target(r: YamlReader, node: yaml.Node, what: str, base: TargetConfig) -> Ta
         values["gates"] = gates
     if "bake" in m:
         values["bake"] = _bake(r, m["bake"], f"{what} bake", base.bake)
+    if "preview" in m:
+        values["preview_target_group"] = _preview(r, m["preview"], what)
     return replace(base, **values)  # type: ignore[arg-type]
 
 
@@ -328,3 +334,25 @@ def _bake(r: YamlReader, node: yaml.Node, what: str, base: BakeThresholds) -> Ba
             f" ({bake.window_minutes})",
         )
     return bake
+
+
+# A target group name (ELB: up to 32 letters, digits and hyphens) or its ARN.
+TG_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+TG_ARN = re.compile(
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[^/]+/\w+$"
+)
+
+
+def _preview(r: YamlReader, node: yaml.Node, what: str) -> str | None:
+    """`preview: {target_group: NAME or ARN}`; `preview: null` turns an inherited one off."""
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return None
+    pm = r.mapping(node, f"{what} preview", required=("target_group",))
+    tg = r.string(pm["target_group"], f"{what} preview target_group")
+    if not (TG_NAME.match(tg) or TG_ARN.match(tg)):
+        raise r.fail(
+            pm["target_group"],
+            f"{what} preview target_group: '{tg}' is not a target group name (up to 32 letters,"
+            " digits and hyphens) or ARN",
+        )
+    return tg

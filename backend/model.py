@@ -254,6 +254,33 @@ class Serving:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """The preview target group a target names (`preview:` in the config): where `preview`
+    registers the replacement instances before the reroute is approved, the test listener that
+    forwards to it, and the health of the instances registered there (ELB's own checks).
+
+    `problem` says why it cannot be used as evidence (not found, on no listener, unread); the
+    gate then ignores it. `targets` holds every registered target, by instance id."""
+
+    target_group: str  # the name (or the ARN as configured, until it is read)
+    arn: str | None = None
+    port: int | None = None  # the target group's port: registrations use it
+    listener: str | None = None  # `web-alb:8443`, or `web-alb:443 rule 3` for a rule
+    address: str | None = None  # what a person can send requests to: DNS name:port
+    health_path: str | None = None
+    problem: str | None = None
+    targets: tuple[TargetHealth, ...] = ()  # name = instance id, state as ELB reports it
+
+    def health_of(self, instance_id: str) -> TargetHealth | None:
+        return next((t for t in self.targets if t.name == instance_id), None)
+
+    @property
+    def registered(self) -> tuple[str, ...]:
+        """Instance ids registered (draining ones included: they still need deregistering)."""
+        return tuple(t.name for t in self.targets if t.registered)
+
+
+@dataclass(frozen=True)
 class Deployment:
     id: str
     status: str
@@ -341,6 +368,8 @@ LeftoverKind = Literal[
     # blue/green (Snapshot.unowned): capacity no deployment of the group owns
     "replacement-fleet",
     "unowned-instance",
+    # blue/green: a preview registration left after the wait for approval ended
+    "preview-registration",
 ]
 LEFTOVER_KINDS: tuple[str, ...] = get_args(LeftoverKind)
 
@@ -484,6 +513,8 @@ class Snapshot:
     # Blue/green in the termination wait: the bake verdict (CloudWatch, before vs after the
     # reroute), read once a CloudWatch period at most. None = not judged (another phase).
     bake: BakeVerdict | None = None
+    # The target's preview target group (`preview:` in the config), read; None when none is set.
+    preview: Preview | None = None
 
     def action(self, name: str) -> Check:
         return next(
@@ -539,8 +570,9 @@ class Attention:
 @dataclass(frozen=True)
 class OverviewRow:
     """One deployment group in the overview. `stale` says (in words, with AWS's code) why the
-    row is the last one read; `health`, `traffic` and `alarms` are read only for groups with an
-    active deployment (empty/None otherwise)."""
+    row is the last one read; `health` and `traffic` are read only for groups with an active
+    deployment (empty/None otherwise); `alarms` for every group (a quiet group's with the
+    inventory, on its slower cadence)."""
 
     source: str
     application: str

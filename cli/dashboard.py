@@ -10,7 +10,9 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cutover.cli.commands import CommandError, resolve_target
 from cutover.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -37,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.command is None and not wants_target:
         return _dashboard_on_sandbox(args, log_path)
+    if args.command is None and not _names_a_group(args):
+        # Plain `cutover` at an endpoint or profile (a `cutover sandbox`'s export lines, say):
+        # no group named, so the home screen, the overview of what is there.
+        return run_overview(args, log_path)
     if not wants_target:
         # `cutover dashboard` alone: the sandbox a plain `cutover` runs, if one does.
         from cutover.cli import sandbox_record
@@ -56,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"cutover: {exc}", file=sys.stderr)
         return exc.code
     return _run_dashboard(target, args, log_path, sandbox=None)
+
+
+def _names_a_group(args: argparse.Namespace) -> bool:
+    return any(
+        getattr(args, f, None) for f in ("target", "application", "deployment_group", "deployment")
+    )
 
 
 def _dashboard_on_sandbox(args: argparse.Namespace, log_path: Path | None) -> int:
@@ -140,6 +152,7 @@ def _overview_loop(
     from dataclasses import replace
 
     from cutover.backend.observe.overview import Overview
+    from cutover.cli.overview_watch import OverviewWatch
     from cutover.tui.overview_app import OverviewApp
 
     overview = Overview(sources)
@@ -158,7 +171,14 @@ def _overview_loop(
                 application=row.application,
                 deployment_group=row.deployment_group,
             )
-            code = _run_dashboard(target, args, log_path, sandbox=sandbox, back=True)
+            watch = OverviewWatch(overview, rang, row.key)
+            try:
+                code = _run_dashboard(
+                    target, args, log_path, sandbox=sandbox, back=True, watch=watch.start
+                )
+            finally:
+                watch.stop()
+            rows = watch.rows if watch.rows is not None else rows
             if code != EXIT_BACK:
                 return code
     except Exception as exc:  # the last line of defence
@@ -179,7 +199,10 @@ def _run_dashboard(
     log_path: Path | None,
     sandbox: object,
     back: bool = False,
+    watch: Callable[[Any], None] | None = None,
 ) -> int:
+    """The group's dashboard; `watch` is called with the app as it starts (the overview's
+    watch for the other groups, when opened from the overview)."""
     from cutover.backend.actions import Controller
     from cutover.backend.audit import AuditLog
     from cutover.backend.aws.errors import describe_aws_error
@@ -215,6 +238,8 @@ def _run_dashboard(
         deployment_id=getattr(args, "deployment", None),
         back=back,
     )
+    if watch is not None:
+        watch(app)  # it waits for the app to run before it rings
     try:
         if app.run() == "back":
             return EXIT_BACK

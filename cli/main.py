@@ -212,12 +212,14 @@ def _fault(args: argparse.Namespace) -> int:
                     "down": args.down,
                     "slow_ms": args.slow,
                     "error_rate": args.errors,
+                    "unhealthy_path": args.unhealthy_path,
                 }.items()
                 if v is not None
             }
             if not body:
                 raise UsageError(
-                    "cutover sandbox fault instance: give --unhealthy, --down, --slow or --errors"
+                    "cutover sandbox fault instance: give --unhealthy, --down, --slow, --errors"
+                    " or --unhealthy-path"
                 )
             result = _control(args).set_instance_fault(args.instance_id, **body)
         elif kind in ("hook", "kill", "replacements"):
@@ -273,6 +275,8 @@ def _describe_faults(result: dict) -> str:
             active.append(f"slow {fault['slow_ms']} ms")
         if fault.get("error_rate"):
             active.append(f"{fault['error_rate']:.0%} 5xx")
+        if fault.get("unhealthy_path"):
+            active.append(f"unhealthy on {fault['unhealthy_path']}")
         lines.append(f"{iid}: {', '.join(active)}")
     if not instances:
         lines.append("Instances: no faults")

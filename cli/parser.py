@@ -182,8 +182,8 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
         "--scenario",
         default="default",
         metavar="NAME|PATH",
-        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, big, huge,"
-        " estate) or a YAML file (default: default)",
+        help="a bundled scenario (default, classic, nlb, weighted, inplace, hooks, preview, big,"
+        " huge, estate) or a YAML file (default: default)",
     )
     sb.add_argument(
         "--port",
@@ -302,6 +302,12 @@ def _add_world_faults(fsub: argparse._SubParsersAction) -> None:
     )
     inst.add_argument(
         "--errors", type=_share, metavar="SHARE", help="answer 500 to a share of requests"
+    )
+    inst.add_argument(
+        "--unhealthy-path",
+        metavar="PATH",
+        help="answer 503 only under PATH (e.g. /preview/health: the preview target group's"
+        " health check fails, production's passes); '' clears it",
     )
 
     hook = fsub.add_parser("hook", help="make a deployment lifecycle script fail")

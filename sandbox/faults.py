@@ -132,6 +132,11 @@ class Faults:
                     continue
                 if key in ("unhealthy", "down"):
                     setattr(fault, key, bool(value))
+                elif key == "unhealthy_path":
+                    path = str(value)
+                    if path and not path.startswith("/"):
+                        raise ValueError("unhealthy_path must start with / (or be empty to clear)")
+                    fault.unhealthy_path = path
                 elif key == "slow_ms":
                     ms = int(value)  # type: ignore[call-overload]
                     if not 0 <= ms <= 600_000:

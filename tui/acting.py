@@ -20,6 +20,7 @@ from cutover.tui.screens.confirm import ConfirmScreen
 from cutover.tui.screens.revision import RevisionScreen
 from cutover.tui.screens.shift import ShiftScreen
 from textual.message import Message
+from textual.widget import AwaitMount
 
 log = logging.getLogger("cutover.tui")
 
@@ -71,32 +72,51 @@ class Acting:
         else:
             self.notify(reason, title=f"{action}: not now", severity="warning")
 
-    def request_action(self, action: str) -> None:
-        """A key or a command: check, ask what is needed, plan, confirm, execute."""
+    def request_action(self, action: str) -> AwaitMount | None:
+        """A key or a command: check, ask what is needed, plan, confirm, execute.
+
+        Returns the mounting of the dialog it opened, if it opened one at once (see
+        `open_action`)."""
         reason = self.why_not(action)
         if reason is not None:
             self.notify(reason, title=f"{action}: not now", severity="warning")
-            return
+            return None
         snap = self.snapshot
         assert snap is not None
         asks = catalogue_action(action).asks
         if "revision" in asks:
-            self.push_screen(
+            return self.push_screen(
                 RevisionScreen(snap.last_good_revision or snap.target_revision),
                 lambda revision: self._plan(action, revision=revision) if revision else None,
             )
-        elif "reroute" in asks:
+        if "reroute" in asks:
             weighted = any(len(lw.weights) >= 2 for lw in snap.listeners)
-            self.push_screen(ShiftScreen(weighted), partial(self._reroute_chosen, action))
-        else:
-            self._plan(action)
+            return self.push_screen(ShiftScreen(weighted), partial(self._reroute_chosen, action))
+        return self._plan(action)
+
+    async def open_action(self, action: str) -> None:
+        """A key: as `request_action`, but the keys typed after it reach the dialog it opens.
+
+        A terminal hands over a burst of keys at once (a fast typist, a paste): `d`, ctrl+u
+        and a revision can all be queued before the prompt has mounted its input, and keys
+        that reach a dialog with nothing focused are dropped. Holding this key's handling
+        until the dialog is mounted, then focusing it at once (not later, as Textual's own
+        auto-focus does), keeps the rest of the burst in order and in the dialog."""
+        mounting = self.request_action(action)
+        if mounting is None:
+            return
+        await mounting
+        dialog = self.screen
+        first = next(iter(dialog.focus_chain), None)
+        if first is not None and dialog.focused is None:
+            dialog.set_focus(first)
 
     def _reroute_chosen(self, action: str, choice: tuple[int | None, str | None] | None) -> None:
         if choice is not None:
             percent, move = choice
             self._plan(action, replacement_percent=percent, move=move)
 
-    def _plan(self, action: str, **kwargs: Any) -> None:
+    def _plan(self, action: str, **kwargs: Any) -> AwaitMount | None:
         """Plan from the snapshot on screen; off the event loop when planning reads AWS, so
         keys keep answering while AWS does."""
         assert self.controller is not None and self.snapshot is not None
@@ -107,9 +127,8 @@ class Acting:
             except Exception as exc:
                 log.exception("plan failed")
                 self.notify(f"could not plan {action}: {exc}", severity="error")
-                return
-            self._planned(plan, snap)
-            return
+                return None
+            return self._planned(plan, snap)
 
         def work() -> None:
             try:
@@ -123,19 +142,21 @@ class Acting:
             self.call_from_thread(self._planned, plan, snap)
 
         self.run_worker(work, thread=True, name=f"plan:{action}", exit_on_error=False)
+        return None
 
-    def _planned(self, plan: Plan, made_from: Snapshot) -> None:
+    def _planned(self, plan: Plan, made_from: Snapshot) -> AwaitMount | None:
         if plan.refused is not None:
             self.notify(plan.refused, title=f"{plan.action} refused", severity="error", timeout=8)
             # execute() sends nothing for a refused plan but keeps the audit record.
             self._shown_refusals.add(plan.id)
             self._run_execute(plan)
-            return
+            return None
         screen = ConfirmScreen(plan, made_from)
-        self.push_screen(screen, partial(self._confirmed, plan))
+        mounting = self.push_screen(screen, partial(self._confirmed, plan))
         if self.snapshot is not None and self.snapshot is not made_from:
             # Planning read AWS while polling went on: hold the plan against the newest.
             screen.against(self.snapshot)
+        return mounting
 
     def tell_dialogs(self, snap: Snapshot) -> None:
         """A new snapshot while dialogs are open: a confirmation holds its plan against it."""

@@ -60,6 +60,25 @@ class RowsReady(Message):
     error: str | None = None
 
 
+def newly_waiting(rows: Sequence[OverviewRow], rang: set[str]) -> list[OverviewRow]:
+    """The rows whose deployment started waiting for the reroute approval since `rang` (the
+    deployments already rung for) was last updated; adds them to it."""
+    out = []
+    for r in rows:
+        d = r.deployment
+        if d is None or d.waiting_for != "reroute-approval" or d.status != "Ready":
+            continue
+        if d.id not in rang:
+            rang.add(d.id)
+            out.append(r)
+    return out
+
+
+def waiting_words(row: OverviewRow) -> str:
+    d = row.deployment
+    return f"{group_name(row)} is waiting for approval ({d.id if d else '?'})"
+
+
 class OverviewApp(App[OverviewRow | None]):
     """The overview. `overview` may be None for tests that `feed()` rows; `now` replaces the
     clock (frozen in snapshot tests); `select` is the group the cursor starts on."""
@@ -155,14 +174,9 @@ class OverviewApp(App[OverviewRow | None]):
         for approval."""
         self.rows = list(rows)
         self._read_at = time.monotonic()
-        for r in self.rows:
-            d = r.deployment
-            if d is None or d.waiting_for != "reroute-approval" or d.status != "Ready":
-                continue
-            if d.id not in self.rang:
-                self.rang.add(d.id)
-                self.waiting_line = f"{group_name(r)} is waiting for approval ({d.id})"
-                self.bell()
+        for r in newly_waiting(self.rows, self.rang):
+            self.waiting_line = waiting_words(r)
+            self.bell()
         self.render_view()
 
     def banner(self, now: datetime) -> Text:
@@ -174,6 +188,13 @@ class OverviewApp(App[OverviewRow | None]):
             text.append(f"  SANDBOX clock x{rate:g}, times in real time", style="bold yellow")
         if self.error:
             text.append(f"\nrefresh failed: {self.error}", style="bold red")
+        # A source that cannot be read, said once above its rows (they are dimmed).
+        stale = {r.source: r.stale for r in self.rows if r.stale}
+        for r in self.rows:
+            if not r.stale:
+                stale.pop(r.source, None)
+        for source, reason in stale.items():
+            text.append(f"\nSTALE {source}: {reason}", style="bold red")
         waiting = [
             r
             for r in self.rows

@@ -259,13 +259,53 @@ def cleanup(snapshot: Snapshot) -> Check:
     if snapshot.unowned is None:
         return Check(name, False, snapshot.unowned_note or "unowned capacity not checked")
     fleets = [lo for lo in snapshot.unowned if lo.kind == "replacement-fleet"]
-    if not fleets:
+    previews = [lo for lo in snapshot.unowned if lo.kind == "preview-registration"]
+    if not fleets and not previews:
         flagged = len(snapshot.unowned)
         note = f" ({flagged} unowned serving instance(s) flagged, never removed)" if flagged else ""
         return Check(name, False, "no replacement fleet left behind" + note)
+    parts = []
+    if fleets:
+        parts.append(
+            "deletes the replacement fleet a stopped deployment left: "
+            + ", ".join(f"{lo.resource} ({len(lo.instance_ids)} instance(s))" for lo in fleets)
+        )
+    if previews:
+        parts.append(
+            "deregisters the preview registrations left: "
+            + ", ".join(f"{len(lo.instance_ids)} in {lo.resource}" for lo in previews)
+        )
+    return Check(name, True, "; ".join(parts))
+
+
+def preview(snapshot: Snapshot) -> Check:
+    name, pv, dep = "preview", snapshot.preview, snapshot.deployment
+    if pv is None:
+        return Check(
+            name,
+            False,
+            "no preview target group is configured for this target (`preview:` in the config,"
+            " docs/config.md)",
+        )
+    if pv.problem is not None:  # a setup mistake says so first, whatever the deployment does
+        return Check(name, False, f"preview {pv.target_group}: {pv.problem}")
+    if dep is None or not _blue_green(snapshot) or dep.status != "Ready":
+        return Check(
+            name,
+            False,
+            "a preview is for a blue/green deployment waiting for reroute approval"
+            + (f" ({dep.id} is {dep.status}, {dep.phase})" if dep is not None else ""),
+        )
+    ids = [i for i in live_ids(snapshot.replacement) if i not in pv.registered]
+    if not ids:
+        return Check(
+            name, False, f"every replacement instance is already registered in {pv.target_group}"
+        )
+    at = f" behind test listener {pv.listener}" if pv.listener else ""
     return Check(
         name,
         True,
-        "deletes the replacement fleet a stopped deployment left: "
-        + ", ".join(f"{lo.resource} ({len(lo.instance_ids)} instance(s))" for lo in fleets),
+        f"RegisterTargets: {_plural(len(ids), 'replacement instance')} into"
+        f" {pv.target_group}{at}, health-checked by the load balancer; production traffic"
+        " is not touched",
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cutover.backend.actions import availability, cleanup, deployment, repair, shift
+from cutover.backend.actions import availability, cleanup, deployment, preview, repair, shift
 from cutover.backend.actions.plan import Plan, Request
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import GateSettings
@@ -199,6 +199,28 @@ CATALOGUE: tuple[Action, ...] = (
         # At 80 columns the footer holds no more keys: the unowned capacity panel names it.
         in_footer=False,
     ),
+    Action(
+        name="preview",
+        key="p",
+        binding="preview",
+        label="Preview",
+        title="Preview the replacement",
+        palette_help="RegisterTargets in the preview target group (a test listener)",
+        keys_help="preview (a target with `preview:` in its config): at Ready, register the"
+        " replacements in the preview target group behind its test listener; approve, stop and"
+        " rollback take them out again; needs y",
+        cli_help="register the replacement instances in the target's preview target group (a"
+        " test listener of the load balancer) before approving the reroute",
+        confirm="y",
+        styles=frozenset({BLUE_GREEN}),
+        explain=frozenset(),
+        asks=(),
+        planner=preview.plan_preview,
+        check=availability.preview,
+        place=9,
+        # Named in the preview panel, which only a target with a preview shows.
+        in_footer=False,
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(a.name for a in CATALOGUE)
@@ -216,9 +238,12 @@ def style_of(snapshot: Snapshot | None) -> str:
 
 
 def applying(snapshot: Snapshot | None) -> tuple[Action, ...]:
-    """The actions that apply to the group's deployment style, in the dashboard's order."""
+    """The actions that apply to the group's deployment style (and the preview to a target
+    that has one), in the dashboard's order."""
     style = style_of(snapshot)
-    return tuple(a for a in BY_PLACE if style in a.styles)
+    # The preview exists only for a target whose config names a preview target group.
+    preview = snapshot is not None and snapshot.preview is not None
+    return tuple(a for a in BY_PLACE if style in a.styles and (a.name != "preview" or preview))
 
 
 def action(name: str) -> Action:

@@ -7,6 +7,10 @@ DeregisterInstancesFromLoadBalancer per classic load balancer), refused when tha
 a load balancer without a healthy target; then DeleteAutoScalingGroup with ForceDelete, which
 terminates its instances. Instances serving that no deployment installed are named in the
 plan and never touched: a person decides about them.
+
+Preview registrations left after the wait for approval ended (`preview-registration`) are
+deregistered from the preview target group first; they are the only thing cleanup does while
+a deployment runs (the preview target group carries no production traffic).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
         expect={"kind": "cleanup", "unowned": []},
     )
     running = _running(snap)
-    if running:
+    previews = [lo for lo in snap.unowned or () if lo.kind == "preview-registration"]
+    if running and not previews:
         return replace(
             base,
             refused=f"deployment {running} is running: a left fleet is removed only when no"
@@ -46,7 +51,9 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
         return replace(base, refused=snap.unowned_note or "unowned capacity was not checked")
     fleets = [lo for lo in snap.unowned if lo.kind == "replacement-fleet"]
     flagged = [lo for lo in snap.unowned if lo.kind == "unowned-instance"]
-    if not fleets:
+    if previews and not fleets:
+        base = replace(base, summary=f"Deregister the preview registrations left in {where}")
+    if not fleets and not previews:
         why = "no replacement fleet left behind: nothing to remove"
         if flagged:
             why += (
@@ -56,6 +63,21 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
         return replace(base, refused=why)
     calls: list[ApiCall] = []
     changes: list[str] = []
+    for lo in previews:
+        calls.append(
+            ApiCall(
+                "elbv2",
+                "deregister_targets",
+                {
+                    "TargetGroupArn": lo.target_group_arn,
+                    "Targets": [{"Id": i} for i in lo.instance_ids],
+                },
+            )
+        )
+        changes.append(
+            f"{', '.join(lo.instance_ids)} deregistered from preview {lo.resource} (no"
+            " production traffic goes there)"
+        )
     for lo in fleets:
         refused = _deregister(lo, snap, calls, changes)
         if refused:
@@ -73,15 +95,23 @@ def plan_cleanup(base: Plan, snap: Snapshot, _request: Request, _session: AwsSes
         )
     for lo in flagged:
         changes.append(f"{lo.resource} not touched: {lo.detail}")
-    texts = [lo.text() for lo in fleets]
+    texts = [lo.text() for lo in (*previews, *fleets)]
     return replace(
         base,
-        deployment_id=fleets[0].deployment_id,
+        deployment_id=(fleets or previews)[0].deployment_id,
         calls=tuple(calls),
         changes=tuple(changes),
-        leftovers=tuple(fleets),
-        parameters={"fleets": [lo.resource for lo in fleets]},
-        expect={"kind": "cleanup", "unowned": texts, "groups": [lo.resource for lo in fleets]},
+        leftovers=(*previews, *fleets),
+        parameters={
+            "fleets": [lo.resource for lo in fleets],
+            "previews": [lo.resource for lo in previews],
+        },
+        expect={
+            "kind": "cleanup",
+            "unowned": texts,
+            "groups": [lo.resource for lo in fleets],
+            "previews": [lo.resource for lo in previews],
+        },
     )
 
 
@@ -135,12 +165,14 @@ def _healthy_by_source(snap: Snapshot) -> dict[str, set[str]]:
 def unowned_changed(plan: Plan, current: Snapshot) -> str | None:
     """Why a cleanup plan no longer fits: a deployment started, or the left fleet differs."""
     running = _running(current)
-    if running:
+    fleets = any(lo.kind == "replacement-fleet" for lo in plan.leftovers)
+    if running and fleets:
         return f"deployment {running} started since the plan was made; look again before acting"
     if current.unowned is None:
         return f"unowned capacity could not be checked again: {current.unowned_note}"
     planned = {lo.key for lo in plan.leftovers}
-    now = {lo.key for lo in current.unowned if lo.kind == "replacement-fleet"}
+    kinds = ("replacement-fleet", "preview-registration")
+    now = {lo.key for lo in current.unowned if lo.kind in kinds}
     if planned == now:
         return None
     return (

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 from cutover.backend.actions.plan import ApiCall, Plan, Request
+from cutover.backend.actions.preview import with_preview_cleanup
 from cutover.backend.aws.errors import describe_aws_error
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.model import Deployment, Snapshot
@@ -158,7 +159,7 @@ def plan_approve(base: Plan, snap: Snapshot, request: Request, _session: AwsSess
     base = _about(base, snap, "Approve the traffic reroute of {id}")
     if snap.deployment is None or snap.deployment.waiting_for != "reroute-approval":
         return replace(base, refused=_not_waiting(snap, "waiting for reroute approval"))
-    return _continue(
+    plan = _continue(
         base,
         snap,
         request,
@@ -168,6 +169,7 @@ def plan_approve(base: Plan, snap: Snapshot, request: Request, _session: AwsSess
             "original instances are deregistered and drain once replacements are healthy",
         ),
     )
+    return with_preview_cleanup(plan, snap)
 
 
 def plan_terminate_original(
@@ -195,7 +197,7 @@ def plan_stop(base: Plan, snap: Snapshot, _request: Request, _session: AwsSessio
     base = _about(base, snap, "Stop {id} without rolling back")
     if snap.deployment is None or not snap.deployment.active:
         return replace(base, refused=_not_waiting(snap, "in progress"))
-    return replace(
+    plan = replace(
         base,
         calls=(
             ApiCall(
@@ -207,6 +209,7 @@ def plan_stop(base: Plan, snap: Snapshot, _request: Request, _session: AwsSessio
         changes=("the deployment stops where it is; traffic stays as it is now",),
         expect={"kind": "stop", "rollback": False},
     )
+    return with_preview_cleanup(plan, snap)
 
 
 def plan_rollback(base: Plan, snap: Snapshot, _request: Request, session: AwsSession) -> Plan:
@@ -217,7 +220,7 @@ def plan_rollback(base: Plan, snap: Snapshot, _request: Request, session: AwsSes
     if dep is None:
         return replace(base, refused="there is no deployment to roll back")
     if dep.active:
-        return replace(
+        plan = replace(
             base,
             summary=f"Stop {dep.id} and roll back",
             calls=(
@@ -235,6 +238,7 @@ def plan_rollback(base: Plan, snap: Snapshot, _request: Request, session: AwsSes
             ),
             expect={"kind": "rollback", "rollback": True},
         )
+        return with_preview_cleanup(plan, snap)
     if dep.rollback_of or dep.rolled_back_by:
         return replace(base, refused=snap.action("rollback").reason)
     return _redeploy(base, snap, dep, session)

@@ -49,7 +49,7 @@ def planned_from(snap: Snapshot) -> dict[str, Any]:
         for h in i.health
         if h.registered and not h.draining and h.state != "unused"
     )
-    return {
+    out = {
         "observed_at": snap.server_time.isoformat(),
         "deployment": d.id if d else None,
         "status": d.status if d else None,
@@ -61,6 +61,10 @@ def planned_from(snap: Snapshot) -> dict[str, Any]:
         },
         "registered": registered,
     }
+    if snap.preview is not None:
+        # Only with a preview: the plans of every other group keep their ids.
+        out["preview"] = list(snap.preview.registered)
+    return out
 
 
 @dataclass(frozen=True)

@@ -183,14 +183,29 @@ def _repair(intent: Intent, current: Snapshot) -> tuple[str, str]:
 def _cleanup(intent: Intent, current: Snapshot) -> tuple[str, str]:
     if current.unowned is None:
         return UNKNOWN, f"unowned capacity could not be checked: {current.unowned_note}"
-    planned = set(intent.expect.get("groups", []))
-    now = {lo.resource for lo in current.unowned if lo.kind == "replacement-fleet"}
+    planned = set(intent.expect.get("groups", [])) | set(intent.expect.get("previews", []))
+    kinds = ("replacement-fleet", "preview-registration")
+    now = {lo.resource for lo in current.unowned if lo.kind in kinds}
     left = planned & now
     if not left:
         return DONE, "the left replacement fleet is gone"
     if left == planned:
         return _unchanged(intent, f"{', '.join(sorted(left))} still there")
     return UNKNOWN, f"{', '.join(sorted(left))} still there"
+
+
+def _preview(intent: Intent, current: Snapshot) -> tuple[str, str]:
+    pv = current.preview
+    if pv is None or pv.problem is not None:
+        why = pv.problem if pv is not None else "no preview is configured"
+        return UNKNOWN, f"the preview target group could not be read: {why}"
+    planned = set(intent.expect.get("instances", []))
+    now = planned & set(pv.registered)
+    if now == planned:
+        return DONE, f"{', '.join(sorted(planned))} registered in {pv.target_group}"
+    if not now:
+        return _unchanged(intent, f"none of them is registered in {pv.target_group}")
+    return UNKNOWN, f"{len(now)} of {len(planned)} registered in {pv.target_group}"
 
 
 _READERS = {
@@ -204,4 +219,5 @@ _READERS = {
     "move": _move,
     "repair": _repair,
     "cleanup": _cleanup,
+    "preview": _preview,
 }

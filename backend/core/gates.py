@@ -114,11 +114,15 @@ def replacement_healthy(
             text = _health_text(inst, source)
             if text:
                 problems.append(text)
+    note = ""
+    if not serving and snapshot.preview is not None:
+        more, note = _preview(snapshot)
+        problems += more
     if problems:
         return Check(name, False, _join(problems))
     if not sources:
         return Check(
-            name, True, f"{_plural(checked, 'replacement instance')} installed and running"
+            name, True, f"{_plural(checked, 'replacement instance')} installed and running{note}"
         )
     registered = [s for s in sources if s not in unregistered]
     parts = []
@@ -132,7 +136,47 @@ def replacement_healthy(
             f" installed and running; not yet registered with {', '.join(sorted(unregistered))}"
             " (CodeDeploy registers them during the reroute and waits for them to be healthy)"
         )
-    return Check(name, True, "; ".join(parts))
+    return Check(name, True, "; ".join(parts) + note)
+
+
+def _preview(snapshot: Snapshot) -> tuple[list[str], str]:
+    """(what blocks, what the passing reason adds) from the preview target group.
+
+    Registered there, the replacements are health-checked by the load balancer itself, so its
+    verdict decides: unhealthy or still initial blocks, with ELB's reason. Not registered yet
+    (or a preview that cannot be evidence), nothing blocks: CodeDeploy's evidence decides as
+    without a preview, and the reason says the preview was not used (docs/config.md)."""
+    pv = snapshot.preview
+    assert pv is not None
+    # Unread is not "not used": the replacements may be registered there and failing.
+    if {"preview", "health:preview"} & set(snapshot.unread):
+        return [
+            f"health in preview {pv.target_group} could not be read just now (retry in a moment)"
+        ], ""
+    if pv.problem is not None:
+        return [], f"; preview not used: {pv.problem}"
+    ids = live_ids(snapshot.replacement)
+    registered = [i for i in ids if (h := pv.health_of(i)) is not None and h.registered]
+    if not registered:
+        return [], f"; not previewed: p registers the replacements in {pv.target_group}"
+    problems = []
+    for iid in ids:
+        h = pv.health_of(iid)
+        if h is None or not h.registered:
+            problems.append(f"{iid} is not in preview {pv.target_group} (p registers it there too)")
+            continue
+        if h.healthy:
+            continue
+        detail = ": ".join(x for x in (h.reason, h.description) if x)
+        state = "draining" if h.draining else h.state
+        problems.append(
+            f"{iid} is {state} in preview {pv.target_group}" + (f" ({detail})" if detail else "")
+        )
+    if problems:
+        return problems, ""
+    at = f" behind {pv.listener}" if pv.listener else ""
+    every = f"all {_plural(len(ids), 'replacement instance')}"
+    return [], f"; {every} healthy in preview {pv.target_group}{at}"
 
 
 def capacity(snapshot: Snapshot, settings: GateSettings) -> Check:

@@ -10,6 +10,10 @@ call):
   deployment installed (Auto Scaling launched it outside any deployment, someone registered
   it by hand): it serves traffic with a revision nobody can name. Flagged, never removed
   automatically.
+- preview-registration: instances still registered in the target's preview target group after
+  the deployment left its wait for approval (approved or stopped in the console, or a plan's
+  deregistration that did not go through): the test listener still sends them requests.
+  Checked while a deployment runs too, since it is the wait that ended.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from cutover.backend.model import (
     DeploymentSummary,
     Environment,
     Leftover,
+    Preview,
     TargetHealth,
 )
 
@@ -60,6 +65,36 @@ def find_unowned(
         out.append(fleet)
     out += _unowned_serving(deployment, replacement, original, seen, sources, automatic)
     return tuple(out), None
+
+
+def preview_left(preview: Preview | None, deployment: Deployment | None) -> tuple[Leftover, ...]:
+    """The preview registrations that outlived the wait for approval (none while it lasts)."""
+    if preview is None or preview.arn is None or preview.problem is not None:
+        return ()
+    if deployment is not None and deployment.waiting_for == "reroute-approval":
+        return ()
+    ids = preview.registered
+    if not ids:
+        return ()
+    after = (
+        f" after {deployment.id} left its wait for approval ({deployment.status})"
+        if deployment is not None
+        else ""
+    )
+    where = f" (test listener {preview.listener})" if preview.listener else ""
+    return (
+        Leftover(
+            kind="preview-registration",
+            resource=preview.target_group,
+            detail=f"{', '.join(ids)} still registered in the preview target group{where}"
+            f"{after}; c deregisters them",
+            target_group=preview.target_group,
+            target_group_arn=preview.arn,
+            deployment_id=deployment.id if deployment is not None else None,
+            instance_ids=ids,
+            registered_in=((preview.target_group, preview.arn, ids),),
+        ),
+    )
 
 
 def _left_fleet(

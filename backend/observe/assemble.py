@@ -17,7 +17,7 @@ from cutover.backend.core.leftovers import find_leftovers
 from cutover.backend.core.phase import derive_phase, ready_since, reroute_finished, waiting_for
 from cutover.backend.core.revisions import revision_label
 from cutover.backend.core.traffic import traffic_split
-from cutover.backend.core.unowned import find_unowned
+from cutover.backend.core.unowned import find_unowned, preview_left
 from cutover.backend.model import (
     ACTIVE_STATUSES,
     Alarm,
@@ -281,6 +281,7 @@ def _snapshot(
         sources=source_health(health, roles),
         serving=tuple(r.serving) if r.serving is not None else None,
         last_good_revision=r.last_good_revision,
+        preview=r.preview,
     )
 
 
@@ -348,6 +349,9 @@ def _with_leftovers(r: Reads, f: Facts, snap: Snapshot, health: Health) -> Snaps
             automatic=r.automatic,
             unread=r.unread,
         )
+        previews = preview_left(r.preview, snap.deployment)
+        if previews:
+            unowned = (*(unowned or ()), *previews)
         return replace(
             snap,
             leftovers_note="blue/green groups are not checked for leftovers",

@@ -5,10 +5,12 @@ paginated ListDeployments without an application (includeOnlyStatuses = the acti
 BatchGetDeployments 25 ids at a time, and one per-group snapshot (`reader.Observer`: target
 health, traffic, alarms) for each group with an active deployment. The inventory
 (ListApplications, ListDeploymentGroups, BatchGetDeploymentGroups) and the failures of the last
-hour (ListDeployments with createTimeRange and the failed/stopped statuses) are read on a
-slower cadence (`inventory_every`) and on demand (`refresh_inventory`). A deployment that left
-the active set is read once more (BatchGetDeployments) so its ending shows at once; one that
-began and ended between two ticks (a deployment that fails as it starts) was never active
+hour (ListDeployments with createTimeRange and the failed/stopped statuses) and the states of
+the alarms named on every group's configuration (DescribeAlarms by name, 100 a call: a quiet
+group shows its alarms in ALARM too) are read on a slower cadence (`inventory_every`) and on
+demand (`refresh_inventory`). A deployment that left the active set is read once more
+(BatchGetDeployments) so its ending shows at once; one that began and ended between two ticks
+(a deployment that fails as it starts) was never active
 here, and shows with the next inventory read.
 
 Each source is read on its own: an error (no credentials, throttled, unreachable) marks that
@@ -40,6 +42,7 @@ from cutover.backend.model import (
     Snapshot,
 )
 from cutover.backend.observe.calls import Calls, ObserveError, Parts, chunks
+from cutover.backend.observe.cloudwatch import read_alarms
 from cutover.backend.observe.codedeploy import BATCH_DEPLOYMENTS
 from cutover.backend.observe.overview_rows import (
     GroupRecord,
@@ -63,6 +66,7 @@ class _Kept:
     groups: dict[tuple[str, str], GroupRecord] = field(default_factory=dict)
     failures: dict[tuple[str, str], OverviewDeployment] = field(default_factory=dict)
     ended: dict[tuple[str, str], OverviewDeployment] = field(default_factory=dict)
+    alarms: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # in ALARM
     active_ids: set[str] = field(default_factory=set)
     account: str | None = None
     read_at: float | None = None  # monotonic time of the last inventory read
@@ -173,7 +177,24 @@ class SourceReader:
                     groups[(g.application, g.name)] = g
         kept.groups = groups
         self._failures()
+        self._alarms()
         kept.read_at = time.monotonic()
+
+    def _alarms(self) -> None:
+        """Which of the alarms named on the groups' configurations are in ALARM. The alarms
+        may fail to read (a note, not a stale source): the last states read are kept."""
+        assert self._calls is not None
+        groups = self._kept.groups
+        names = sorted({n for g in groups.values() for n in g.alarm_names})
+        states = read_alarms(self._calls, names, Parts())
+        if states is None:
+            return
+        firing = {a.name for a in states if a.state == "ALARM"}
+        self._kept.alarms = {
+            key: tuple(n for n in g.alarm_names if n in firing)
+            for key, g in groups.items()
+            if firing.intersection(g.alarm_names)
+        }
 
     def _failures(self) -> None:
         """The failed and stopped deployments of the last hour, with the groups' latest ones
@@ -256,6 +277,7 @@ class SourceReader:
                 traffic_control=g.traffic_control if g else False,
                 deployment=active.get(key) or latest,
                 recent_failure=kept.failures.get(key),
+                alarms=kept.alarms.get(key, ()),  # an active group's: from its snapshot
                 leftovers_note=(
                     "not checked in the overview (open the group)"
                     if (g is None or g.style == "IN_PLACE") and key not in active
@@ -279,7 +301,13 @@ class SourceReader:
     def _snapshot(self, key: tuple[str, str]) -> Snapshot:
         obs = self._observers.get(key)
         if obs is None:
-            target = replace(self.source.target, application=key[0], deployment_group=key[1])
+            # A source's preview target group belongs to its own group, not to every group.
+            target = replace(
+                self.source.target,
+                application=key[0],
+                deployment_group=key[1],
+                preview_target_group=None,
+            )
             obs = self._observers[key] = Observer(
                 self.session, target, batch_parallel=2, metrics=False
             )

@@ -25,6 +25,7 @@ class GroupRecord:
     style: str
     traffic_control: bool
     last: OverviewDeployment | None
+    alarm_names: tuple[str, ...] = ()  # the alarms named on the group's configuration
 
 
 def deployment_of(d: dict) -> OverviewDeployment:
@@ -62,6 +63,9 @@ def group_of(info: dict) -> GroupRecord:
         style=style.get("deploymentType") or "IN_PLACE",
         traffic_control=style.get("deploymentOption") == "WITH_TRAFFIC_CONTROL",
         last=latest,
+        alarm_names=tuple(
+            a["name"] for a in (info.get("alarmConfiguration") or {}).get("alarms") or []
+        ),
     )
 
 

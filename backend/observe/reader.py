@@ -26,6 +26,7 @@ from cutover.backend.model import (
     BakeVerdict,
     DeploymentSummary,
     ListenerWeights,
+    Preview,
     Series,
     Serving,
     Snapshot,
@@ -38,6 +39,7 @@ from cutover.backend.observe.cloudwatch import read_alarms, read_metrics
 from cutover.backend.observe.codedeploy import DeploymentReads, GroupInfo, same_group
 from cutover.backend.observe.ec2 import InstanceReads
 from cutover.backend.observe.elb import LoadBalancerReads
+from cutover.backend.observe.preview import PreviewReads
 from cutover.backend.observe.reads import Reads
 
 
@@ -63,6 +65,7 @@ class _Read:
     serving: list[Serving] | None = None
     metrics: list[Series] = field(default_factory=list)
     last_good_revision: str | None = None
+    preview: Preview | None = None
 
     @property
     def hook_group(self) -> bool:
@@ -107,6 +110,8 @@ class Observer:
         self._hook_clb_names: list[str] = []
         # The overview shows no metrics: its observers skip GetMetricData (one call a tick).
         self._metrics = metrics
+        key = target.preview_target_group
+        self._preview = PreviewReads(self._calls, key) if key else None
 
     def close(self) -> None:
         """Stop the worker threads (the Observer cannot be used afterwards)."""
@@ -209,6 +214,7 @@ class Observer:
                 extra_clbs=read.extra_clbs,
                 automatic=read.automatic,
                 last_good_revision=read.last_good_revision,
+                preview=read.preview,
             )
         )
         if self._metrics:  # the termination wait's bake verdict, on its own cadence
@@ -320,7 +326,9 @@ class Observer:
             if self._metrics
             else None
         )
+        f_preview = submit(self._preview.read, parts) if self._preview is not None else None
         read.ec2 = f_ec2.result()
+        read.preview = f_preview.result() if f_preview is not None else None
         read.health = {name: f.result() for name, f in f_health.items()}
         read.health.update({name: f.result() for name, f in f_clb.items()})
         read.listeners, read.serving = f_rules.result()
@@ -375,7 +383,14 @@ _observers_lock = threading.Lock()
 
 def observer(session: AwsSession, target: TargetConfig) -> Observer:
     """The Observer kept for this session and deployment group (created on first use)."""
-    key = (target.name, target.application, target.deployment_group, target.read_only, target.gates)
+    key = (
+        target.name,
+        target.application,
+        target.deployment_group,
+        target.read_only,
+        target.gates,
+        target.preview_target_group,
+    )
     with _observers_lock:
         per_session = _observers.setdefault(session, {})
         obs = per_session.get(key)

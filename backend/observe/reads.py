@@ -14,6 +14,7 @@ from cutover.backend.model import (
     Alarm,
     DeploymentSummary,
     ListenerWeights,
+    Preview,
     Series,
     Serving,
     Snapshot,
@@ -54,6 +55,7 @@ class Reads:
     automatic: DeploymentSummary | None = None
     serving: list[Serving] | None = None
     last_good_revision: str | None = None  # the revision of the group's last success
+    preview: Preview | None = None  # the target's preview target group, when it names one
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from cutover.backend.model import (
     Leftover,
     ListenerWeights,
     PendingAction,
+    Preview,
     Snapshot,
 )
 from cutover.backend.present.bake_text import bake_document
@@ -129,6 +130,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "leftovers_note": snapshot.leftovers_note,
         "unowned": None if snapshot.unowned is None else [_unowned(lo) for lo in snapshot.unowned],
         "unowned_note": snapshot.unowned_note,
+        "preview": _preview(snapshot.preview),
         "automatic_deployment": _automatic(snapshot.automatic),
         "pending_actions": [_pending(p) for p in snapshot.pending],
         "notes": list(snapshot.notes),
@@ -238,6 +240,30 @@ def _unowned(lo: Leftover) -> dict[str, Any]:
         "instance_ids": list(lo.instance_ids),
         "registered_in": [
             {"name": name, "instance_ids": list(ids)} for name, _, ids in lo.registered_in
+        ],
+    }
+
+
+def _preview(pv: Preview | None) -> dict[str, Any] | None:
+    if pv is None:
+        return None
+    return {
+        "target_group": pv.target_group,
+        "target_group_arn": pv.arn,
+        "port": pv.port,
+        "listener": pv.listener,
+        "address": pv.address,
+        "health_check_path": pv.health_path,
+        "problem": pv.problem,
+        "targets": [
+            {
+                "instance_id": t.name,
+                "port": t.port,
+                "state": t.state,
+                "reason": t.reason,
+                "description": t.description,
+            }
+            for t in pv.targets
         ],
     }
 

@@ -122,16 +122,39 @@ def render_status(s: Snapshot) -> str:
     if s.gates:
         lines.append("Gates:")
         lines += [f"  {'pass' if g.passed else 'FAIL'}  {g.name}: {g.reason}" for g in s.gates]
+    lines += _preview(s)
     lines += _left_behind(s)
     if s.alarms:
         lines.append("Alarms: " + ", ".join(f"{a.name} {a.state}" for a in s.alarms))
     lines.append("Actions:")
     for a in s.actions:
+        if a.name == "preview" and s.preview is None:
+            continue  # only a target with a preview target group has the action
         lines.append(f"  {'yes' if a.passed else 'no '}  {a.name}: {a.reason}")
     for note in s.notes:
         lines.append(f"Note: {note}")
     lines.append(f"(server time {now:%Y-%m-%d %H:%M:%S}Z, {s.api_calls} API calls)")
     return "\n".join(lines)
+
+
+def _preview(s: Snapshot) -> list[str]:
+    """The preview target group: where, the address to send requests to, and the health of
+    the instances registered there."""
+    pv = s.preview
+    if pv is None:
+        return []
+    where = f" behind test listener {pv.listener}" if pv.listener else ""
+    lines = [f"Preview {pv.target_group}{where}:"]
+    if pv.address:
+        lines.append(f"  send requests to http://{pv.address}/")
+    if pv.problem:
+        lines.append(f"  {pv.problem}")
+    for t in pv.targets:
+        detail = ": ".join(x for x in (t.reason, t.description) if x)
+        lines.append(f"  {t.name}  {t.state}" + (f" ({detail})" if detail else ""))
+    if not pv.targets and not pv.problem:
+        lines.append("  no instance registered (`cutover preview` registers the replacements)")
+    return lines
 
 
 def _pending(s: Snapshot) -> list[str]:
@@ -192,7 +215,7 @@ def _left_behind(s: Snapshot) -> list[str]:
     if s.original is not None and s.unowned:
         lines.append(
             f"Unowned capacity ({len(s.unowned)}; `cutover cleanup` removes a left replacement"
-            " fleet):"
+            " fleet and left preview registrations):"
         )
         lines += [f"  {lo.text()}" for lo in s.unowned]
     return lines

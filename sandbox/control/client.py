@@ -52,7 +52,8 @@ class ControlClient:
         return self.request("POST", "/_sandbox/faults/api", fields)
 
     def set_instance_fault(self, instance_id: str, **fields: Any) -> dict[str, Any]:
-        """Make an instance `unhealthy`, `down`, slow (`slow_ms`) or failing (`error_rate`)."""
+        """Make an instance `unhealthy`, `down`, slow (`slow_ms`) or failing (`error_rate`),
+        or unhealthy only on the paths under `unhealthy_path` ("" clears it)."""
         return self.request("POST", f"/_sandbox/faults/instance/{instance_id}", fields)
 
     def set_deployment_fault(self, **fields: Any) -> dict[str, Any]:

@@ -127,7 +127,7 @@ class ControlApi:
 
     async def _control_instance_fault(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
-        unknown = set(body) - {"unhealthy", "down", "slow_ms", "error_rate"}
+        unknown = set(body) - {"unhealthy", "down", "slow_ms", "error_rate", "unhealthy_path"}
         if unknown:
             return self._bad(f"unknown instance fault field(s): {', '.join(sorted(unknown))}")
         try:

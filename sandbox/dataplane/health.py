@@ -10,7 +10,13 @@ import random
 import aiohttp
 from cutover.sandbox.world import HealthCheck, Target, World
 
-from .servers import CLIENT_KEEPALIVE, HOST, MIN_CHECK_TIMEOUT, TCP_PROTOCOLS
+from .servers import (
+    CLIENT_KEEPALIVE,
+    HOST,
+    MIN_CHECK_TIMEOUT,
+    STALL_RETRY_TIMEOUT,
+    TCP_PROTOCOLS,
+)
 
 HEALTH_CHECKER_UA = "ELB-HealthChecker/2.0"
 CLASSIC_HEALTH_CHECKER_UA = "ELB-HealthChecker/1.0"
@@ -138,10 +144,20 @@ class HealthChecker:
             started = loop.time()
             timeout = max(clock.real(hc.timeout), min(MIN_CHECK_TIMEOUT, interval * 0.9))
             ok, reason, code = await self._probe(hc, port, ua, timeout)
+            if reason == "Target.Timeout" and not self._slowed(target):
+                ok, reason, code = await self._probe(
+                    hc, port, ua, max(STALL_RETRY_TIMEOUT, 4 * timeout)
+                )
             with self.world.lock:
                 if self._check_plan(key, target) is not None:
                     self.world.record_check(hc, target, ok, reason, code)
             delay = max(0.0, started + interval - loop.time())
+
+    def _slowed(self, target: Target) -> bool:
+        """Whether a fault makes the target's instance answer late (or not at all)."""
+        with self.world.lock:
+            inst = self.world.instances.get(target.id)
+            return inst is None or inst.fault.slow_ms > 0 or inst.fault.down
 
     async def _probe(
         self, hc: HealthCheck, port: int, ua: str, timeout: float

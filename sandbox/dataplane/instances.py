@@ -114,7 +114,9 @@ class InstanceServers:
         # Read faults and revision now, not at arrival: both change while requests wait.
         fault = inst.fault
         headers = {"X-Instance-Id": inst.id, "X-Revision": inst.revision}
-        if fault.unhealthy:
+        if fault.unhealthy or (
+            fault.unhealthy_path and request.path.startswith(fault.unhealthy_path)
+        ):
             return web.Response(status=503, text=f"{inst.id} unhealthy\n", headers=headers)
         if not inst.app_running:
             return web.Response(status=503, text=f"{inst.id} stopped\n", headers=headers)

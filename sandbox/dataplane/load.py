@@ -52,7 +52,8 @@ class LoadGenerator:
     balancer's idle timeout so they never time out) and the rest `/`; with `paths`, each
     request picks one of them at random. At most `max_inflight` requests are outstanding;
     sends beyond that are counted as dropped. Listeners appearing or vanishing in the world
-    are picked up within half a second. Load balancers named in `skip` get none.
+    are picked up within half a second. Load balancers named in `skip` get none, and so do
+    listeners named there as `name:port` (a test listener).
     """
 
     def __init__(
@@ -172,6 +173,8 @@ class LoadGenerator:
                     continue
                 cap = idle_timeout_real(world, lb) * 500.0
                 for listener in lb.listeners.values():
+                    if f"{lb.name}:{listener.port}" in self._skip:
+                        continue
                     wanted[(f"{lb.name}:{listener.port}", int(listener.port))] = cap
             for clb in world.classic_lbs.values():
                 if clb.name in self._skip:

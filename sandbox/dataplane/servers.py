@@ -26,6 +26,10 @@ SHUTDOWN_GRACE = 0.1
 # A real-time floor under scaled timeouts: at a high time scale a 5-second health-check
 # timeout is a few milliseconds, which a busy event loop would miss for no fault of the target.
 MIN_CHECK_TIMEOUT = 0.2
+# A check that timed out against an instance with no fault slowing it is tried once more with
+# this long (real seconds): its answer was not late, the sandbox's own loop was (a busy
+# machine stalls it for longer than a scaled timeout), and that is not the target's failure.
+STALL_RETRY_TIMEOUT = 2.0
 MIN_IDLE_TIMEOUT = 1.0
 
 TCP_PROTOCOLS = frozenset({"TCP", "TLS", "UDP", "TCP_UDP", "SSL"})

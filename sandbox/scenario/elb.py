@@ -91,7 +91,7 @@ def _listener(r: YamlReader, ln: yaml.Node, name: str, kind: str, names: Names) 
         ln,
         f"a listener of {name}",
         required=("port", "forward"),
-        optional=("protocol", "rules"),
+        optional=("protocol", "rules", "load"),
     )
     port = r.integer(lm["port"], "listener port", 1, 65535)
     names.claim_port(r, port, lm["port"], f"listener {name}:{port}")
@@ -109,7 +109,8 @@ def _listener(r: YamlReader, ln: yaml.Node, name: str, kind: str, names: Names) 
         if kind != "application":
             raise r.fail(rn, "only application load balancers have rules")
         rules.append(_rule(r, rn, names))
-    return ListenerSpec(port, protocol, fwd, rules)
+    load = r.boolean(lm["load"], "listener load") if "load" in lm else True
+    return ListenerSpec(port, protocol, fwd, rules, load)
 
 
 def _rule(r: YamlReader, rn: yaml.Node, names: Names) -> RuleSpec:

@@ -35,6 +35,7 @@ class ListenerSpec:
     protocol: str
     forward: list[ForwardSpec]
     rules: list[RuleSpec]
+    load: bool = True  # `load: false`: `--load` leaves this listener alone (a test listener)
 
 
 @dataclass
@@ -155,9 +156,16 @@ class Scenario:
     imds_tokens: str = "optional"
 
     def unloaded(self) -> frozenset[str]:
-        """The load balancers `--load` leaves alone (`load: false`)."""
+        """The load balancers `--load` leaves alone (`load: false`), by name, and the
+        listeners, as `name:port`."""
         lbs = [*self.load_balancers, *self.classic_load_balancers]
-        return frozenset(lb.name for lb in lbs if not lb.load)
+        listeners = [
+            f"{lb.name}:{ls.port}"
+            for lb in self.load_balancers
+            for ls in lb.listeners
+            if not ls.load
+        ]
+        return frozenset([*(lb.name for lb in lbs if not lb.load), *listeners])
 
     def listener_ports(self) -> list[tuple[str, int]]:
         """(a label for the listener, its port) for every listener in the scenario."""

@@ -49,9 +49,18 @@ class InstanceFault:
     slow_ms: int = 0  # added to every answer
     error_rate: float = 0.0  # share of ordinary requests answered 500
     down: bool = False  # the server stops listening: connection refused
+    # Requests whose path starts with this are answered 503 (health checks included): one
+    # target group's health check fails (e.g. a preview's /preview/health), the others pass.
+    unhealthy_path: str = ""
 
     def active(self) -> bool:
-        return self.unhealthy or self.slow_ms > 0 or self.error_rate > 0 or self.down
+        return (
+            self.unhealthy
+            or self.slow_ms > 0
+            or self.error_rate > 0
+            or self.down
+            or bool(self.unhealthy_path)
+        )
 
     def describe(self) -> str:
         parts = []
@@ -59,6 +68,8 @@ class InstanceFault:
             parts.append("down")
         if self.unhealthy:
             parts.append("unhealthy")
+        if self.unhealthy_path:
+            parts.append(f"unhealthy on {self.unhealthy_path}")
         if self.slow_ms:
             parts.append(f"slow {self.slow_ms} ms")
         if self.error_rate:

@@ -35,6 +35,18 @@ class Live:
     def client(self, service: str) -> Any:
         return aws_client(self.sandbox, service)
 
+    def deploy(self, key: str = "web/v2.zip") -> str:
+        """Start a deployment of web/web-prod from behind the app's back (a teammate, the
+        console); its id."""
+        return self.client("codedeploy").create_deployment(
+            applicationName="web",
+            deploymentGroupName="web-prod",
+            revision={
+                "revisionType": "S3",
+                "s3Location": {"bucket": "web-revisions", "key": key, "bundleType": "zip"},
+            },
+        )["deploymentId"]
+
 
 @pytest.fixture
 def live(
@@ -48,6 +60,7 @@ def live(
     scenario, application, group = where.args if where else ("default", "web", "web-prod")
     load = request.node.get_closest_marker("load_rps")
     sb = sandbox_factory(scenario, time_scale=scale, load_rps=load.args[0] if load else 0.0)
+    preview = request.node.get_closest_marker("preview")
     target = TargetConfig(
         name="sandbox",
         region="us-east-1",
@@ -55,6 +68,7 @@ def live(
         application=application,
         deployment_group=group,
         poll_interval=0.3,
+        preview_target_group=preview.args[0] if preview else None,
     )
     attempts = request.node.get_closest_marker("max_attempts")
     session = AwsSession(target, max_attempts=attempts.args[0] if attempts else 4)
@@ -99,3 +113,4 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "scenario(name, application, group): the sandbox scenario and group shown"
     )
+    config.addinivalue_line("markers", "preview(target_group): the target's preview target group")

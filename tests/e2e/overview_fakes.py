@@ -114,3 +114,16 @@ def estate(waiting_id: str = "d-WAIT00001") -> list[OverviewRow]:
     ):
         rows.append(row(app, group, 5, "quiet", dep=done))
     return rows
+
+
+def large_estate(groups: int = 500) -> list[OverviewRow]:
+    """The dozen groups of `estate`, then quiet groups up to `groups` rows."""
+    done = OverviewDeployment(
+        "d-DONE00002", "Succeeded", "succeeded", create_time=NOW - timedelta(days=2)
+    )
+    rows = estate()
+    rows += [
+        row(f"svc{i // 10:03d}", f"svc{i:04d}", 5, "quiet", dep=done)
+        for i in range(groups - len(rows))
+    ]
+    return rows

@@ -11,17 +11,6 @@ from cutover.tui.screens.help import HelpScreen
 from tests.e2e.conftest import Live, text_of, wait_until
 
 
-def _start(live: Live) -> str:
-    return live.client("codedeploy").create_deployment(
-        applicationName="web",
-        deploymentGroupName="web-prod",
-        revision={
-            "revisionType": "S3",
-            "s3Location": {"bucket": "web-revisions", "key": "web/v2.zip", "bundleType": "zip"},
-        },
-    )["deploymentId"]
-
-
 def test_the_approve_confirm_says_when_the_deployment_was_stopped_behind_it(live: Live) -> None:
     asyncio.run(_stopped_behind(live))
 
@@ -31,7 +20,7 @@ async def _stopped_behind(live: Live) -> None:
     cd = live.client("codedeploy")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.snapshot is not None, what="the first snapshot")
-        dep_id = _start(live)
+        dep_id = live.deploy()
         await wait_until(
             pilot,
             lambda: app.snapshot is not None and app.snapshot.action("approve").passed,
@@ -76,7 +65,7 @@ async def _fresh_behind(live: Live) -> None:
         assert isinstance(app.screen, HelpScreen)
         first = app.snapshot
         assert first is not None
-        _start(live)
+        live.deploy()
         # The deployment started while the help screen is up reaches the dashboard behind it.
         await wait_until(
             pilot,

@@ -27,7 +27,7 @@ from rich.console import Console
 from textual.widgets import DataTable
 
 from tests.e2e.fakes import NOW, TARGET
-from tests.e2e.overview_fakes import estate
+from tests.e2e.overview_fakes import estate, large_estate
 
 V2 = {
     "revisionType": "S3",
@@ -103,6 +103,35 @@ async def test_coming_back_puts_the_cursor_on_the_same_group() -> None:
 
 
 @sync
+async def test_at_500_groups_a_refresh_updates_rows_in_place_keeping_cursor_and_scroll() -> None:
+    rows = large_estate(500)
+    deep = rows[400]
+    app = OverviewApp(now=lambda: NOW, rows=rows, select=deep.key)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen_overview
+        table = screen.query_one(DataTable)
+        assert table.row_count == 500 and screen.current() == deep
+        slots, scroll = list(table.rows), table.scroll_y
+        assert scroll > 0
+        app.feed(rows)  # a refresh: nothing moved
+        await pilot.pause()
+        assert screen.current() == deep and table.scroll_y == scroll
+        # A re-sort: a group far below starts a deployment and moves to the top; the cursor
+        # stays on its group (one row further down), the table is not rebuilt.
+        going = replace(rows[480], attention=rows[2].attention, deployment=rows[2].deployment)
+        app.feed([going, *rows[:480], *rows[481:]])
+        await pilot.pause()
+        assert screen.current() is not None and screen.current().key == deep.key  # type: ignore[union-attr]
+        assert table.cursor_row == 401
+        assert list(table.rows) == slots
+        # The inventory shrinks: rows go from the end, the others stay.
+        app.feed(rows[:450])
+        await pilot.pause()
+        assert list(table.rows) == slots[:450] and screen.current() == deep
+
+
+@sync
 async def test_escape_on_a_dashboard_opened_from_the_overview_goes_back() -> None:
     app = CutoverApp(TARGET, now=lambda: NOW, poll=False, back=True)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -159,18 +188,34 @@ async def test_the_bell_rings_once_per_group_that_starts_waiting() -> None:
         assert rang == [1, 1]
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (140, 45), (200, 60)])
 @sync
-async def test_every_row_stays_readable_at_80_columns() -> None:
-    """The reason and the group's name are never cut; the other columns give way."""
+async def test_every_row_reads_at_any_size_and_the_cursors_reason_shows_whole(
+    size: tuple[int, int],
+) -> None:
+    """What the group needs, its name, its latest deployment's state and age are never cut
+    (an approval's reason used to push them out at 140 columns); the cursor's whole reason
+    shows under the table."""
     app = OverviewApp(now=lambda: NOW)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         app.feed(estate())
         await pilot.pause()
         table = app.screen_overview.query_one(DataTable)
-        for i, r in enumerate(app.screen_overview.shown):
-            cells = [str(c) for c in table.get_row_at(i)]
-            assert cells[0].startswith(f"{r.attention.rank} {r.attention.reason}")  # type: ignore[union-attr]
-            assert cells[1] == f"{r.application}/{r.deployment_group}"
+        heads = [str(c.label) for c in table.ordered_columns]
+        assert heads[:4] == ["attention", "application/group", "latest", "started"]
+        assert sum(c.get_render_width(table) for c in table.ordered_columns) <= size[0]
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[:4] == ["approve? 42m left", "web/web-prod", "waiting-reroute", "7m00s ago"]
+        failed = [str(c) for c in table.get_row_at(1)]
+        assert failed[0] == "FAILED 12m ago"
+        detail = str(app.screen_overview.query_one("#overview-detail").render())
+        assert detail == (
+            "web/web-prod: waiting for approval to reroute traffic (d-WAIT00001), 42m 10s left"
+        )
+        await pilot.press("down")
+        await pilot.pause()
+        detail = str(app.screen_overview.query_one("#overview-detail").render())
+        assert detail == "payments/payments-prod: d-FAIL00001 failed within the last hour"
 
 
 def stale_row(rows: list[OverviewRow]) -> list[OverviewRow]:
@@ -184,7 +229,10 @@ async def test_a_source_that_cannot_be_read_shows_stale_on_its_rows() -> None:
         app.feed(stale_row(estate()))
         await pilot.pause()
         table = app.screen_overview.query_one(DataTable)
-        assert str(table.get_row_at(0)[2]) == "could not be read: ExpiredToken"
+        heads = [str(c.label) for c in table.ordered_columns]
+        assert str(table.get_row_at(0)[heads.index("stale")]) == "could not be read: ExpiredToken"
+        detail = str(app.screen_overview.query_one("#overview-detail").render())
+        assert detail.endswith("\nSTALE: could not be read: ExpiredToken")
 
 
 # ----- against a sandbox ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from cutover.backend.actions import ApiCall, Plan
 from cutover.tui.app import CutoverApp
 from cutover.tui.screens.confirm import ConfirmScreen
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.e2e.fakes import DEP, NOW, TARGET, installing_then_ready, verdict_state
 from tests.e2e.test_layout import long_plan
@@ -38,6 +39,15 @@ def test_main_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=fed)
 
 
+async def steady_cursor(pilot: Pilot[Any]) -> None:
+    """Stop the token field's cursor blinking: where it is in its blink when the picture is
+    taken depends on how busy the machine is."""
+    await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
 @SIZES
 def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -51,8 +61,8 @@ def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_confirm_screen_long_plan(snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await fed(pilot)
-        pilot.app.push_screen(ConfirmScreen(long_plan()))
-        await pilot.pause()
+        await pilot.app.push_screen(ConfirmScreen(long_plan()))
+        await steady_cursor(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
@@ -106,7 +116,7 @@ def test_confirm_screen(snap_compare: Any) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await fed(pilot)
-        pilot.app.push_screen(ConfirmScreen(plan))
-        await pilot.pause()
+        await pilot.app.push_screen(ConfirmScreen(plan))
+        await steady_cursor(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -20,6 +20,7 @@ from cutover.backend.observe.sources import Source
 from cutover.sandbox.runtime import Sandbox
 from cutover.sandbox.testing import aws_client, control, wait_for
 
+from tests.integration.test_actions_execute import IAM_PREFIX, NO_PERMISSION, allowed
 from tests.integration.test_observe import Recorder
 
 TIME_SCALE = 100
@@ -249,5 +250,66 @@ def test_a_throttled_or_refused_source_says_why_and_the_other_answers(
         control(b).clear_faults()
         rows = overview.rows()
         assert all(r.stale is None for r in rows)
+    finally:
+        overview.close()
+
+
+def alarm_firing(sb: Sandbox, name: str, firing: bool) -> None:
+    """Redefine the alarm so that its own evaluation keeps it in ALARM (threshold below any
+    count, missing data breaching) or OK, and wait until it says so."""
+    cw: Any = aws_client(sb, "cloudwatch")
+    a = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    keep = ("Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods")
+    cw.put_metric_alarm(
+        AlarmName=name,
+        **{k: a[k] for k in keep},
+        Threshold=-1.0 if firing else 1e9,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="breaching" if firing else "notBreaching",
+    )
+    want = "ALARM" if firing else "OK"
+    wait_for(
+        lambda: cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == want,
+        timeout=60,
+        what=f"{name} {want}",
+        every=0.2,
+    )
+
+
+def test_a_quiet_groups_alarms_in_alarm_are_read_with_the_inventory_not_per_tick(
+    sandbox_factory: Callable[..., Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = sandbox_factory("default", time_scale=TIME_SCALE)
+    for key, value in a.env().items():
+        if key != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    alarm_firing(a, "web-tg-5xx", True)
+    overview = Overview([source("east", a)], inventory_every=3600)
+    sent: set[str] = set()
+    for service in ("codedeploy", "cloudwatch", "sts"):
+
+        def record(model: Any = None, service: str = service, **_: Any) -> None:
+            sent.add(f"{IAM_PREFIX[service]}:{model.name}")
+
+        overview.readers[0].session.client(service).meta.events.register("before-call", record)
+    try:
+        rows = overview.rows()
+        # The inventory's reads, the alarms' included, are all in the read-only policy.
+        assert "cloudwatch:DescribeAlarms" in sent
+        assert sent - NO_PERMISSION <= allowed("iam-policy-readonly.json"), sent
+        prod = next(r for r in rows if r.deployment_group == "web-prod")
+        assert prod.deployment is None or not prod.deployment.active  # a quiet group
+        assert prod.alarms == ("web-tg-5xx",)
+        assert all(r.alarms == () for r in rows if r is not prod)
+        recorder = Recorder(overview.readers[0].session)
+        rows = overview.rows()  # a tick: the alarms are not read again
+        assert dict(recorder.take()) == {"ListDeployments": 1}
+        assert next(r for r in rows if r.deployment_group == "web-prod").alarms == ("web-tg-5xx",)
+        alarm_firing(a, "web-tg-5xx", False)
+        overview.refresh_inventory()
+        rows = overview.rows()
+        assert recorder.take()["DescribeAlarms"] == 1
+        assert next(r for r in rows if r.deployment_group == "web-prod").alarms == ()
     finally:
         overview.close()

@@ -80,6 +80,16 @@ def test_unknown_target_lists_known(tmp_path: Path) -> None:
             "min_capacity_percent must be from 0 to 200",
         ),
         ("targets: [a]\n", 1, "targets must be a mapping"),
+        (
+            "targets:\n  a:\n    preview: {target_grup: x}\n",
+            3,
+            "unknown key 'target_grup' in target a preview",
+        ),
+        (
+            "targets:\n  a:\n    preview:\n      target_group: web preview\n",
+            4,
+            "'web preview' is not a target group name",
+        ),
         ("defaults: {region: [\n", 2, "not valid YAML"),
     ],
 )
@@ -92,3 +102,17 @@ def test_errors_are_one_line_with_file_and_line(
     message = str(err.value)
     assert message.startswith(f"{path}:{line}:"), message
     assert words in message and "\n" not in message
+
+
+def test_a_preview_target_group_by_name_or_arn_and_off_again(tmp_path: Path) -> None:
+    arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-preview-tg/9fae"
+    cfg = load_config(
+        write(
+            tmp_path,
+            "defaults:\n  preview: {target_group: web-preview-tg}\ntargets:\n"
+            f"  a: {{}}\n  b:\n    preview: {{target_group: '{arn}'}}\n  c:\n    preview: null\n",
+        )
+    )
+    assert cfg.target("a").preview_target_group == "web-preview-tg"
+    assert cfg.target("b").preview_target_group == arn
+    assert cfg.target("c").preview_target_group is None

@@ -48,3 +48,35 @@ def test_enter_opens_the_group_and_escape_comes_back_on_it(
     assert code == 0
     assert opened == [("api", "api-prod", True)]
     assert selects == [None, (name, "api", "api-prod")]
+
+
+def test_plain_cutover_at_an_endpoint_names_no_group_so_opens_the_overview(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """`cutover` in a terminal where `cutover sandbox`'s export lines were pasted: no group is
+    named, so it opens the overview of that endpoint (as plain `cutover` does on its own
+    sandbox)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    opened: list[str] = []
+
+    def overview_run(self: OverviewApp) -> Any:
+        opened.append("overview")
+        return None
+
+    def dashboard_run(self: CutoverApp) -> Any:
+        opened.append(f"{self.target.application}/{self.target.deployment_group}")
+        return None
+
+    monkeypatch.setattr(OverviewApp, "run", overview_run)
+    monkeypatch.setattr(CutoverApp, "run", dashboard_run)
+    assert dashboard.run(parse_args([])) == 0
+    assert opened == ["overview"]
+    # A group named is that group's dashboard, as before.
+    opened.clear()
+    assert dashboard.run(parse_args(["--application", "web", "--deployment-group", "w"])) == 0
+    assert opened == ["web/w"]

@@ -92,6 +92,7 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, words: 
 def test_unknown_name_lists_bundled() -> None:
     with pytest.raises(
         ScenarioError,
-        match="bundled: big, classic, default, estate, hooks, huge, inplace, nlb, weighted",
+        match="bundled: big, classic, default, estate, hooks, huge, inplace, nlb, preview,"
+        " weighted",
     ):
         load_scenario("nosuch")

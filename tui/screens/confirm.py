@@ -8,12 +8,18 @@ is said, and the plan can still be sent.
 
 from __future__ import annotations
 
+import math
+
 from cutover.backend.actions import Plan
 from cutover.backend.actions.catalogue import action as action_entry
 from cutover.backend.actions.recheck import changed
 from cutover.backend.model import Snapshot
+from cutover.tui.widgets.inorder import InOrderInput
 from rich.text import Text
-from textual import on
+from textual import events, on
+
+# The clock Textual stamps events with (monotonic; another on Windows), to compare with it.
+from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -48,6 +54,10 @@ class ConfirmScreen(ModalScreen[bool]):
         # it still fits. Sending is off while this is set.
         self.stale: str | None = None
         self._latest: Snapshot | None = None
+        # When the plan was first painted (Textual's clock). A `y` or Enter typed before then
+        # (a burst such as `s` `y`, or a key pressed twice) was not an answer to this plan:
+        # nobody had read it. Until painted, nothing typed sends.
+        self.shown_at = math.inf
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -63,7 +73,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(id="moved")
             yield Static(self._ask(), id="prompt")
             if self.token != "y":
-                yield Input(placeholder=self.token, max_length=len(self.token), id="token")
+                yield InOrderInput(placeholder=self.token, max_length=len(self.token), id="token")
 
     def _ask(self) -> Text:
         """The prompt: how to send, or, while the state has overtaken the plan, that sending
@@ -84,6 +94,7 @@ class ConfirmScreen(ModalScreen[bool]):
         # The typed word goes straight into its field, never into the scrolling plan.
         for field in self.query(Input):
             field.focus()
+        self.call_after_refresh(self._painted)
         if self._latest is not None:
             self.against(self._latest)
 
@@ -113,6 +124,21 @@ class ConfirmScreen(ModalScreen[bool]):
             return None
         return f"{now.id} moved on since the plan was made: {before.phase} -> {now.phase}"
 
+    def _painted(self) -> None:
+        self.shown_at = get_time()
+
+    def _typed_unseen(self, typed_at: float) -> bool:
+        """True (and said) when the confirming key was typed before the plan was on screen."""
+        if typed_at >= self.shown_at:
+            return False
+        self.app.notify(
+            "not sent: that key was typed before the plan was on screen. Read the plan, then"
+            " answer again.",
+            title=f"{self.plan.action}: typed ahead",
+            severity="warning",
+        )
+        return True
+
     def _refuse_stale(self) -> bool:
         """True (and the line flashed) when sending is off because the state moved."""
         if self.stale is None:
@@ -126,12 +152,12 @@ class ConfirmScreen(ModalScreen[bool]):
         )
         return True
 
-    def on_key(self, event: object) -> None:
+    def on_key(self, event: events.Key) -> None:
         # A plain plan answers to one key; the typed-token kind goes through the Input.
-        key = getattr(event, "key", "")
+        key = event.key
         if self.token == "y" and key in ("y", "Y"):
             event.stop()
-            if not self._refuse_stale():
+            if not self._typed_unseen(event.time) and not self._refuse_stale():
                 self.dismiss(True)
         elif self.token == "y" and key in ("n", "N"):
             event.stop()
@@ -139,8 +165,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     @on(Input.Submitted, "#token")
     def _submitted(self, event: Input.Submitted) -> None:
+        typed_at = getattr(event.input, "key_time", 0.0)
         if event.value.strip() == self.token:
-            if not self._refuse_stale():
+            if not self._typed_unseen(typed_at) and not self._refuse_stale():
                 self.dismiss(True)
         else:
             self.query_one("#prompt", Static).update(

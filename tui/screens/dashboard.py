@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import cast
 
@@ -25,6 +25,7 @@ from cutover.tui.widgets.header import DashboardHeader
 from cutover.tui.widgets.instance_table import InstanceTable, SharedIds
 from cutover.tui.widgets.leftovers import LeftoversPanel
 from cutover.tui.widgets.lifecycle import Lifecycle
+from cutover.tui.widgets.preview import PreviewPanel
 from cutover.tui.widgets.timeline import Timeline
 from cutover.tui.widgets.traffic import TrafficBar
 from rich.text import Text
@@ -46,10 +47,19 @@ STACK_BELOW = 110
 class DashboardScreen(Screen[None]):
     """Renders whatever Snapshot the app hands it; never calls AWS itself."""
 
-    # The catalogue's keys, in its order; each runs `action_<binding>` (made below).
+    # The catalogue's keys, in its order; each runs `action_<binding>` (made below). Priority:
+    # the app takes them as it reads them, before it hands the keys after them on, so a burst
+    # such as `d` and a revision reaches the prompt `d` opens (see Acting.open_action).
     BINDINGS = [
         *(
-            Binding(a.key, a.binding, a.label, id=f"dashboard.{a.binding}", show=a.in_footer)
+            Binding(
+                a.key,
+                a.binding,
+                a.label,
+                id=f"dashboard.{a.binding}",
+                show=a.in_footer,
+                priority=True,
+            )
             for a in BY_PLACE
         ),
         Binding("g", "picker", "Pick", id="dashboard.picker"),
@@ -73,6 +83,7 @@ class DashboardScreen(Screen[None]):
                 yield EnvironmentPanel("Replacement", id="replacement")
                 yield EnvironmentPanel("Fleet (in-place)", id="fleet")
             yield LeftoversPanel(id="leftovers")
+            yield PreviewPanel(id="preview")
             with Horizontal(id="bottom"):
                 yield GatesView(id="gates")
                 yield Timeline(id="timeline")
@@ -123,6 +134,8 @@ class DashboardScreen(Screen[None]):
             return None
         if entry.name == "cleanup" and not snap.unowned:
             return False  # its key is named only beside what it cleans up
+        if entry.name == "preview" and snap.preview is None:
+            return False  # only a target with a preview target group has the key
         return True if snap.action(entry.name).passed else None
 
     def show(
@@ -174,6 +187,9 @@ class DashboardScreen(Screen[None]):
         leftovers.display = in_place or unowned
         if in_place or unowned:
             leftovers.show(snap, blue_green=unowned)
+        preview = self.query_one(PreviewPanel)
+        preview.display = not in_place and snap is not None and snap.preview is not None
+        preview.show(snap)
         server_time = snap.server_time if snap else now
         if in_place and snap is not None:
             self.query_one("#fleet", EnvironmentPanel).show(snap.fleet, now, server_time)
@@ -288,9 +304,9 @@ def gates_verdict(gates: tuple[Check, ...]) -> Text:
     return out
 
 
-def _requester(name: str) -> Callable[[DashboardScreen], None]:
-    def action(screen: DashboardScreen) -> None:
-        screen.cutover.request_action(name)
+def _requester(name: str) -> Callable[[DashboardScreen], Awaitable[None]]:
+    async def action(screen: DashboardScreen) -> None:
+        await screen.cutover.open_action(name)
 
     action.__doc__ = f"The {name} key: the app checks, asks, plans and confirms."
     return action

@@ -1,9 +1,12 @@
 """The overview screen: one line per deployment group, in the backend's attention order.
 
-A DataTable, not the line-based instance table: the overview has one row per group (a dozen
-to a few hundred), not per instance, so rebuilding its rows each second costs little, and the
-DataTable brings the cursor, scrolling and Enter for free. Columns give way from the right
-when the terminal is narrow; the reason and the group's name are never cut.
+A DataTable (the cursor, scrolling and Enter for free) updated in place: each refresh (every
+second, for the countdowns) replaces only the cells whose text changed, and adds or removes
+rows at the end only when the number of groups shown changes (the inventory, the filter).
+Row i always shows the i-th group in attention order, so a re-sort is a few cells rewritten,
+not rows moved; the cursor follows its group, and the table scrolls only when that group
+leaves the screen. The columns are laid out again (a rebuild) only when the width or the
+widest text of a column changes. Under the table, the cursor's row in full (`detail`).
 """
 
 from __future__ import annotations
@@ -12,101 +15,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cutover.backend.model import OverviewRow
-from cutover.backend.present.overview import style_words
-from cutover.tui.widgets.common import TextStatic, ago, countdown
+from cutover.tui.screens.overview_cells import HEADERS, cells, detail, group_name, layout
+from cutover.tui.widgets.common import TextStatic
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
+from textual.widgets.data_table import RowKey
 
-# (column id, header); the first two are always shown, the others while they fit.
-COLUMNS = (
-    ("why", "attention"),
-    ("group", "application/group"),
-    ("stale", "stale"),
-    ("where", "account/region"),
-    ("traffic", "traffic o/r"),
-    ("health", "healthy o/r"),
-    ("alarms", "alarms"),
-    ("status", "latest"),
-    ("age", "started"),
-    ("deployment", "deployment"),
-    ("style", "style"),
-)
-GAP = 2  # DataTable's cell padding, both sides
-MIN_SHOWN = 8  # a column cut narrower than this is left out
+__all__ = ["OverviewScreen", "group_name"]
 
-
-def group_name(row: OverviewRow) -> str:
-    return f"{row.application}/{row.deployment_group}" if row.application else f"[{row.source}]"
-
-
-def why(row: OverviewRow, now: datetime) -> str:
-    """The rank and reason in words, with the wait's countdown in real time."""
-    rank = row.attention.rank if row.attention else "-"
-    reason = row.attention.reason if row.attention else "not ranked"
-    d = row.deployment
-    if d is not None and d.waiting_for and d.deadline is not None:
-        reason += f", {countdown(d.deadline, now)}"
-    return f"{rank} {reason}"
-
-
-def cells(row: OverviewRow, now: datetime) -> dict[str, str]:
-    d = row.deployment
-    status = dep = age = ""
-    if d is not None:
-        phase = f" ({d.phase})" if d.phase != d.status.lower() else ""
-        status = f"{d.status}{phase}"
-        dep, age = d.id, ago(d.create_time, now)
-    elif row.application:
-        status = "none yet"
-    t = row.traffic
-    return {
-        "why": why(row, now),
-        "group": group_name(row),
-        "where": f"{row.account or '?'} {row.region or '?'}",
-        "status": status,
-        "deployment": dep,
-        "age": age,
-        "traffic": f"{t.original_percent:.0f}/{t.replacement_percent:.0f}" if t else "",
-        # o(riginal), r(eplacement), f(leet), as the traffic column's o/r
-        "health": " ".join(f"{h.role[0]} {h.healthy}/{h.total}" for h in row.health),
-        "alarms": ",".join(row.alarms),
-        "style": style_words(row) if row.application else "",
-        "stale": row.stale or "",
-    }
-
-
-def shown_columns(
-    table: list[dict[str, str]], width: int, many_sources: bool
-) -> list[tuple[str, int | None]]:
-    """The columns that fit `width`, each with its width (None: as wide as its text):
-    attention and group always, then each in order while it fits whole; the first that does
-    not is cut to what is left when that is worth showing (an empty column is left out)."""
-    out: list[tuple[str, int | None]] = []
-    used = 0
-    group = max([len(COLUMNS[1][1])] + [len(r["group"]) for r in table]) + GAP
-    for key, head in COLUMNS:
-        if key == "where" and not many_sources:
-            continue
-        natural = max([len(head)] + [len(r[key]) for r in table])
-        if key == "why" and natural + GAP + group > width:
-            # Too narrow for the reason and the name side by side: the reason wraps.
-            out.append((key, max(MIN_SHOWN, width - group - GAP)))
-            used += width - group
-            continue
-        if key not in ("why", "group"):
-            if not any(r[key] for r in table):
-                continue
-            if used + natural + GAP > width:
-                room = width - used - GAP
-                if room >= MIN_SHOWN:
-                    out.append((key, room))
-                break
-        out.append((key, None))
-        used += natural + GAP
-    return out
+Line = tuple[tuple[str, str], ...]  # per column shown: (text, style)
 
 
 class OverviewScreen(Screen[None]):
@@ -116,6 +36,7 @@ class OverviewScreen(Screen[None]):
     OverviewScreen #overview-banner { height: auto; padding: 0 1; }
     OverviewScreen #filter { height: 3; display: none; }
     OverviewScreen #overview-table { height: 1fr; }
+    OverviewScreen #overview-detail { height: auto; max-height: 4; padding: 0 1; }
     """
     AUTO_FOCUS = "#overview-table"
     BINDINGS = [
@@ -130,12 +51,16 @@ class OverviewScreen(Screen[None]):
         self.shown: list[OverviewRow] = []
         self.filter = ""
         self.select = select  # the group the cursor goes to at the next redraw
-        self._columns: list[str] = []
+        self._layout: list[tuple[str, int]] = []
+        self._drawn: list[Line] = []  # what each table row shows, row i = shown[i]
+        self._slots: list[RowKey] = []
+        self._now: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield TextStatic(id="overview-banner")
         yield Input(placeholder="filter by name (Enter keeps it, Escape clears)", id="filter")
         yield DataTable(id="overview-table", cursor_type="row", zebra_stripes=False)
+        yield TextStatic(id="overview-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -146,40 +71,79 @@ class OverviewScreen(Screen[None]):
     def table(self) -> DataTable:
         return self.query_one("#overview-table", DataTable)
 
-    def show(self, rows: Sequence[OverviewRow], now: datetime, banner: Text | str) -> None:
-        """Redraw from `rows` (attention order) at `now`; the cursor stays on its group."""
+    def show(
+        self, rows: Sequence[OverviewRow], now: datetime, banner: Text | str, rebuild: bool = False
+    ) -> None:
+        """Show `rows` (attention order) at `now`; the cursor stays on its group. `rebuild`
+        draws every row anew (what a refresh cost before the table was updated in place)."""
         self.query_one("#overview-banner", TextStatic).set_text(banner)
         table = self.table
         if self.shown and table.row_count and self.select is None:
-            at = min(table.cursor_row, len(self.shown) - 1)
-            self.select = self.shown[at].key
+            self.select = self.shown[min(table.cursor_row, len(self.shown) - 1)].key
         self.rows = list(rows)
+        self._now = now
         needle = self.filter.lower()
         self.shown = [r for r in self.rows if needle in group_name(r).lower()]
         texts = [cells(r, now) for r in self.shown]
         many = len({r.source for r in self.rows}) > 1
-        columns = shown_columns(texts, max(20, self.size.width - 2), many)
-        if columns != self._columns:
-            table.clear(columns=True)
-            for key, width in columns:
-                table.add_column(dict(COLUMNS)[key], key=key, width=width)
-            self._columns = columns
+        columns = layout(texts, max(20, self.size.width - 2), many)
+        lines = [
+            tuple((text[k], self._style(row)) for k, _ in columns)
+            for row, text in zip(self.shown, texts, strict=True)
+        ]
+        if rebuild or columns != self._layout:
+            self._rebuild(columns, lines)
         else:
-            table.clear()
-        why_width = dict(columns).get("why")
-        for row, text in zip(self.shown, texts, strict=True):
-            style = "bold red" if row.attention and row.attention.rank == 0 else ""
-            height = -(-len(text["why"]) // why_width) if why_width else 1
-            cut = [
-                Text(text[k], style=style, no_wrap=k != "why", overflow="ellipsis")
-                for k, _ in columns
-            ]
-            table.add_row(*cut, height=max(1, height))
+            self._patch(lines)
         keys = [r.key for r in self.shown]
-        if self.select in keys:
+        if self.select in keys and table.cursor_row != keys.index(self.select):
             table.move_cursor(row=keys.index(self.select), animate=False)
         if self.rows:  # before the first rows, the group to go to is kept for them
             self.select = None
+        self._show_detail()
+
+    @staticmethod
+    def _style(row: OverviewRow) -> str:
+        if row.stale:
+            return "dim"
+        return "bold red" if row.attention and row.attention.rank == 0 else ""
+
+    @staticmethod
+    def _cell(text: str, style: str) -> Text:
+        return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+    def _rebuild(self, columns: list[tuple[str, int]], lines: list[Line]) -> None:
+        table = self.table
+        table.clear(columns=True)
+        for key, width in columns:
+            table.add_column(HEADERS[key], key=key, width=width)
+        self._layout = columns
+        self._slots = [table.add_row(*(self._cell(*c) for c in line)) for line in lines]
+        self._drawn = list(lines)
+
+    def _patch(self, lines: list[Line]) -> None:
+        """Rewrite the cells that changed; add or remove rows at the end."""
+        table = self.table
+        keys = [key for key, _ in self._layout]
+        for i, (old, new) in enumerate(zip(self._drawn, lines, strict=False)):
+            if old == new:
+                continue
+            for key, was, now in zip(keys, old, new, strict=True):
+                if was != now:
+                    table.update_cell(self._slots[i], key, self._cell(*now))
+        for line in lines[len(self._drawn) :]:
+            self._slots.append(table.add_row(*(self._cell(*c) for c in line)))
+        while len(self._slots) > len(lines):
+            table.remove_row(self._slots.pop())
+        self._drawn = list(lines)
+
+    def _show_detail(self) -> None:
+        row = self.current()
+        text = detail(row, self._now) if row is not None and self._now is not None else ""
+        self.query_one("#overview-detail", TextStatic).set_text(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
 
     def current(self) -> OverviewRow | None:
         table = self.table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cutover.tui.widgets.inorder import InOrderInput
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,7 +33,7 @@ class RevisionScreen(ModalScreen[str | None]):
                 "New deployment: the revision (s3://bucket/key.zip or github:owner/repo@commit)."
                 "\nEnter goes on to the plan; Escape cancels."
             )
-            yield Input(value=self.default, id="revision")
+            yield InOrderInput(value=self.default, id="revision")
 
     @on(Input.Submitted, "#revision")
     def _submitted(self, event: Input.Submitted) -> None:

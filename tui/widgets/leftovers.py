@@ -19,6 +19,7 @@ _STYLE = {
     "suspended": "yellow",
     "replacement-fleet": "bold yellow",
     "unowned-instance": "bold red",
+    "preview-registration": "yellow",
 }
 
 
@@ -67,6 +68,8 @@ class LeftoversPanel(Vertical):
             text = Text(f"{len(found)} not owned by any deployment", style="bold yellow")
             if any(lo.kind == "replacement-fleet" for lo in found):
                 text.append("  c removes the left fleet (shows the plan first)", style="dim")
+            elif any(lo.kind == "preview-registration" for lo in found):
+                text.append("  c deregisters them (shows the plan first)", style="dim")
         else:
             text = Text(f"{len(found)} leftover(s)", style="bold yellow")
             text.append("  f repairs them (shows the plan first)", style="dim")
