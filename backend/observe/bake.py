@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from cutover.backend.config import BakeThresholds
-from cutover.backend.core.bake import judge, spans, window
+from cutover.backend.core.bake import Window, judge, spans, window
 from cutover.backend.core.facts import Classic, TargetGroup
 from cutover.backend.core.phase import reroute_finished
 from cutover.backend.model import BakeVerdict, Snapshot
@@ -30,6 +30,9 @@ from cutover.backend.observe.cloudwatch import METRIC_QUERIES, _arn_suffix
 from cutover.common.lifecycle import ALLOW_EVENTS, BLOCK_EVENTS
 
 READ_EVERY = timedelta(seconds=60)  # one CloudWatch period of the server's clock
+# CloudWatch publishes a minute a few minutes late at worst: a baseline that ended this long
+# ago is kept as read.
+SETTLED = timedelta(minutes=5)
 PERIOD = 60
 ROLES = ("requests", "errors", "p95", "p99")
 # (namespace, request count, targets' 5xx, response time) per kind of load balancer
@@ -112,16 +115,22 @@ def read_bake(
     until: datetime,
     thresholds: BakeThresholds,
     parts: Parts,
+    memo: dict[str, Window] | None = None,
 ) -> BakeVerdict | None:
     """Read and judge (one GetMetricData per 500 queries: four per target group or classic
-    load balancer). None when the read failed (a note says why)."""
+    load balancer). None when the read failed (a note says why). `memo` keeps the baseline
+    once it is settled, so later reads ask only for the minutes since the reroute (a
+    termination wait may last days: the call stays one page, and small)."""
     queries, nlb = bake_queries(tgs, clbs)
     baseline, after = spans(reroute[0], reroute[1], until, thresholds.window_minutes)
     unmeasured = f"{', '.join(nlb)}: {NLB_WORDS}" if nlb else None
     sources = tuple(dict.fromkeys(q.source for q in queries))
-    if not queries:
-        empty = [window(span, {}, {}, {}, {}) for span in (baseline, after)]
-        return judge(*empty, thresholds, unmeasured=unmeasured, read_at=until)
+    known = (memo or {}).get("baseline")
+    if known is not None and (known.start, known.end) != baseline:
+        known = None
+    if not queries or (known is not None and after[0] >= after[1]):
+        sides = [known or window(baseline, {}, {}, {}, {}), window(after, {}, {}, {}, {})]
+        return judge(*sides, thresholds, sources=sources, unmeasured=unmeasured, read_at=until)
     cw = calls.client("cloudwatch")
 
     def read() -> dict[str, list[tuple[datetime, float]]]:
@@ -131,7 +140,7 @@ def read_bake(
                 cw,
                 "get_metric_data",
                 MetricDataQueries=list(chunk),
-                StartTime=baseline[0],
+                StartTime=after[0] if known is not None else baseline[0],
                 EndTime=after[1],
                 ScanBy="TimestampAscending",
             ):
@@ -153,7 +162,10 @@ def read_bake(
                 into[minute] = into.get(minute, 0.0) + value
             else:  # percentiles do not add up: the worst source's, per minute
                 into[minute] = max(into.get(minute, value), value)
-    sides = [window(span, *(per_role[r] for r in ROLES)) for span in (baseline, after)]
+    base = known or window(baseline, *(per_role[r] for r in ROLES))
+    if memo is not None and until - baseline[1] >= SETTLED:
+        memo["baseline"] = base
+    sides = [base, window(after, *(per_role[r] for r in ROLES))]
     return judge(*sides, thresholds, sources=sources, unmeasured=unmeasured, read_at=until)
 
 
@@ -164,6 +176,7 @@ def bake_verdict(
     clbs: list[Classic],
     thresholds: BakeThresholds,
     parts: Parts,
+    memo: dict[str, Window] | None = None,
 ) -> BakeVerdict | None:
     """The bake verdict of the snapshot's deployment once its reroute has finished: the
     latest window until now, or until the deployment ended. None before the reroute ended."""
@@ -172,7 +185,7 @@ def bake_verdict(
     if d is None or start is None or end is None or d.style != "BLUE_GREEN":
         return None
     until = min(snap.server_time, d.complete_time) if d.complete_time else snap.server_time
-    return read_bake(calls, tgs, clbs, (start, end), until, thresholds, parts)
+    return read_bake(calls, tgs, clbs, (start, end), until, thresholds, parts, memo)
 
 
 class BakeReads:
@@ -183,6 +196,7 @@ class BakeReads:
         self._calls = calls
         self._tried: tuple[str, datetime] | None = None  # (deployment, server time) last read
         self._verdict: BakeVerdict | None = None  # the last verdict read for that deployment
+        self._memo: dict[str, Window] = {}  # its settled baseline
 
     def verdict(
         self,
@@ -196,12 +210,12 @@ class BakeReads:
         if d is None or d.phase != "termination-wait" or d.style != "BLUE_GREEN":
             return None
         if self._tried is None or self._tried[0] != d.id:
-            self._verdict = None
+            self._verdict, self._memo = None, {}
         elif snap.server_time - self._tried[1] < READ_EVERY:
             return self._verdict
         # A failed read is tried again a period later too, not at every refresh.
         self._tried = (d.id, snap.server_time)
-        got = bake_verdict(self._calls, snap, tgs, clbs, thresholds, parts)
+        got = bake_verdict(self._calls, snap, tgs, clbs, thresholds, parts, self._memo)
         if got is not None:
             self._verdict = got
         return self._verdict

@@ -132,6 +132,19 @@ def test_two_target_groups_add_their_counts_and_take_the_worse_percentile() -> N
     assert asked["StartTime"] == T + timedelta(minutes=5) and asked["EndTime"] == until
     assert len(asked["MetricDataQueries"]) == 8
 
+    # A settled baseline (ended 5 minutes ago or more) is kept: the next read asks only for
+    # the minutes since the reroute, and judges the same.
+    memo: dict = {}
+    tgs = [tg("web-tg", "app/web-alb"), tg("web2-tg", "app/web-alb")]
+    first = read_bake(
+        calls, tgs, [], reroute, until, BakeThresholds(window_minutes=5), Parts(), memo
+    )  # type: ignore[arg-type]
+    again = read_bake(
+        calls, tgs, [], reroute, until, BakeThresholds(window_minutes=5), Parts(), memo
+    )  # type: ignore[arg-type]
+    assert [a["StartTime"] for a in calls.asked[1:]] == [T + timedelta(minutes=5), after[0]]
+    assert first == again == v
+
 
 def test_a_network_load_balancer_alone_costs_no_call_and_says_what_it_cannot_measure() -> None:
     calls = _Calls({})
