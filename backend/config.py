@@ -40,6 +40,20 @@ class GateSettings:
 
 
 @dataclass(frozen=True)
+class BakeThresholds:
+    """How the bake verdict judges the minutes after the reroute (backend/core/bake.py)."""
+
+    max_5xx_percent: float = 1.0  # 5xx share of requests after the reroute: above it, bad
+    max_p95_ms: float = 1000.0  # TargetResponseTime / Latency p95 after: above it, bad
+    max_p99_ms: float = 2500.0  # ... p99 after: above it, bad
+    # Worse than before the reroute by more than this share (0.5 = +50%): watch.
+    max_increase: float = 0.5
+    window_minutes: int = 10  # the minutes compared on each side of the reroute
+    min_requests: int = 100  # fewer requests after the reroute: not enough data
+    min_minutes: int = 3  # fewer whole minutes after the reroute: not enough data
+
+
+@dataclass(frozen=True)
 class TargetConfig:
     """Where one deployment group lives and how to supervise it."""
 
@@ -52,6 +66,7 @@ class TargetConfig:
     read_only: bool = False
     poll_interval: float = 2.0
     gates: GateSettings = field(default_factory=GateSettings)
+    bake: BakeThresholds = field(default_factory=BakeThresholds)
     # Where hook-managed in-place instances serve (the `hooks:` section for this deployment
     # group): the dashboard reads their health there before any hook has written a tag.
     hook_target_groups: tuple[str, ...] = ()
@@ -150,6 +165,7 @@ TARGET_KEYS = (
     "read_only",
     "poll_interval",
     "gates",
+    "bake",
     "preview",
 )
 GATE_KEYS = ("min_capacity_percent", "block_on_alarm", "require_healthy", "require_unchanged_fleet")
@@ -282,9 +298,42 @@ def _target(r: YamlReader, node: yaml.Node, what: str, base: TargetConfig) -> Ta
             if key in gm:
                 gates = replace(gates, **{key: r.boolean(gm[key], f"{what} gates {key}")})
         values["gates"] = gates
+    if "bake" in m:
+        values["bake"] = _bake(r, m["bake"], f"{what} bake", base.bake)
     if "preview" in m:
         values["preview_target_group"] = _preview(r, m["preview"], what)
     return replace(base, **values)  # type: ignore[arg-type]
+
+
+# key -> (lowest, highest, integer?)
+BAKE_KEYS: dict[str, tuple[float, float, bool]] = {
+    "max_5xx_percent": (0, 100, False),
+    "max_p95_ms": (1, 600_000, False),
+    "max_p99_ms": (1, 600_000, False),
+    "max_increase": (0, 100, False),
+    "window_minutes": (1, 120, True),
+    "min_requests": (0, 10_000_000, True),
+    "min_minutes": (1, 120, True),
+}
+
+
+def _bake(r: YamlReader, node: yaml.Node, what: str, base: BakeThresholds) -> BakeThresholds:
+    bm = r.mapping(node, what, optional=tuple(BAKE_KEYS))
+    values: dict[str, object] = {}
+    for key, (low, high, whole) in BAKE_KEYS.items():
+        if key in bm:
+            if whole:
+                values[key] = r.integer(bm[key], f"{what} {key}", int(low), int(high))
+            else:
+                values[key] = r.number(bm[key], f"{what} {key}", low, high)
+    bake = replace(base, **values)  # type: ignore[arg-type]
+    if bake.min_minutes > bake.window_minutes:
+        raise r.fail(
+            bm.get("min_minutes") or node,
+            f"{what} min_minutes: {bake.min_minutes} is more than window_minutes"
+            f" ({bake.window_minutes})",
+        )
+    return bake
 
 
 # A target group name (ELB: up to 32 letters, digits and hyphens) or its ARN.

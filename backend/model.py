@@ -113,6 +113,41 @@ class Series:
         return self.points[-1][1] if self.points else None
 
 
+@dataclass(frozen=True)
+class BakeCheck:
+    """One measure of the bake verdict: before and after the reroute, against its limit."""
+
+    name: str  # 5xx | p95 | p99
+    level: str  # ok | watch | bad
+    before: float | None  # 5xx: percent of requests; p95/p99: milliseconds
+    after: float | None
+    limit: float | None  # the absolute objective (same unit)
+    text: str  # `5xx 4.8% after vs 0.1% before (limit 1%)`
+
+
+@dataclass(frozen=True)
+class BakeVerdict:
+    """After the reroute: the replacements' errors and latency against the originals' in the
+    minutes before it (backend/core/bake.py). `verdict` is ok, watch, bad or not enough data;
+    `reason` says which numbers and limits decided it."""
+
+    verdict: str
+    reason: str
+    checks: tuple[BakeCheck, ...] = ()
+    baseline_start: datetime | None = None
+    baseline_end: datetime | None = None
+    after_start: datetime | None = None
+    after_end: datetime | None = None
+    baseline_minutes: int = 0
+    after_minutes: int = 0
+    baseline_requests: float = 0.0
+    after_requests: float = 0.0
+    sources: tuple[str, ...] = ()  # the target groups / classic load balancers compared
+    unmeasured: str | None = None  # what the load balancer publishes no metric for (NLB)
+    thresholds: tuple[tuple[str, float], ...] = ()  # (setting, value) that applied
+    read_at: datetime | None = None  # the server time of the CloudWatch read
+
+
 # The 5xx a load balancer answers itself (Application, classic): by load balancer, never by
 # target group or environment. And the 5xx its targets answer (per target group / classic LB).
 LB_OWN_5XX = ("HTTPCode_ELB_5XX_Count", "HTTPCode_ELB_5XX")
@@ -475,6 +510,9 @@ class Snapshot:
     # In place: the revision of the group's last successful deployment (what `d` offers;
     # target_revision names the last attempted one, which may have failed).
     last_good_revision: str | None = None
+    # Blue/green in the termination wait: the bake verdict (CloudWatch, before vs after the
+    # reroute), read once a CloudWatch period at most. None = not judged (another phase).
+    bake: BakeVerdict | None = None
     # The target's preview target group (`preview:` in the config), read; None when none is set.
     preview: Preview | None = None
 

@@ -7,7 +7,8 @@ costs only what is fresh: the group, the deployment, its targets (25 per
 BatchGetDeploymentTargets), one DescribeInstances, one DescribeAutoScalingGroups, one
 DescribeTargetHealth per target group, one DescribeInstanceHealth per classic load balancer,
 DescribeRules per listener that forwards to the group, one DescribeAlarms and one
-GetMetricData. The number of calls grows with the fleet only by AWS's batch limits.
+GetMetricData; in a blue/green termination wait, one more GetMetricData a minute at most for
+the bake verdict (`bake`). The number of calls grows with the fleet only by AWS's batch limits.
 
 In-place groups without a load balancer of their own (appspec hooks such as `cutover hook` take
 instances out) also get one DescribeTargetHealth / DescribeInstanceHealth per target group or
@@ -27,12 +28,19 @@ The path: `reader` (parallel reads, cache, retries through `calls`) -> the reads
 
 from cutover.backend.core.timeline import diff
 from cutover.backend.observe.calls import WRONG_GROUP, ObserveError
-from cutover.backend.observe.reader import Observer, observer, recent_deployments, snapshot
+from cutover.backend.observe.reader import (
+    Observer,
+    bake,
+    observer,
+    recent_deployments,
+    snapshot,
+)
 
 __all__ = [
     "WRONG_GROUP",
     "ObserveError",
     "Observer",
+    "bake",
     "diff",
     "observer",
     "recent_deployments",

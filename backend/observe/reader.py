@@ -23,6 +23,7 @@ from cutover.backend.core.revisions import revision_label
 from cutover.backend.model import (
     AUTOMATIC_CREATORS,
     Alarm,
+    BakeVerdict,
     DeploymentSummary,
     ListenerWeights,
     Preview,
@@ -32,6 +33,7 @@ from cutover.backend.model import (
 )
 from cutover.backend.observe.assemble import assemble
 from cutover.backend.observe.autoscaling import read_asgs
+from cutover.backend.observe.bake import BakeReads, bake_verdict
 from cutover.backend.observe.calls import CORE_THROTTLE_BUDGET, Calls, ObserveError, Parts
 from cutover.backend.observe.cloudwatch import read_alarms, read_metrics
 from cutover.backend.observe.codedeploy import DeploymentReads, GroupInfo, same_group
@@ -100,6 +102,7 @@ class Observer:
         self._elb = LoadBalancerReads(self._calls)
         self._ec2 = InstanceReads(self._calls)
         self._account: str | None = None
+        self._bake = BakeReads(self._calls)
         self._extra_asgs: dict[str, set[str]] = {}  # deployment id -> ASG names found by tag
         # Hook-managed groups: the target groups (by name or ARN) and classic LBs their
         # instances' cutover:hook:home tags named in the last snapshot.
@@ -135,6 +138,17 @@ class Observer:
         newest first, then BatchGetDeployments 25 at a time)."""
         app, group = self._names()
         return self._deployments.recent(app, group, limit)
+
+    def bake(self, snap: Snapshot) -> BakeVerdict | None:
+        """The bake verdict of `snap`'s deployment read now, whatever its phase (a finished
+        one: the after window ends with it); one GetMetricData. None before the reroute ended
+        or when the read failed."""
+        with self._lock:
+            app, group_name = self._names()
+            group = self._deployments.group(app, group_name)
+            parts = Parts()
+            tgs, clbs = self._elb.static(group.tg_names, group.clb_names, parts)
+            return bake_verdict(self._calls, snap, tgs, clbs, self.target.bake, parts)
 
     # ----- the snapshot, step by step ---------------------------------------------------------
 
@@ -203,6 +217,8 @@ class Observer:
                 preview=read.preview,
             )
         )
+        if self._metrics:  # the termination wait's bake verdict, on its own cadence
+            snap = self._bake.apply(snap, read.tgs, read.clbs, self.target.bake)
         return replace(
             snap,
             group_deployment=current.result() if current is not None else None,
@@ -398,6 +414,11 @@ def snapshot(
     can be shown; partial failures are in `Snapshot.notes`.
     """
     return observer(session, target).snapshot(deployment_id=deployment_id, previous=previous)
+
+
+def bake(session: AwsSession, target: TargetConfig, snap: Snapshot) -> BakeVerdict | None:
+    """The bake verdict of a snapshot's deployment, read now (see `Observer.bake`)."""
+    return observer(session, target).bake(snap)
 
 
 def recent_deployments(

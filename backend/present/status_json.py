@@ -23,6 +23,7 @@ from cutover.backend.model import (
     Preview,
     Snapshot,
 )
+from cutover.backend.present.bake_text import bake_document
 from cutover.backend.present.verdict_text import verdict_line
 
 SCHEMA_VERSION = 1
@@ -106,6 +107,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "style": snapshot.style,
         "read_only": snapshot.read_only,
         "verdict": _verdict(snapshot),
+        "bake": bake_document(snapshot.bake),
         "deployment": _deployment(snapshot.deployment),
         "active_deployment": snapshot.active_deployment,
         "original": _environment(snapshot.original),

@@ -10,6 +10,7 @@ import humanize
 from cutover.backend.core.revisions import revision_mix, short_revision
 from cutover.backend.core.verdict import verdict
 from cutover.backend.model import Environment, Instance, Snapshot
+from cutover.backend.present.bake_text import bake_status_lines
 from cutover.backend.present.verdict_text import (
     key_text,
     last_action_text,
@@ -113,6 +114,8 @@ def render_status(s: Snapshot) -> str:
     figures = metrics_line(s)
     if figures:
         lines.append(f"Metrics: {figures}")
+    if s.bake is not None:
+        lines += bake_status_lines(s.bake)
     lines += _environment("Original", s.original, now)
     lines += _environment("Replacement", s.replacement, now)
     lines += _environment("Fleet", s.fleet, now)

@@ -99,6 +99,8 @@ def test_plans_run_once_are_rechecked_and_stay_within_iam(
     assert calls.count("codedeploy:ContinueDeployment") == 1
 
     waiting = wait(obs, lambda s: s.deployment.waiting_for == "termination")
+    # The bake verdict was read (its GetMetricData is among the calls checked against IAM).
+    assert waiting.bake is not None and "bake" not in waiting.unread
     terminate = ctl.plan("terminate-original", waiting)
     assert terminate.confirm_token == dep_id[-4:]
     # Someone else ends the wait between the snapshot and the keypress.

@@ -16,6 +16,7 @@ from cutover.backend.actions.catalogue import (
 from cutover.backend.model import Check, Snapshot
 from cutover.backend.present.verdict_text import metrics_line
 from cutover.tui.host import DashboardHost
+from cutover.tui.widgets.bake import BakeLine
 from cutover.tui.widgets.banner import Banner
 from cutover.tui.widgets.common import TextStatic
 from cutover.tui.widgets.environment import EnvironmentPanel
@@ -74,6 +75,7 @@ class DashboardScreen(Screen[None]):
         yield Banner(id="banner")
         yield Lifecycle(id="lifecycle")
         yield TrafficBar(id="traffic")
+        yield BakeLine(id="bake")
         # What decides the next key (header, banner, why-line, footer) stays put; the fleets,
         # gates and timeline scroll between them when the terminal is too short for all.
         with VerticalScroll(id="body", can_focus=False):
@@ -176,6 +178,7 @@ class DashboardScreen(Screen[None]):
                 self.size.width,
                 metrics_line(snap) if snap else None,
             )
+        self.query_one(BakeLine).show(snap.bake if snap else None)
         self.query_one("#original").display = not in_place
         self.query_one("#replacement").display = not in_place
         self.query_one("#fleet").display = in_place

@@ -99,6 +99,14 @@ def _deployment_text(
             text.append(f" (b rolls back; originals terminate: {left}): ")
             text.append(check.reason.removeprefix("a gate failed: "))
             return "bad", text
+        bake = snap.bake
+        if bake is not None and bake.verdict == "bad":
+            # Offered, never done on its own: the engineer decides.
+            key = BY_NAME["rollback"].key
+            text = Text(f"Bake verdict BAD: {bake.reason}", style="bold")
+            text.append(f". Originals terminate: {left}; {key} rolls back")
+            text.append(" (nothing does on its own)")
+            return "bad", text
         return "info", Text(f"Traffic is on the replacement. Originals terminate: {left} (t now)")
     if dep.rollback_of:
         verb = {
