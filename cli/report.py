@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -39,7 +40,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     target = resolve_target(args)
     observer = Observer(session_for(target), target)
     try:
-        history = read_history(observer, args.deployment)
+        history = read_history(
+            observer, args.deployment, lead=timedelta(minutes=max(10, target.bake.window_minutes))
+        )
+        bake = observer.bake(history.snapshot)
     except ObserveError as exc:
         code = EXIT_USAGE if exc.aws_code in _USAGE_CODES else EXIT_FAILED
         raise CommandError(str(exc), code) from None
@@ -75,7 +79,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from cutover.cli.report_chart import draw
 
     _write(svg, lambda p: draw(history, p))
-    _write(md, lambda p: p.write_text(render_report(history, done, svg.name), encoding="utf-8"))
+    _write(
+        md, lambda p: p.write_text(render_report(history, done, svg.name, bake), encoding="utf-8")
+    )
     state = " (in progress: a record so far)" if d.status in ACTIVE_STATUSES else ""
     out.write(f"{md}\n{svg}\n")
     out.write(f"report of {d.id} ({d.status}){state}: {len(done)} action(s) from {audit.path}\n")

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from cutover.backend.core.audit_trail import Action
+from cutover.backend.core.bake import NOTE
 from cutover.backend.core.history import History, PhaseSpan, failures, kind, phase_figures
 from cutover.backend.core.origin import CREATORS
-from cutover.backend.model import Instance
+from cutover.backend.model import BakeVerdict, Instance
+from cutover.backend.present.bake_text import bake_label, bake_windows
 from cutover.common.lifecycle import ACTIVE_STATUSES
 
 
@@ -41,8 +43,14 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_report(history: History, actions: Sequence[Action], chart: str | None) -> str:
-    """The whole record; `chart` is the SVG's file name beside it (None: no chart)."""
+def render_report(
+    history: History,
+    actions: Sequence[Action],
+    chart: str | None,
+    bake: BakeVerdict | None = None,
+) -> str:
+    """The whole record; `chart` is the SVG's file name beside it (None: no chart); `bake` the
+    deployment's bake verdict (`Observer.bake`)."""
     lines: list[str] = []
     lines += _header(history, actions)
     lines += _outcome(history)
@@ -51,7 +59,7 @@ def render_report(history: History, actions: Sequence[Action], chart: str | None
     lines += _events(history)
     lines += _failures(history)
     lines += _actions(actions)
-    lines += bake_section(history)
+    lines += bake_section(history, bake)
     lines += _limits(history)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -303,23 +311,20 @@ def _parse(text: str) -> datetime | None:
         return None
 
 
-def bake_section(h: History) -> list[str]:
-    """The bake verdict: the minutes before the reroute against the minutes since it
-    finished. Not judged here yet. What a judge needs is at hand: the reroute's start and end
-    (`h.reroute`), one figure per minute across the target groups (`h.per_minute` of
-    "requests", "target-5xx", "p95", "p99"), and the window reaching back `lead` before the
-    deployment (`read_history(..., lead=)`, ten minutes by default) for the baseline."""
-    began, ended = h.reroute
+def bake_section(h: History, verdict: BakeVerdict | None) -> list[str]:
+    """The bake verdict, as the dashboard judged it (backend/core/bake.py): the minutes before
+    the reroute against the minutes since it finished, until the deployment ended."""
+    began, _ = h.reroute
     out = ["## Bake verdict", ""]
     if began is None:
         return [*out, "No reroute took place, so there is nothing to bake.", ""]
-    return [
-        *out,
-        "Not computed yet: this version of Cutover has no bake judge. The per-minute figures"
-        f" before the reroute (from {when(h.start)} to {when(began)}) and after it (from"
-        f" {when(ended)} on) are in the chart.",
-        "",
-    ]
+    if verdict is None:
+        return [*out, "Not judged: CloudWatch could not be read for it (see the notes).", ""]
+    out += [f"**{bake_label(verdict)}**: {verdict.reason}", "", f"- {bake_windows(verdict)}"]
+    out += [f"- {c.text}" for c in verdict.checks]
+    if verdict.unmeasured:
+        out.append(f"- not measured: {verdict.unmeasured}")
+    return [*out, "", NOTE, ""]
 
 
 def _limits(h: History) -> list[str]:

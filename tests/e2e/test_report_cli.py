@@ -57,6 +57,11 @@ def test_a_finished_cutover_and_a_rolled_back_one(env: dict[str, str], tmp_path:
     for action in ("deploy: done", "approve: done", "terminate-original: done"):
         assert action in md, action
     assert "- gate alarms: pass" in md
+    # The bake verdict, judged as the dashboard judges it (a short termination wait here may
+    # give too few minutes for one: then it says so).
+    bake = md.split("## Bake verdict", 1)[1]
+    assert re.search(r"^\*\*(OK|WATCH|BAD|not enough data)\*\*: ", bake, re.M), bake[:300]
+    assert "requests vs before" in bake
     assert "Traffic split between the environments" in svg
 
     # Again: refused (exit 2) without --force, nothing touched; with it, written again.
