@@ -4,8 +4,8 @@ Pure: no AWS call. The entry point is `judge(baseline, after, thresholds)`: two 
 per-minute figures (request count, 5xx count, p95 and p99 response time) from CloudWatch, the
 minutes before the reroute (the originals served everything) and the minutes since it finished
 (the replacements serve everything), and the target's `BakeThresholds`. It answers a
-`BakeVerdict` (backend/model.py): ok, watch, bad or not enough data, with the numbers and the
-limits that decided it, in words a person reads.
+`BakeVerdict` (backend/model/evidence.py): ok, watch, bad or not enough data, with the numbers
+and the limits that decided it, in words a person reads.
 
 - bad: an absolute objective is broken after the reroute (5xx share, p95, p99 above its limit).
 - watch: within the objectives, but worse than before the reroute by more than
