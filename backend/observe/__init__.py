@@ -28,13 +28,8 @@ The path: `reader` (parallel reads, cache, retries through `calls`) -> the reads
 
 from cutover.backend.core.timeline import diff
 from cutover.backend.observe.calls import WRONG_GROUP, ObserveError
-from cutover.backend.observe.reader import (
-    Observer,
-    bake,
-    observer,
-    recent_deployments,
-    snapshot,
-)
+from cutover.backend.observe.observers import bake, observer, recent_deployments, snapshot
+from cutover.backend.observe.reader import Observer
 
 __all__ = [
     "WRONG_GROUP",

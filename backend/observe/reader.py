@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -371,58 +370,3 @@ class Observer:
             read.health[c.name] = self._elb.clb_health(c, parts)
         read.extra_tgs += more_tgs
         read.extra_clbs += more_clbs
-
-
-# ----- one Observer per session and group ---------------------------------------------------------
-
-_observers: weakref.WeakKeyDictionary[AwsSession, dict[tuple, Observer]] = (
-    weakref.WeakKeyDictionary()
-)
-_observers_lock = threading.Lock()
-
-
-def observer(session: AwsSession, target: TargetConfig) -> Observer:
-    """The Observer kept for this session and deployment group (created on first use)."""
-    key = (
-        target.name,
-        target.application,
-        target.deployment_group,
-        target.read_only,
-        target.gates,
-        target.preview_target_group,
-    )
-    with _observers_lock:
-        per_session = _observers.setdefault(session, {})
-        obs = per_session.get(key)
-        if obs is None:
-            obs = per_session[key] = Observer(session, target)
-        return obs
-
-
-def snapshot(
-    session: AwsSession,
-    target: TargetConfig,
-    *,
-    deployment_id: str | None = None,
-    previous: Snapshot | None = None,
-) -> Snapshot:
-    """A frozen Snapshot of the target's deployment group (see `Observer.snapshot`).
-
-    Static facts are cached per session and group, so call it with the same AwsSession every
-    time. Pass the last Snapshot as `previous` to keep drain countdowns and the fleet seen at
-    Ready across snapshots. Raises ObserveError (plain words, AWS code) when nothing meaningful
-    can be shown; partial failures are in `Snapshot.notes`.
-    """
-    return observer(session, target).snapshot(deployment_id=deployment_id, previous=previous)
-
-
-def bake(session: AwsSession, target: TargetConfig, snap: Snapshot) -> BakeVerdict | None:
-    """The bake verdict of a snapshot's deployment, read now (see `Observer.bake`)."""
-    return observer(session, target).bake(snap)
-
-
-def recent_deployments(
-    session: AwsSession, target: TargetConfig, limit: int = 20
-) -> list[DeploymentSummary]:
-    """The group's most recent deployments for the picker, newest first."""
-    return observer(session, target).recent_deployments(limit)
