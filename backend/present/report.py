@@ -321,7 +321,7 @@ def bake_section(h: History, verdict: BakeVerdict | None) -> list[str]:
     if verdict is None:
         return [*out, "Not judged: CloudWatch could not be read for it (see the notes).", ""]
     out += [f"**{bake_label(verdict)}**: {verdict.reason}", "", f"- {bake_windows(verdict)}"]
-    out += [f"- {c.text}" for c in verdict.checks]
+    out += [f"- {c.text}" for c in verdict.checks if c.text not in verdict.reason]
     if verdict.unmeasured:
         out.append(f"- not measured: {verdict.unmeasured}")
     return [*out, "", NOTE, ""]
