@@ -105,6 +105,9 @@ def _run_sandbox(args: argparse.Namespace) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
+    # A shell without job control starts `cutover sandbox &` with SIGINT ignored, and Python
+    # then raises no KeyboardInterrupt: its `kill -INT` would leave every server running.
+    signal.signal(signal.SIGINT, on_signal)
     try:
         sandbox.start(wait_healthy=60)
     except SandboxError as exc:

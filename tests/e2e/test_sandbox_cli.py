@@ -334,3 +334,30 @@ def test_a_big_world_is_summed_up_not_listed(tmp_path: Path) -> None:
     out = "".join(lines)
     assert "… and 476 more deployment groups (`cutover status --all` lists them" in out, out
     assert len(lines) < 150, len(lines)
+
+
+def test_ctrl_c_stops_a_sandbox_started_in_the_background(tmp_path: Path) -> None:
+    """A shell without job control starts `cutover sandbox &` with SIGINT ignored; the
+    `kill -INT` (or Ctrl-C sent to the group) that stops it in a terminal must stop it there
+    too, instead of leaving its servers running."""
+    proc = subprocess.Popen(
+        [*CUTOVER, "sandbox", "--port", "0", "--free-ports"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("Ctrl-C"):
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert proc.stderr is not None and "Sandbox stopped." in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
