@@ -26,7 +26,7 @@ from cutover.backend.core.facts import Classic, TargetGroup
 from cutover.backend.core.phase import reroute_finished
 from cutover.backend.model import BakeVerdict, Snapshot
 from cutover.backend.observe.calls import Calls, Parts, chunks, pages
-from cutover.backend.observe.cloudwatch import METRIC_QUERIES, _arn_suffix
+from cutover.backend.observe.cloudwatch import METRIC_QUERIES, arn_suffix, metric_query
 from cutover.common.lifecycle import ALLOW_EVENTS, BLOCK_EVENTS
 
 READ_EVERY = timedelta(seconds=60)  # one CloudWatch period of the server's clock
@@ -66,16 +66,7 @@ def bake_queries(tgs: list[TargetGroup], clbs: list[Classic]) -> tuple[list[Bake
             ("p95", latency, "p95"),
             ("p99", latency, "p99"),
         ):
-            metric_stat = {
-                "Metric": {
-                    "Namespace": namespace,
-                    "MetricName": metric,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
-                },
-                "Period": PERIOD,
-                "Stat": stat,
-            }
-            query = {"Id": f"b{len(out)}", "MetricStat": metric_stat, "ReturnData": True}
+            query = metric_query(f"b{len(out)}", namespace, metric, stat, dims, PERIOD)
             out.append(BakeQuery(query, source, role))
 
     for tg in tgs:
@@ -85,8 +76,8 @@ def bake_queries(tgs: list[TargetGroup], clbs: list[Classic]) -> tuple[list[Bake
         if ":loadbalancer/net/" in lb:
             nlb.append(tg.name)
             continue
-        lb_dim = _arn_suffix(lb, "loadbalancer/")
-        add(ALB, {"TargetGroup": _arn_suffix(tg.arn), "LoadBalancer": lb_dim}, tg.name)
+        lb_dim = arn_suffix(lb, "loadbalancer/")
+        add(ALB, {"TargetGroup": arn_suffix(tg.arn), "LoadBalancer": lb_dim}, tg.name)
     for clb in clbs:
         add(CLB, {"LoadBalancerName": clb.name}, clb.name)
     return out, nlb

@@ -41,7 +41,7 @@ def read_alarms(calls: Calls, names: list[str], parts: Parts) -> list[Alarm] | N
     return calls.part(parts, "alarms", "alarm states", read, None)
 
 
-def _arn_suffix(arn: str, after: str | None = None) -> str:
+def arn_suffix(arn: str, after: str | None = None) -> str:
     """The CloudWatch dimension value of an ELB ARN: its resource part, or what follows
     `after` in it (`targetgroup/NAME/ID`, `app/NAME/ID`)."""
     resource = arn.split(":", 5)[-1]
@@ -50,41 +50,44 @@ def _arn_suffix(arn: str, after: str | None = None) -> str:
     return resource
 
 
+def metric_query(
+    qid: str, namespace: str, metric: str, stat: str, dims: dict[str, str], period: int
+) -> dict:
+    """One GetMetricData query (MetricDataQuery): `metric` of `namespace` with `dims`, its
+    `stat` (Sum, Average, Minimum, p95, ...) per `period` seconds."""
+    return {
+        "Id": qid,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+            },
+            "Period": period,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
 def metric_queries(tgs: list[TargetGroup], clbs: list[Classic]) -> list[tuple[dict, Series]]:
     """The GetMetricData queries for the load balancers, each with the Series it fills."""
     queries: list[tuple[dict, Series]] = []
 
     def add(namespace: str, metric: str, stat: str, dims: dict[str, str], source: str) -> None:
-        qid = f"m{len(queries)}"
-        queries.append(
-            (
-                {
-                    "Id": qid,
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": namespace,
-                            "MetricName": metric,
-                            "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
-                        },
-                        "Period": METRIC_PERIOD,
-                        "Stat": stat,
-                    },
-                    "ReturnData": True,
-                },
-                Series(name=metric, source=source, statistic=stat),
-            )
-        )
+        query = metric_query(f"m{len(queries)}", namespace, metric, stat, dims, METRIC_PERIOD)
+        queries.append((query, Series(name=metric, source=source, statistic=stat)))
 
     albs: dict[str, str] = {}  # LB dimension value -> name, each ALB once
     for tg in tgs:
         for lb in tg.lb_arns:
             if ":loadbalancer/app/" in lb:
-                value = _arn_suffix(lb, "loadbalancer/")
+                value = arn_suffix(lb, "loadbalancer/")
                 albs.setdefault(value, value.split("/")[1] if value.count("/") >= 2 else value)
         for lb in tg.lb_arns[:1]:
             dims = {
-                "TargetGroup": _arn_suffix(tg.arn),
-                "LoadBalancer": _arn_suffix(lb, "loadbalancer/"),
+                "TargetGroup": arn_suffix(tg.arn),
+                "LoadBalancer": arn_suffix(lb, "loadbalancer/"),
             }
             if ":loadbalancer/net/" in lb:
                 for metric in ("HealthyHostCount", "UnHealthyHostCount"):

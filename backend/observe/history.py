@@ -22,7 +22,7 @@ from cutover.backend.core import history as past
 from cutover.backend.core.facts import Classic, TargetGroup
 from cutover.backend.model import Series
 from cutover.backend.observe.calls import Calls, ObserveError, Parts, chunks, pages
-from cutover.backend.observe.cloudwatch import METRIC_QUERIES, _arn_suffix
+from cutover.backend.observe.cloudwatch import METRIC_QUERIES, arn_suffix, metric_query
 from cutover.backend.observe.codedeploy import summary
 from cutover.backend.observe.elb import LoadBalancerReads
 from cutover.backend.observe.reader import Observer
@@ -118,24 +118,15 @@ def history_queries(
     queries: list[tuple[dict, Series]] = []
 
     def add(namespace: str, metric: str, stat: str, dims: dict[str, str], source: str) -> None:
-        stat_q = {
-            "Metric": {
-                "Namespace": namespace,
-                "MetricName": metric,
-                "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
-            },
-            "Period": period,
-            "Stat": stat,
-        }
-        query = {"Id": f"h{len(queries)}", "MetricStat": stat_q, "ReturnData": True}
+        query = metric_query(f"h{len(queries)}", namespace, metric, stat, dims, period)
         queries.append((query, Series(name=metric, source=source, statistic=stat)))
 
     albs: dict[str, str] = {}
     for tg in tgs:
         for lb in tg.lb_arns[:1]:
             dims = {
-                "TargetGroup": _arn_suffix(tg.arn),
-                "LoadBalancer": _arn_suffix(lb, "loadbalancer/"),
+                "TargetGroup": arn_suffix(tg.arn),
+                "LoadBalancer": arn_suffix(lb, "loadbalancer/"),
             }
             if ":loadbalancer/net/" in lb:
                 # New flows are counted per load balancer (no TargetGroup dimension).
