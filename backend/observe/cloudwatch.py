@@ -92,7 +92,10 @@ def metric_queries(tgs: list[TargetGroup], clbs: list[Classic]) -> list[tuple[di
             if ":loadbalancer/net/" in lb:
                 for metric in ("HealthyHostCount", "UnHealthyHostCount"):
                     add("AWS/NetworkELB", metric, "Average", dims, tg.name)
-                add("AWS/NetworkELB", "NewFlowCount", "Sum", dims, tg.name)
+                # NewFlowCount has no TargetGroup dimension (LoadBalancer, or AvailabilityZone
+                # and LoadBalancer): asked with one, CloudWatch has no such metric.
+                nlb = {"LoadBalancer": dims["LoadBalancer"]}
+                add("AWS/NetworkELB", "NewFlowCount", "Sum", nlb, tg.name)
             else:
                 add("AWS/ApplicationELB", "RequestCount", "Sum", dims, tg.name)
                 add("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", dims, tg.name)

@@ -162,3 +162,16 @@ def test_a_network_load_balancer_alone_costs_no_call_and_says_what_it_cannot_mea
     assert v is not None and v.verdict == "not enough data"
     assert v.reason.startswith("tcp-tg: behind a Network Load Balancer, which publishes no HTTP")
     assert v.unmeasured == v.reason
+
+
+def test_the_dashboard_asks_new_flows_of_the_network_load_balancer_not_the_target_group() -> None:
+    """NewFlowCount's dimensions are LoadBalancer (or AvailabilityZone and LoadBalancer);
+    asked with a TargetGroup dimension as well, CloudWatch has no such metric and answers
+    nothing."""
+    from cutover.backend.observe.cloudwatch import metric_queries
+
+    queries = metric_queries([tg("tcp-tg", "net/payments-nlb")], [])
+    flows = [q for q, s in queries if s.name == "NewFlowCount"]
+    assert len(flows) == 1
+    dims = flows[0]["MetricStat"]["Metric"]["Dimensions"]
+    assert [d["Name"] for d in dims] == ["LoadBalancer"]
