@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cutover.backend.core.gates import failed, live, live_ids
+from cutover.backend.core.gates import failed, live, live_ids, production_reaches
 from cutover.backend.model import Check, Snapshot
 
 
@@ -287,8 +287,9 @@ def preview(snapshot: Snapshot) -> Check:
             "no preview target group is configured for this target (`preview:` in the config,"
             " docs/config.md)",
         )
-    if pv.problem is not None:  # a setup mistake says so first, whatever the deployment does
-        return Check(name, False, f"preview {pv.target_group}: {pv.problem}")
+    problem = pv.problem or production_reaches(snapshot)
+    if problem is not None:  # a setup mistake says so first, whatever the deployment does
+        return Check(name, False, f"preview {pv.target_group}: {problem}")
     if dep is None or not _blue_green(snapshot) or dep.status != "Ready":
         return Check(
             name,

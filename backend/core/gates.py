@@ -139,6 +139,33 @@ def replacement_healthy(
     return Check(name, True, "; ".join(parts) + note)
 
 
+def production_reaches(snapshot: Snapshot) -> str | None:
+    """Why the preview target group is not a preview: it is one of the group's production
+    target groups, or a listener that serves production forwards to it by weight. Registering
+    the replacements there would send clients to a fleet nobody approved."""
+    pv = snapshot.preview
+    if pv is None:
+        return None
+    production = set(snapshot.target_groups) | {n for n, _ in snapshot.target_group_arns}
+    arns = {a for _, a in snapshot.target_group_arns}
+    if pv.target_group in production or (pv.arn is not None and pv.arn in arns):
+        return (
+            f"{pv.target_group} is a production target group of this deployment group: a preview"
+            " must be one only a test listener (or rule) forwards to"
+        )
+    for lw in snapshot.listeners:
+        names = dict(lw.weights)
+        if names.get(pv.target_group, 0) > 0 and any(
+            w > 0 and n in production for n, w in lw.weights
+        ):
+            return (
+                f"{lw.load_balancer}:{lw.port} forwards production traffic to"
+                f" {pv.target_group} (weight {names[pv.target_group]}): a preview must be one"
+                " only a test listener (or rule) forwards to"
+            )
+    return None
+
+
 def _preview(snapshot: Snapshot) -> tuple[list[str], str]:
     """(what blocks, what the passing reason adds) from the preview target group.
 
@@ -153,8 +180,9 @@ def _preview(snapshot: Snapshot) -> tuple[list[str], str]:
         return [
             f"health in preview {pv.target_group} could not be read just now (retry in a moment)"
         ], ""
-    if pv.problem is not None:
-        return [], f"; preview not used: {pv.problem}"
+    problem = pv.problem or production_reaches(snapshot)
+    if problem is not None:
+        return [], f"; preview not used: {problem}"
     ids = live_ids(snapshot.replacement)
     registered = [i for i in ids if (h := pv.health_of(i)) is not None and h.registered]
     if not registered:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from cutover.backend.actions import availability
 from cutover.backend.core import gates
-from cutover.backend.model import Preview, TargetHealth
+from cutover.backend.model import ListenerWeights, Preview, TargetHealth
 
 from tests.unit.test_gates import SETTINGS, replacements, snapshot
 
@@ -75,3 +75,22 @@ def test_the_preview_action_only_at_ready_and_only_for_what_is_not_registered() 
     done = replace(ready, preview=preview(("healthy", None), ("healthy", None)))
     assert "already registered" in availability.preview(done).reason
     assert "no preview target group" in availability.preview(replace(ready, preview=None)).reason
+
+
+def test_a_preview_that_production_traffic_reaches_is_refused() -> None:
+    """A tired engineer's config names the production target group (or one a production
+    listener forwards to by weight) as the preview: `p` would send real traffic to
+    replacements nobody approved. Refused, and the gate does not count it as evidence."""
+    ready = replace(snapshot(replacement=replacements(2)), preview=preview())
+    prod = replace(ready, preview=replace(ready.preview, target_group="web-tg"))
+    check = availability.preview(prod)
+    assert not check.passed and "web-tg is a production target group" in check.reason
+    weighted = replace(
+        ready,
+        listeners=(ListenerWeights("web-alb", 80, "rule", "listener", (("web-tg", 90), (TG, 10))),),
+    )
+    check = availability.preview(weighted)
+    assert not check.passed and f"web-alb:80 forwards production traffic to {TG}" in check.reason
+    # Not evidence either: the gate says the preview was not used, and why.
+    reason = gates.replacement_healthy(prod, SETTINGS).reason
+    assert "preview not used: web-tg is a production target group" in reason
