@@ -1,6 +1,6 @@
 """What the safety tests share: one `cutover sandbox` per test file (default scenario, clock
 x100: each 60-minute wait lasts 36 s), reached only through the real `cutover` in a subprocess,
-and the steps they take on it. The tests are split over three files so the suite's two workers
+and the steps they take on it. The tests are split over three files so the suite's workers
 share them (docs/reliability.md's safety table lists them by item)."""
 
 from __future__ import annotations
