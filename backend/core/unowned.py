@@ -76,11 +76,12 @@ def preview_left(preview: Preview | None, deployment: Deployment | None) -> tupl
     ids = preview.registered
     if not ids:
         return ()
-    after = (
-        f" after {deployment.id} left its wait for approval ({deployment.status})"
-        if deployment is not None
-        else ""
-    )
+    # A rollback never waited for approval: the registrations are its predecessor's.
+    owner = deployment.rollback_of or deployment.id if deployment is not None else None
+    after = ""
+    if deployment is not None:
+        how = f"rolled back by {deployment.id}" if deployment.rollback_of else deployment.status
+        after = f" after {owner} left its wait for approval ({how})"
     where = f" (test listener {preview.listener})" if preview.listener else ""
     return (
         Leftover(
@@ -90,6 +91,8 @@ def preview_left(preview: Preview | None, deployment: Deployment | None) -> tupl
             f"{after}; c deregisters them",
             target_group=preview.target_group,
             target_group_arn=preview.arn,
+            # The deployment shown, not `owner`: a plan is held against the deployment on
+            # screen (actions.recheck), and after a rollback that is the rollback.
             deployment_id=deployment.id if deployment is not None else None,
             instance_ids=ids,
             registered_in=((preview.target_group, preview.arn, ids),),

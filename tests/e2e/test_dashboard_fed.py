@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from cutover.backend.config import TargetConfig
+from cutover.backend.model import Check
 from cutover.tui.app import CutoverApp
 from cutover.tui.screens.help import HelpScreen
 from cutover.tui.screens.instance import InstanceScreen
@@ -128,3 +129,32 @@ def test_sparkline_text() -> None:
     assert spark([1, 2, 3, 4, 5]) == "▁▃▅▆█"
     assert spark([0, 0]) == "▁▁"
     assert spark([]) == ""
+
+
+def test_ready_with_a_failing_gate_says_so_in_the_banner() -> None:
+    """At Ready with a gate failing (a replacement unhealthy in the preview, say), the banner
+    must not just say "press r to approve": it says a gate fails and which, as the
+    termination wait's banner does."""
+    app = CutoverApp(TARGET, now=lambda: NOW, poll=False)
+
+    async def body(app: CutoverApp, pilot: Any) -> None:
+        ready = snapshot("ready")
+        why = "i-0a is unhealthy in preview web-preview-tg (Target.ResponseCodeMismatch)"
+        failing = replace(
+            ready,
+            gates=(Check("replacement-healthy", False, why), *ready.gates[1:]),
+            actions=tuple(
+                Check("approve", False, f"a gate failed: {why}", overridable=True)
+                if c.name == "approve"
+                else c
+                for c in ready.actions
+            ),
+        )
+        app.feed(failing)
+        await pilot.pause()
+        banner = text_of(app.dashboard.query_one("#banner"))
+        assert "Replacement ready, but a gate fails" in banner, banner
+        assert why in banner and "47m 30s left" in banner
+        assert "press r to approve the reroute" not in banner
+
+    run(app, body)

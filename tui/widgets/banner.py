@@ -86,6 +86,13 @@ def _deployment_text(
         left = countdown(dep.deadline, now)
         action = "STOPS" if dep.ready_action == "STOP_DEPLOYMENT" else "continues"
         key = BY_NAME["approve"].key
+        check = snap.action("approve")
+        if not check.passed and check.overridable:
+            # Not "press r": a gate fails, and which one decides what to do next.
+            text = Text("Replacement ready, but a gate fails", style="bold")
+            text.append(f" ({left}" + (f", then the deployment {action}" if left else "") + "): ")
+            text.append(check.reason.removeprefix("a gate failed: "))
+            return "bad", text
         text = Text(f"Replacement ready: press {key} to approve the reroute. {left}", style="bold")
         if left:
             text.append(f" (then the deployment {action})")
