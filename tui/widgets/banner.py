@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cutover.backend.actions.catalogue import BY_NAME
 from cutover.backend.core.origin import CREATORS
-from cutover.backend.model import Snapshot
+from cutover.backend.model import Deployment, Snapshot
 from cutover.tui.widgets.common import TextStatic, countdown
 from rich.text import Text
 
@@ -64,6 +64,24 @@ def _group_text(snap: Snapshot | None, now: datetime) -> tuple[str, Text] | None
     return "info", Text(f"the group's latest deployment is {other.id} ({other.status}{by}){follow}")
 
 
+def _ready_text(snap: Snapshot, dep: Deployment, now: datetime) -> tuple[str, Text]:
+    """Ready: press r and the countdown, or, while a gate fails, that it fails and which."""
+    left = countdown(dep.deadline, now)
+    action = "STOPS" if dep.ready_action == "STOP_DEPLOYMENT" else "continues"
+    key = BY_NAME["approve"].key
+    check = snap.action("approve")
+    if not check.passed and check.overridable:
+        # Not "press r": a gate fails, and which one decides what to do next.
+        text = Text("Replacement ready, but a gate fails", style="bold")
+        text.append(f" ({left}" + (f", then the deployment {action}" if left else "") + "): ")
+        text.append(check.reason.removeprefix("a gate failed: "))
+        return "bad", text
+    text = Text(f"Replacement ready: press {key} to approve the reroute. {left}", style="bold")
+    if left:
+        text.append(f" (then the deployment {action})")
+    return "waiting", text
+
+
 def _deployment_text(
     snap: Snapshot | None, now: datetime, why: dict[str, str] | None
 ) -> tuple[str, Text] | None:
@@ -83,20 +101,7 @@ def _deployment_text(
     if snap is None or dep is None:
         return None
     if dep.waiting_for == "reroute-approval" and dep.status == "Ready":
-        left = countdown(dep.deadline, now)
-        action = "STOPS" if dep.ready_action == "STOP_DEPLOYMENT" else "continues"
-        key = BY_NAME["approve"].key
-        check = snap.action("approve")
-        if not check.passed and check.overridable:
-            # Not "press r": a gate fails, and which one decides what to do next.
-            text = Text("Replacement ready, but a gate fails", style="bold")
-            text.append(f" ({left}" + (f", then the deployment {action}" if left else "") + "): ")
-            text.append(check.reason.removeprefix("a gate failed: "))
-            return "bad", text
-        text = Text(f"Replacement ready: press {key} to approve the reroute. {left}", style="bold")
-        if left:
-            text.append(f" (then the deployment {action})")
-        return "waiting", text
+        return _ready_text(snap, dep, now)
     if dep.waiting_for == "termination":
         left = countdown(dep.deadline, now)
         check = snap.action("terminate-original")
