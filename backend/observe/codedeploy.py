@@ -131,8 +131,9 @@ class DeploymentReads:
         self._kept = TargetCache()
         # rolled-back deployment id -> why it stopped ("CODE: message"), read once
         self._stop_reasons: dict[str, str] = {}
-        self._creators: dict[str, str | None] = {}  # deployment id -> who started it
-        self._revisions: dict[str, str | None] = {}  # deployment id -> its revision's label
+        # deployment id -> (who started it, its revision's label): fixed once it exists, so
+        # kept from any read of the whole deployment, and read at most once per id.
+        self._fixed: dict[str, tuple[str | None, str | None]] = {}
         # automatic deployment id -> the newest deployment a person started before it
         self._main_of: dict[str, str | None] = {}
 
@@ -170,37 +171,37 @@ class DeploymentReads:
         out.sort(key=lambda s: s.create_time or _EPOCH, reverse=True)
         return out
 
-    def creator(self, dep_id: str, parts: Parts) -> str | None:
-        """Who started a deployment (never changes: read once per id)."""
-        if dep_id not in self._creators:
+    def _remember(self, info: dict) -> None:
+        self._fixed.setdefault(
+            info["deploymentId"], (info.get("creator"), revision_label(info.get("revision")))
+        )
+
+    def _fixed_of(
+        self, dep_id: str, parts: Parts, what: str
+    ) -> tuple[str | None, str | None] | None:
+        if dep_id not in self._fixed:
             cd = self._calls.client("codedeploy")
             info = self._calls.part(
                 parts,
                 "deployments",
-                "who started the latest deployment",
+                what,
                 lambda: cd.get_deployment(deploymentId=dep_id)["deploymentInfo"],
                 None,
             )
             if info is None:
                 return None
-            self._creators[dep_id] = info.get("creator")
-        return self._creators[dep_id]
+            self._remember({**info, "deploymentId": dep_id})
+        return self._fixed[dep_id]
+
+    def creator(self, dep_id: str, parts: Parts) -> str | None:
+        """Who started a deployment (never changes: read once per id)."""
+        fixed = self._fixed_of(dep_id, parts, "who started the latest deployment")
+        return fixed[0] if fixed is not None else None
 
     def revision(self, dep_id: str, parts: Parts) -> str | None:
         """A deployment's revision (never changes: read once per id)."""
-        if dep_id not in self._revisions:
-            cd = self._calls.client("codedeploy")
-            info = self._calls.part(
-                parts,
-                "deployments",
-                "the group's last successful revision",
-                lambda: cd.get_deployment(deploymentId=dep_id)["deploymentInfo"],
-                None,
-            )
-            if info is None:
-                return None
-            self._revisions[dep_id] = revision_label(info.get("revision"))
-        return self._revisions[dep_id]
+        fixed = self._fixed_of(dep_id, parts, "the group's last successful revision")
+        return fixed[1] if fixed is not None else None
 
     def main_deployment(self, app: str, group: str, automatic_id: str, parts: Parts) -> str | None:
         """The group's newest deployment that CodeDeploy did not start by itself, found once
@@ -216,13 +217,13 @@ class DeploymentReads:
                 cd, "list_deployments", applicationName=app, deploymentGroupName=group
             ):
                 ids = [i for i in page.get("deployments", []) if i != automatic_id]
-                unknown = [i for i in ids if i not in self._creators]
+                unknown = [i for i in ids if i not in self._fixed]
                 for chunk in chunks(unknown, BATCH_DEPLOYMENTS):
                     got = cd.batch_get_deployments(deploymentIds=list(chunk))
                     for d in got.get("deploymentsInfo", []):
-                        self._creators[d["deploymentId"]] = d.get("creator")
+                        self._remember(d)
                 for i in ids:
-                    if self._creators.get(i) not in AUTOMATIC_CREATORS:
+                    if self._fixed.get(i, (None, None))[0] not in AUTOMATIC_CREATORS:
                         return i
                 seen += len(ids)
                 if seen >= MAIN_SEARCH_LIMIT:
@@ -257,7 +258,7 @@ class DeploymentReads:
 
         def read() -> DeploymentSummary:
             d = cd.get_deployment(deploymentId=dep_id)["deploymentInfo"]
-            self._creators.setdefault(dep_id, d.get("creator"))
+            self._remember({**d, "deploymentId": dep_id})
             found = summary({**d, "deploymentId": dep_id})
             bg = d.get("blueGreenDeploymentConfiguration") or group_bg
             ready = bg.get("deploymentReadyOption") or {}
