@@ -21,10 +21,8 @@ Run by hand:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,29 +37,13 @@ from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
 from cutover.backend.observe.overview import Overview, SourceReader
 from cutover.backend.observe.sources import Source
+from support import Ops, start_sandbox
 
-SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 REVISION = {
     "revisionType": "S3",
     "s3Location": {"bucket": "web-revisions", "key": "web/v2.zip", "bundleType": "zip"},
 }
 ROLE = "arn:aws:iam::123456789012:role/CodeDeployServiceRole"
-
-
-def start_sandbox(tmp: Path) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen(
-        [*SANDBOX, "--port", "0", "--free-ports", "--json", "--time-scale", "1"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "XDG_STATE_HOME": str(tmp)},
-    )
-    assert proc.stdout is not None
-    text = ""
-    for line in proc.stdout:
-        text += line
-        if line.startswith("}"):
-            break
-    return proc, json.loads(text)
 
 
 def create_estate(cd: Any, n: int) -> list[str]:
@@ -80,22 +62,6 @@ def create_estate(cd: Any, n: int) -> list[str]:
         )
         names.append(name)
     return names
-
-
-class Ops:
-    """Counts the operations a session's clients call."""
-
-    def __init__(self, session: AwsSession) -> None:
-        self.ops: Counter[str] = Counter()
-        for name in ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts"):
-            session.client(name).meta.events.register("before-call", self._called)
-
-    def _called(self, model: object = None, **_: object) -> None:
-        self.ops[getattr(model, "name", "?")] += 1
-
-    def take(self) -> Counter[str]:
-        out, self.ops = self.ops, Counter()
-        return out
 
 
 def overview_tick(
@@ -135,7 +101,7 @@ def baseline_tick(target: TargetConfig, groups: list[tuple[str, str]]) -> tuple[
 
 
 def measure(n: int, actives: list[int], ticks: int, tmp: Path) -> list[tuple]:
-    proc, summary = start_sandbox(tmp)
+    proc, summary = start_sandbox(tmp, "--time-scale", "1")
     out = []
     try:
         env = summary["env"]

@@ -21,7 +21,6 @@ Run by hand:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -37,16 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
+from support import Ops, start_sandbox
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios"
 BIG = SCENARIOS / "big.yaml"
 HUGE = SCENARIOS / "huge.yaml"  # 1,000 instances, at the scenario's own time scale
-SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 REVISION = {
     "revisionType": "S3",
     "s3Location": {"bucket": "web-revisions", "key": "web/v2.zip", "bundleType": "zip"},
 }
-SERVICES = ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts")
 
 
 def scenario_for(n: int, tmp: Path) -> Path:
@@ -66,43 +64,15 @@ def scenario_for(n: int, tmp: Path) -> Path:
     return path
 
 
-def start_sandbox(path: Path, tmp: Path, time_scale: float) -> tuple[subprocess.Popen, dict]:
+def start_scenario(path: Path, tmp: Path, time_scale: float) -> tuple[subprocess.Popen, dict]:
     clock = [] if path == HUGE else ["--time-scale", str(time_scale)]
-    proc = subprocess.Popen(
-        [*SANDBOX, "--scenario", str(path), "--port", "0", "--free-ports", "--json", *clock],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "XDG_STATE_HOME": str(tmp)},
-    )
-    assert proc.stdout is not None
-    text = ""
-    for line in proc.stdout:
-        text += line
-        if line.startswith("}"):
-            break
-    return proc, json.loads(text)
-
-
-class Ops:
-    """Counts operations called through a session's clients."""
-
-    def __init__(self, session: AwsSession) -> None:
-        self.ops: Counter[str] = Counter()
-        for name in SERVICES:
-            session.client(name).meta.events.register("before-call", self._called)
-
-    def _called(self, model: object = None, **_: object) -> None:
-        self.ops[getattr(model, "name", "?")] += 1
-
-    def take(self) -> Counter[str]:
-        out, self.ops = self.ops, Counter()
-        return out
+    return start_sandbox(tmp, "--scenario", str(path), *clock)
 
 
 def measure(n: int, snapshots: int, time_scale: float, tmp: Path, parallel: int) -> dict:
     path = scenario_for(n, tmp)
     t0 = time.monotonic()
-    proc, summary = start_sandbox(path, tmp, time_scale)
+    proc, summary = start_scenario(path, tmp, time_scale)
     try:
         env = summary["env"]
         os.environ.update({k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL"})
