@@ -24,6 +24,7 @@ from cutover.backend.model import (
     Deployment,
     DeploymentSummary,
     Instance,
+    LifecycleEvent,
     Series,
     Snapshot,
 )
@@ -280,41 +281,23 @@ _LAST = datetime.max.replace(tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Failure:
+    """A lifecycle event that failed, on which instance of which environment."""
+
     instance_id: str
     role: str
-    event: str
-    status: str
-    error_code: str | None
-    script_name: str | None
-    message: str | None
-    log_tail: str | None
-    start: datetime | None
-    end: datetime | None
+    event: LifecycleEvent  # with CodeDeploy's diagnostics (errorCode, script, message, log)
 
 
 def failures(envs: Iterable[tuple[str, Sequence[Instance]]]) -> list[Failure]:
     """Every lifecycle event that failed, with CodeDeploy's diagnostics, oldest first."""
-    out = []
-    for role, instances in envs:
-        for inst in instances:
-            for e in inst.events:
-                if e.status != "Failed":
-                    continue
-                out.append(
-                    Failure(
-                        inst.id,
-                        role,
-                        e.name,
-                        e.status,
-                        e.error_code,
-                        e.script_name or None,
-                        e.message,
-                        e.log_tail or None,
-                        e.start,
-                        e.end,
-                    )
-                )
-    return sorted(out, key=lambda f: (f.start or _LAST, f.instance_id))
+    out = [
+        Failure(inst.id, role, e)
+        for role, instances in envs
+        for inst in instances
+        for e in inst.events
+        if e.status == "Failed"
+    ]
+    return sorted(out, key=lambda f: (f.event.start or _LAST, f.instance_id))
 
 
 # ----- metrics ---------------------------------------------------------------------------------

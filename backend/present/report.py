@@ -252,17 +252,17 @@ def _failures(h: History) -> list[str]:
     if not found:
         return [*out, "No lifecycle event failed.", ""]
     for f in found:
-        out.append(
-            f"### {f.instance_id} ({f.role}): {f.event} {f.status} at {_clock(f.end or f.start)}"
-        )
+        e = f.event
+        at = _clock(e.end or e.start)
+        out.append(f"### {f.instance_id} ({f.role}): {e.name} {e.status} at {at}")
         out.append("")
-        out.append(f"- errorCode: `{f.error_code or 'none'}`")
-        if f.script_name:
-            out.append(f"- scriptName: `{f.script_name}`")
-        if f.message:
-            out.append(f"- message: {f.message}")
-        if f.log_tail:
-            out += ["- logTail:", "", "```text", f.log_tail.rstrip(), "```"]
+        out.append(f"- errorCode: `{e.error_code or 'none'}`")
+        if e.script_name:
+            out.append(f"- scriptName: `{e.script_name}`")
+        if e.message:
+            out.append(f"- message: {e.message}")
+        if e.log_tail:
+            out += ["- logTail:", "", "```text", e.log_tail.rstrip(), "```"]
         out.append("")
     return out
 
