@@ -182,15 +182,20 @@ def _overview_loop(
             if code != EXIT_BACK:
                 return code
     except Exception as exc:  # the last line of defence
-        logging.getLogger("cutover").exception("overview failed")
-        where = f" (details in {log_path})" if log_path else ""
-        print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
-        return EXIT_FAILED
+        return _unexpected("overview", exc, log_path)
     finally:
         overview.close()
 
 
 EXIT_BACK = -1  # the dashboard ended with Escape: back to the overview
+
+
+def _unexpected(what: str, exc: Exception, log_path: Path | None) -> int:
+    """One line for the person, the traceback in the log."""
+    logging.getLogger("cutover").exception("%s failed", what)
+    where = f" (details in {log_path})" if log_path else ""
+    print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _run_dashboard(
@@ -244,10 +249,7 @@ def _run_dashboard(
         if app.run() == "back":
             return EXIT_BACK
     except Exception as exc:  # the last line of defence
-        logging.getLogger("cutover").exception("dashboard failed")
-        where = f" (details in {log_path})" if log_path else ""
-        print(f"cutover: unexpected error: {exc}{where}", file=sys.stderr)
-        return EXIT_FAILED
+        return _unexpected("dashboard", exc, log_path)
     finally:
         observer.close()
     return EXIT_OK
