@@ -37,7 +37,8 @@ from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
 from cutover.backend.observe.overview import Overview, SourceReader
 from cutover.backend.observe.sources import Source
-from support import Ops, start_sandbox
+from cutover.cli.sandbox_process import sandbox_process
+from support import Ops
 
 REVISION = {
     "revisionType": "S3",
@@ -101,9 +102,9 @@ def baseline_tick(target: TargetConfig, groups: list[tuple[str, str]]) -> tuple[
 
 
 def measure(n: int, actives: list[int], ticks: int, tmp: Path) -> list[tuple]:
-    proc, summary = start_sandbox(tmp, "--time-scale", "1")
     out = []
-    try:
+    state = {**os.environ, "XDG_STATE_HOME": str(tmp)}
+    with sandbox_process("--time-scale", "1", env=state, quiet=True) as (_, summary):
         env = summary["env"]
         os.environ.update({k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL"})
         target = TargetConfig(
@@ -138,9 +139,6 @@ def measure(n: int, actives: list[int], ticks: int, tmp: Path) -> list[tuple]:
                 + ", ".join(f"{k} {v}" for k, v in sorted(per_op.items()))
             )
         reader.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     return out
 
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cutover.backend.aws.session import AwsSession
 from cutover.backend.config import TargetConfig
 from cutover.backend.observe import Observer
-from support import Ops, start_sandbox
+from cutover.cli.sandbox_process import sandbox_process
+from support import Ops
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios"
 BIG = SCENARIOS / "big.yaml"
@@ -64,16 +63,13 @@ def scenario_for(n: int, tmp: Path) -> Path:
     return path
 
 
-def start_scenario(path: Path, tmp: Path, time_scale: float) -> tuple[subprocess.Popen, dict]:
-    clock = [] if path == HUGE else ["--time-scale", str(time_scale)]
-    return start_sandbox(tmp, "--scenario", str(path), *clock)
-
-
 def measure(n: int, snapshots: int, time_scale: float, tmp: Path, parallel: int) -> dict:
     path = scenario_for(n, tmp)
     t0 = time.monotonic()
-    proc, summary = start_scenario(path, tmp, time_scale)
-    try:
+    clock = [] if path == HUGE else ["--time-scale", str(time_scale)]
+    state = {**os.environ, "XDG_STATE_HOME": str(tmp)}
+    flags = ("--scenario", str(path), *clock)
+    with sandbox_process(*flags, env=state, quiet=True) as (_, summary):
         env = summary["env"]
         os.environ.update({k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL"})
         target = TargetConfig(
@@ -119,9 +115,6 @@ def measure(n: int, snapshots: int, time_scale: float, tmp: Path, parallel: int)
         out["notes"] = prev.notes
         out["ready"] = (calls, ms, Counter({k: v // snapshots for k, v in per_op.items()}))
         return out
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
 
 
 def fmt_ops(ops: Counter[str]) -> str:

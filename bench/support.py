@@ -1,17 +1,12 @@
-"""What the bench scripts share: a Cutover session on an in-process sandbox, a `cutover
-sandbox` subprocess, and a counter of the calls a session makes.
+"""What the bench scripts share: a Cutover session on an in-process sandbox, and a counter of
+the calls a session makes (a `cutover sandbox` subprocess: cutover.cli.sandbox_process).
 
 The scripts run as `python bench/NAME.py`, so this folder is on the import path.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import boto3
 from cutover.backend.aws.session import AwsSession
@@ -39,26 +34,7 @@ def sandbox_session(
     return target, session
 
 
-SANDBOX = [sys.executable, "-m", "cutover.cli", "sandbox"]
 SERVICES = ("codedeploy", "ec2", "autoscaling", "elbv2", "elb", "cloudwatch", "sts")
-
-
-def start_sandbox(tmp: Path, *flags: str) -> tuple[subprocess.Popen, dict]:
-    """`cutover sandbox --port 0 --free-ports --json FLAGS` with its state under `tmp`; the
-    process and the world summary it prints."""
-    proc = subprocess.Popen(
-        [*SANDBOX, "--port", "0", "--free-ports", "--json", *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "XDG_STATE_HOME": str(tmp)},
-    )
-    assert proc.stdout is not None
-    text = ""
-    for line in proc.stdout:
-        text += line
-        if line.startswith("}"):
-            break
-    return proc, json.loads(text)
 
 
 class Ops:
